@@ -1,0 +1,14 @@
+"""CheckDbStatusFunction ↔ state CheckDbStatus: one poll of the wait loop (Wait/Choice in the ASL)."""
+
+from typing import Any
+
+from clickpipes.aws.rds import RdsGateway
+from clickpipes.models import CheckDbStatusRequest, parse
+from clickpipes.observability import lambda_step
+from clickpipes.steps.check_db_status import check_db_status
+
+
+@lambda_step("CheckDbStatus")
+def handler(event: dict[str, Any]) -> dict[str, Any]:
+    request = parse(CheckDbStatusRequest, event)
+    return check_db_status(request, rds=RdsGateway()).model_dump(mode="json")

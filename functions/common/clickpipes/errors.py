@@ -1,0 +1,69 @@
+"""Exception names are the contract with the state machine.
+
+Every Lambda step raises one of these; Step Functions sees the class name as the error name
+(``errorType``). ``TransientError`` is retried by the state machine; the others end the execution
+through the shared failure path with the class name as the execution's error and the message as
+its cause. Messages must tell the user what to do, and never carry a secret.
+"""
+
+
+class OnboardingError(Exception):
+    """Base of the business errors: retrying will not help, the user has to act."""
+
+
+class InvalidInputError(OnboardingError):
+    """The execution input (or a stack default) is malformed or unsafe."""
+
+
+class DbNotFoundError(OnboardingError):
+    """No DB instance or cluster with that identifier in this account and region."""
+
+
+class UnsupportedEngineError(OnboardingError):
+    """The engine, version or DB kind has no IAM database authentication, or ClickPipes cannot use it."""
+
+
+class DbStateError(OnboardingError):
+    """The DB is in a state from which it will not become available on its own (stopped, deleting…)."""
+
+
+class ModificationTimeoutError(OnboardingError):
+    """The DB did not become available with IAM authentication on within MaxWaitSeconds."""
+
+
+class AdminCredentialsError(OnboardingError):
+    """The admin secret is missing, unreadable, malformed, or its credentials are refused."""
+
+
+class DbConnectionError(OnboardingError):
+    """The database server cannot be reached, or TLS verification failed."""
+
+
+class DbPrivilegeError(OnboardingError):
+    """The admin user lacks a privilege the step needs."""
+
+
+class IamAuthNotActiveError(OnboardingError):
+    """The server does not accept IAM users yet (MySQL error 1524: AWSAuthenticationPlugin not loaded)."""
+
+
+class RoleConflictError(OnboardingError):
+    """A role with the deterministic name exists but was not created for this DB."""
+
+
+class TransientError(Exception):
+    """Throttling, eventual consistency, a dropped connection: the state machine retries the step."""
+
+
+BUSINESS_ERRORS: tuple[type[OnboardingError], ...] = (
+    InvalidInputError,
+    DbNotFoundError,
+    UnsupportedEngineError,
+    DbStateError,
+    ModificationTimeoutError,
+    AdminCredentialsError,
+    DbConnectionError,
+    DbPrivilegeError,
+    IamAuthNotActiveError,
+    RoleConflictError,
+)

@@ -1,0 +1,189 @@
+"""Pydantic models of the workflow's data: the execution input, what each step takes and returns.
+
+Inputs from users forbid unknown fields, so a typo (``db_users``) is an error, not a silent default.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from clickpipes.errors import InvalidInputError
+from clickpipes.rules import DbKind, Engine
+
+SecretArn = Annotated[
+    str,
+    Field(
+        pattern=r"^arn:(aws|aws-cn|aws-us-gov):secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@!-]+$",
+        max_length=2048,
+    ),
+]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class OnboardingInput(Model):
+    """The execution input: what a user (API, tag trigger or console) asks for."""
+
+    db_identifier: Annotated[str, Field(min_length=1, max_length=2048)]
+    clickhouse_role_arn: Annotated[str, Field(min_length=1, max_length=2048)] | None = None
+    db_user: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    admin_secret_arn: SecretArn | None = None
+    database: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$")] | None = None
+
+
+class Target(Model):
+    """The resolved database: everything later steps need, and no secret."""
+
+    db_identifier: str
+    kind: DbKind
+    arn: str
+    partition: str
+    region: str
+    account: str
+    engine: Engine
+    engine_version: str
+    resource_id: str
+    endpoint: str
+    port: int
+    database: str | None
+    iam_auth_enabled: bool
+    admin_secret_arn: str
+    db_user: str
+    clickhouse_role_arn: str
+    warnings: list[str] = []
+
+
+class TargetRequest(Model):
+    target: Target
+
+
+class EnableIamAuthResult(Model):
+    modified: bool
+    warnings: list[str] = []
+
+
+class CheckDbStatusRequest(Model):
+    target: Target
+    waited_seconds: Annotated[int, Field(ge=0)] = 0
+    max_wait_seconds: Annotated[int, Field(ge=0)]
+
+
+class DbStatusResult(Model):
+    ready: bool
+    status: str
+    iam_auth_enabled: bool
+    waited_seconds: int
+
+
+class DbUserResult(Model):
+    created: bool
+    changed: bool
+    actions: list[str]
+    iam_auth_for_replication: bool | None = None
+    warnings: list[str] = []
+
+
+class IamRoleResult(Model):
+    role_name: str
+    role_arn: str
+    dbuser_arn: str
+    created: bool
+    updated: bool
+    warnings: list[str] = []
+
+
+class RecordResultRequest(Model):
+    target: Target
+    enable: EnableIamAuthResult
+    db_user: DbUserResult
+    role: IamRoleResult
+
+
+class OnboardingOutput(Model):
+    """The execution output on success: what the user pastes into ClickPipes, and how it got there."""
+
+    db_identifier: str
+    kind: DbKind
+    engine: Engine
+    engine_version: str
+    resource_id: str
+    endpoint: str
+    port: int
+    db_user: str
+    dbuser_arn: str
+    role_arn: str
+    pipe_modes: list[str]
+    warnings: list[str]
+
+
+class StepError(BaseModel):
+    """A Step Functions error as caught by a Catch (``$states.errorOutput``)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    Error: str = "States.Runtime"
+    Cause: str | None = None
+
+
+class RecordFailureRequest(Model):
+    input: dict[str, Any]
+    target: Target | None = None
+    error: StepError
+
+
+class FailureOutput(Model):
+    error: str
+    cause: str
+    tagged: bool
+
+
+def parse[M: BaseModel](model: type[M], event: object) -> M:
+    """Validate an event against a model; every violation becomes one precise InvalidInputError."""
+    try:
+        return model.model_validate(event)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'input'}: {err['msg']}" for err in exc.errors())
+        raise InvalidInputError(f"Invalid input: {problems}.") from None
+
+
+class DbDescription(Model):
+    """What RDS says about one DB instance or cluster (see ``clickpipes.aws.rds``)."""
+
+    kind: DbKind
+    identifier: str
+    arn: str
+    engine: str
+    engine_version: str
+    status: str
+    resource_id: str
+    endpoint: str
+    port: int
+    iam_auth_enabled: bool
+    master_secret_arn: str | None
+    cluster_identifier: str | None
+    engine_mode: str | None
+    database: str | None
+    pending_modifications: list[str]
+
+
+class RoleInfo(Model):
+    """What IAM says about an existing role (see ``clickpipes.aws.iam``)."""
+
+    arn: str
+    path: str
+    tags: dict[str, str]
+    trust_policy: dict[str, Any]
+    permissions_boundary: str | None
+
+
+class AdminCredentials(Model):
+    """Admin login read from Secrets Manager. The password is a SecretStr: it never prints."""
+
+    username: Annotated[str, Field(min_length=1)]
+    password: SecretStr
+    host: Annotated[str, Field(min_length=1)]
+    port: Annotated[int, Field(ge=1, le=65535)]
+    database: str | None

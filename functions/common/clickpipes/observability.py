@@ -1,0 +1,51 @@
+"""One Logger, Tracer and Metrics for every step, and the decorator that makes a step a Lambda handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from clickpipes.errors import OnboardingError, TransientError
+
+logger = Logger()  # POWERTOOLS_SERVICE_NAME, POWERTOOLS_LOG_LEVEL from the template
+tracer = Tracer()
+metrics = Metrics()  # POWERTOOLS_METRICS_NAMESPACE
+
+Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def lambda_step(name: str) -> Callable[[Callable[[dict[str, Any]], dict[str, Any]]], Handler]:
+    """Wrap a step's ``run(event) -> output`` as a handler: context in logs, a trace, one metric per outcome.
+
+    Events and results are not logged (they carry no secret, but logs are no place for data); an error is
+    logged by name only and re-raised, so its class name reaches the state machine.
+    """
+
+    def decorate(run: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
+        @logger.inject_lambda_context(clear_state=True)
+        @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
+        @metrics.log_metrics(raise_on_empty_metrics=False)
+        @wraps(run)
+        def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+            logger.append_keys(step=name)
+            try:
+                result = run(event)
+            except Exception as exc:
+                metrics.add_metric(name=f"{name}Failed", unit=MetricUnit.Count, value=1)
+                known = isinstance(exc, (OnboardingError, TransientError))  # our messages never hold a secret
+                logger.warning(
+                    "step failed", extra={"error": type(exc).__name__, "reason": str(exc) if known else None}
+                )
+                raise
+            metrics.add_metric(name=f"{name}Succeeded", unit=MetricUnit.Count, value=1)
+            logger.info("step succeeded")
+            return result
+
+        return handler  # type: ignore[no-any-return]  # powertools decorators are untyped
+
+    return decorate

@@ -1,0 +1,238 @@
+"""Pure domain rules: no AWS, no database, no environment. Everything here is a function of its inputs."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Final, Literal
+
+from clickpipes.errors import DbStateError, InvalidInputError, UnsupportedEngineError
+
+Engine = Literal["postgres", "mysql", "mariadb", "aurora-postgresql", "aurora-mysql"]
+EngineFamily = Literal["postgres", "mysql"]
+DbKind = Literal["instance", "cluster"]
+
+SUPPORTED_ENGINES: Final[tuple[Engine, ...]] = (
+    "postgres",
+    "mysql",
+    "mariadb",
+    "aurora-postgresql",
+    "aurora-mysql",
+)
+FAMILY: Final[dict[Engine, EngineFamily]] = {
+    "postgres": "postgres",
+    "aurora-postgresql": "postgres",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "aurora-mysql": "mysql",
+}
+
+DEFAULT_DB_USER: Final = "clickpipes_iam_user"
+DB_USER_PATTERN: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+# MySQL 5.7+/8.0 and Aurora MySQL cap user names at 32 characters; PostgreSQL at 63 bytes.
+MAX_USER_LENGTH: Final[dict[EngineFamily, int]] = {"postgres": 63, "mysql": 32}
+
+# RDS identifiers: 1-63 letters, digits, hyphens; a letter first; no "--", no trailing hyphen.
+DB_IDENTIFIER_PATTERN: Final = re.compile(r"[A-Za-z](?:[A-Za-z0-9]|-(?!-)){0,62}(?<!-)")
+DB_ARN_PATTERN: Final = re.compile(
+    r"arn:(?P<partition>aws|aws-cn|aws-us-gov):rds:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d):"
+    r"(?P<account>\d{12}):(?P<kind>db|cluster):(?P<identifier>[^:\s]+)"
+)
+
+# DB statuses (instances and clusters) -------------------------------------------------------------
+READY_STATUS: Final = "available"
+# The DB will get back to `available` by itself from these: keep waiting.
+TRANSITIONAL_STATUSES: Final = frozenset(
+    {
+        "backing-up",
+        "configuring-enhanced-monitoring",
+        "configuring-iam-database-auth",
+        "configuring-log-exports",
+        "converting-to-vpc",
+        "creating",
+        "maintenance",
+        "modifying",
+        "moving-to-vpc",
+        "rebooting",
+        "renaming",
+        "resetting-master-credentials",
+        "starting",
+        "storage-config-upgrade",
+        "storage-initialization",
+        "storage-optimization",
+        "upgrading",
+        "promoting",
+        "migrating",
+        "preparing-data-migration",
+    }
+)
+STATE_ADVICE: Final[dict[str, str]] = {
+    "stopped": "start it (aws rds start-db-instance / start-db-cluster) and run the onboarding again",
+    "stopping": "wait until it is stopped, start it, and run the onboarding again",
+    "deleting": "it is being deleted; onboard another database",
+    "failed": "AWS reports it failed; restore it or open a case with AWS Support",
+    "storage-full": "increase its allocated storage, then run the onboarding again",
+    "inaccessible-encryption-credentials": "restore access to its KMS key, then run the onboarding again",
+    "inaccessible-encryption-credentials-recoverable": "restore access to its KMS key, then run the onboarding again",
+    "incompatible-parameters": "fix its parameter group (see the RDS console), then run the onboarding again",
+    "incompatible-network": "fix its subnet group or network settings, then run the onboarding again",
+    "incompatible-option-group": "fix its option group, then run the onboarding again",
+    "incompatible-restore": "the restore failed; restore it again from a snapshot",
+    "restore-error": "the restore failed; restore it again from a snapshot",
+}
+
+
+def check_db_state(kind: DbKind, identifier: str, status: str) -> bool:
+    """True when available, False when it will become available by itself; DbStateError otherwise."""
+    if status == READY_STATUS:
+        return True
+    if status in TRANSITIONAL_STATUSES:
+        return False
+    advice = STATE_ADVICE.get(status, "bring it back to 'available', then run the onboarding again")
+    raise DbStateError(f"DB {kind} '{identifier}' is '{status}' and will not become available by itself: {advice}.")
+
+
+# Engines ------------------------------------------------------------------------------------------
+def _version_tuple(version: str) -> tuple[int, ...]:
+    parts = re.findall(r"\d+", version)
+    return tuple(int(p) for p in parts[:3])
+
+
+def check_engine(engine: str, version: str, *, engine_mode: str | None = None) -> Engine:
+    """Return the engine when IAM DB authentication works on it, else raise UnsupportedEngineError."""
+    if engine not in SUPPORTED_ENGINES:
+        raise UnsupportedEngineError(
+            f"Engine '{engine}' is not supported: ClickPipes with IAM database authentication works with "
+            f"{', '.join(SUPPORTED_ENGINES)}."
+        )
+    supported: Engine = engine  # narrowed by the membership test above
+    if engine_mode == "serverless":
+        raise UnsupportedEngineError(
+            "Aurora Serverless v1 has no IAM database authentication: migrate the cluster to Aurora "
+            "Serverless v2 or provisioned, then run the onboarding again."
+        )
+    if supported == "mariadb" and _version_tuple(version) < (10, 11):
+        raise UnsupportedEngineError(
+            f"RDS for MariaDB {version} has no IAM database authentication (it starts with 10.11): "
+            "upgrade the instance to MariaDB 10.11 or later, then run the onboarding again."
+        )
+    return supported
+
+
+def family(engine: Engine) -> EngineFamily:
+    return FAMILY[engine]
+
+
+# Names --------------------------------------------------------------------------------------------
+def check_db_user(user: str, engine: Engine | None = None) -> str:
+    """Validate a DB user name; the drivers quote it as well, this keeps names portable and readable."""
+    if not DB_USER_PATTERN.fullmatch(user):
+        raise InvalidInputError(
+            f"db_user {user!r} is not allowed: use 1-63 characters from A-Z, a-z, 0-9 and _, not starting with a digit."
+        )
+    if engine is not None:
+        limit = MAX_USER_LENGTH[family(engine)]
+        if len(user) > limit:
+            raise InvalidInputError(f"db_user {user!r} is too long for {engine}: at most {limit} characters.")
+    return user
+
+
+def parse_db_reference(reference: str) -> tuple[DbKind | None, str, str | None]:
+    """Split an identifier or an RDS ARN into (kind or None, identifier, region or None)."""
+    match = DB_ARN_PATTERN.fullmatch(reference)
+    if match:
+        identifier = match["identifier"]
+        kind: DbKind = "instance" if match["kind"] == "db" else "cluster"
+        if not DB_IDENTIFIER_PATTERN.fullmatch(identifier):
+            raise InvalidInputError(f"db_identifier ARN {reference!r} does not name a valid DB identifier.")
+        return kind, identifier.lower(), match["region"]
+    if DB_IDENTIFIER_PATTERN.fullmatch(reference):
+        return None, reference.lower(), None
+    raise InvalidInputError(
+        f"db_identifier {reference!r} is neither a DB instance/cluster identifier (1-63 letters, digits and "
+        "hyphens, starting with a letter) nor an RDS ARN (arn:aws:rds:<region>:<account>:db|cluster:<id>)."
+    )
+
+
+def role_name(kind: DbKind, identifier: str, region: str) -> str:
+    """Deterministic IAM role name for a DB: readable, unique per (region, kind, identifier), <= 64 chars."""
+    digest = hashlib.sha256(f"{region}:{kind}:{identifier}".encode()).hexdigest()[:8]
+    return f"clickpipes-{identifier[:44]}-{digest}"
+
+
+ROLE_PATH: Final = "/clickpipes/"
+DB_ARN_TAG: Final = "clickpipes:db-arn"
+STATUS_TAG: Final = "clickpipes:status"
+ROLE_ARN_TAG: Final = "clickpipes:role-arn"
+ERROR_TAG: Final = "clickpipes:error"
+
+
+def partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+# Principal ----------------------------------------------------------------------------------------
+ROLE_ARN_PATTERN: Final = re.compile(
+    r"arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>\d{12}):role/"
+    r"(?P<path>(?:[\x21-\x2e\x30-\x7e]+/)*)(?P<name>[\w+=,.@-]{1,64})"
+)
+
+
+def check_principal(arn: str, *, partition: str) -> str:
+    """The ClickHouse service role ARN must be exactly one IAM role in the stack's partition."""
+    if not isinstance(arn, str) or not arn:
+        raise InvalidInputError(
+            "clickhouse_role_arn is required: copy 'Service role ID (IAM)' from the ClickHouse Cloud "
+            "service's Settings > Network security information, or set the stack parameter ClickHouseRoleArn."
+        )
+    match = ROLE_ARN_PATTERN.fullmatch(arn)
+    if match is None or "*" in arn or "?" in arn:
+        raise InvalidInputError(
+            f"clickhouse_role_arn {arn!r} is not one IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>): "
+            "wildcards, account roots, users, services and whitespace are refused."
+        )
+    if match["partition"] != partition:
+        raise InvalidInputError(
+            f"clickhouse_role_arn {arn!r} is in partition '{match['partition']}', but this stack runs in '{partition}'."
+        )
+    return arn
+
+
+# Policies -----------------------------------------------------------------------------------------
+def dbuser_arn(*, partition: str, region: str, account: str, resource_id: str, user: str) -> str:
+    return f"arn:{partition}:rds-db:{region}:{account}:dbuser:{resource_id}/{user}"
+
+
+def trust_policy(principal_arn: str) -> dict[str, object]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": principal_arn},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+            }
+        ],
+    }
+
+
+def connect_policy(dbuser: str) -> dict[str, object]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["rds-db:connect"], "Resource": [dbuser]}],
+    }
+
+
+CONNECT_POLICY_NAME: Final = "clickpipes-rds-db-connect"
+
+
+# ClickPipes ---------------------------------------------------------------------------------------
+def pipe_modes(engine: Engine, *, iam_auth_for_replication: bool | None) -> list[str]:
+    """The ClickPipes pipe types that work with IAM authentication on this DB now."""
+    if family(engine) == "mysql" or iam_auth_for_replication:
+        return ["initial_load", "cdc"]
+    return ["initial_load"]

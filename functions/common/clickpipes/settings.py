@@ -1,0 +1,40 @@
+"""Each function's environment, as a model: read once per invocation, never at import time."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from clickpipes.errors import InvalidInputError
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        try:
+            return cls.model_validate(env)
+        except ValidationError as exc:
+            names = ", ".join(str(e["loc"][0]) for e in exc.errors())
+            raise InvalidInputError(
+                f"The function's configuration is invalid ({names}): check the stack parameters."
+            ) from None
+
+
+class ResolveSettings(Settings):
+    region: Annotated[str, Field(alias="AWS_REGION", min_length=1)]
+    default_clickhouse_role_arn: Annotated[str, Field(alias="CLICKHOUSE_ROLE_ARN")] = ""
+
+
+class DbSettings(Settings):
+    tls_mode: Annotated[Literal["verify-full", "require"], Field(alias="DB_TLS_MODE")] = "verify-full"
+    ca_bundle: Annotated[str, Field(alias="DB_CA_BUNDLE", min_length=1)] = "/opt/python/rds-global-bundle.pem"
+    connect_timeout_seconds: Annotated[int, Field(alias="DB_CONNECT_TIMEOUT_SECONDS", ge=1, le=60)] = 10
+
+
+class RoleSettings(Settings):
+    permissions_boundary_arn: Annotated[str, Field(alias="PERMISSIONS_BOUNDARY_ARN")] = ""

@@ -1,0 +1,81 @@
+"""Step ResolveTarget: from the execution input to a validated Target. Changes nothing."""
+
+from __future__ import annotations
+
+from clickpipes import rules
+from clickpipes.errors import AdminCredentialsError, DbNotFoundError, InvalidInputError
+from clickpipes.models import DbDescription, OnboardingInput, Target
+from clickpipes.settings import ResolveSettings
+from clickpipes.steps.ports import Rds
+
+
+def resolve_target(request: OnboardingInput, *, rds: Rds, settings: ResolveSettings) -> Target:
+    # Everything that can be checked without AWS is checked first.
+    kind_hint, identifier, arn_region = rules.parse_db_reference(request.db_identifier)
+    if arn_region is not None and arn_region != settings.region:
+        raise InvalidInputError(
+            f"db_identifier {request.db_identifier!r} is in {arn_region}, but this stack onboards databases in "
+            f"{settings.region}: deploy the stack in {arn_region} or call that region's API."
+        )
+    user = rules.check_db_user(request.db_user or rules.DEFAULT_DB_USER)
+    principal = rules.check_principal(
+        request.clickhouse_role_arn or settings.default_clickhouse_role_arn,
+        partition=rules.partition_of(settings.region),
+    )
+
+    db, warnings = _find(rds, kind_hint, identifier)
+    engine = rules.check_engine(db.engine, db.engine_version, engine_mode=db.engine_mode)
+    rules.check_db_user(user, engine)
+    rules.check_db_state(db.kind, db.identifier, db.status)
+
+    secret_arn = request.admin_secret_arn or db.master_secret_arn
+    if not secret_arn:
+        raise AdminCredentialsError(
+            f"DB {db.kind} '{db.identifier}' has no RDS-managed master user secret: pass admin_secret_arn, the "
+            "ARN of a Secrets Manager secret with the admin's 'username' and 'password'."
+        )
+    account = db.arn.split(":")[4]
+    return Target(
+        db_identifier=db.identifier,
+        kind=db.kind,
+        arn=db.arn,
+        partition=db.arn.split(":")[1],
+        region=settings.region,
+        account=account,
+        engine=engine,
+        engine_version=db.engine_version,
+        resource_id=db.resource_id,
+        endpoint=db.endpoint,
+        port=db.port,
+        database=request.database or db.database or ("postgres" if rules.family(engine) == "postgres" else None),
+        iam_auth_enabled=db.iam_auth_enabled,
+        admin_secret_arn=secret_arn,
+        db_user=user,
+        clickhouse_role_arn=principal,
+        warnings=warnings,
+    )
+
+
+def _find(rds: Rds, kind: rules.DbKind | None, identifier: str) -> tuple[DbDescription, list[str]]:
+    """The DB to onboard: an Aurora member instance is onboarded through its cluster."""
+    db = (
+        rds.describe(kind, identifier)
+        if kind
+        else (rds.describe("instance", identifier) or rds.describe("cluster", identifier))
+    )
+    if db is None:
+        what = f"DB {kind}" if kind else "DB instance or cluster"
+        raise DbNotFoundError(
+            f"No {what} '{identifier}' in this account and region: check the identifier (or pass the DB's ARN)."
+        )
+    if db.kind == "instance" and db.cluster_identifier:
+        cluster = rds.describe("cluster", db.cluster_identifier)
+        if cluster is None:
+            raise DbNotFoundError(
+                f"DB instance '{identifier}' belongs to cluster '{db.cluster_identifier}', which was not found."
+            )
+        return cluster, [
+            f"DB instance '{db.identifier}' belongs to Aurora cluster '{cluster.identifier}': onboarded the cluster "
+            "(IAM authentication, resource ID and writer endpoint are the cluster's)."
+        ]
+    return db, []

@@ -1,0 +1,17 @@
+"""CreateDbUserFunction ↔ state CreateDbUser: the IAM-authenticated DB user, with the admin secret."""
+
+from typing import Any
+
+from clickpipes.aws.secrets import SecretsGateway
+from clickpipes.models import TargetRequest, parse
+from clickpipes.observability import lambda_step
+from clickpipes.settings import DbSettings
+from clickpipes.steps.create_db_user import create_db_user
+from clickpipes_db.gateway import DatabaseGateway
+
+
+@lambda_step("CreateDbUser")
+def handler(event: dict[str, Any]) -> dict[str, Any]:
+    request = parse(TargetRequest, event)
+    database = DatabaseGateway(DbSettings.from_env())
+    return create_db_user(request.target, secrets=SecretsGateway(), database=database).model_dump(mode="json")

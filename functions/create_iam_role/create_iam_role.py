@@ -1,0 +1,17 @@
+"""CreateIamRoleFunction ↔ state CreateIamRole: the role ClickPipes assumes (trust + rds-db:connect)."""
+
+from typing import Any
+
+from clickpipes.aws.iam import IamGateway
+from clickpipes.models import TargetRequest, parse
+from clickpipes.observability import lambda_step
+from clickpipes.settings import RoleSettings
+from clickpipes.steps.create_iam_role import create_iam_role
+
+
+@lambda_step("CreateIamRole")
+def handler(event: dict[str, Any]) -> dict[str, Any]:
+    request = parse(TargetRequest, event)
+    settings = RoleSettings.from_env()
+    result = create_iam_role(request.target, iam=IamGateway(), permissions_boundary=settings.permissions_boundary_arn)
+    return result.model_dump(mode="json")
