@@ -9,7 +9,8 @@
 #   status  print whether each server is up; exit 0 if both are, 3 otherwise.
 #
 # Environment: LOCALDBS_DIR (/tmp/clickpipes-localdbs), LOCALDBS_CACHE (/var/cache/clickpipes-localdbs),
-# LOCALDBS_PG_PORT (55432), LOCALDBS_MARIADB_PORT (53306), LOCALDBS_PAM_SERVICE (clickpipes-localdbs).
+# LOCALDBS_PG_PORT (55432), LOCALDBS_MARIADB_PORT (53306), LOCALDBS_PAM_SERVICE (clickpipes-localdbs),
+# LOCALDBS_MARIADB_REQUIRE_TLS (1: MariaDB refuses TCP logins without TLS, like PostgreSQL here).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,6 +19,7 @@ CACHE=${LOCALDBS_CACHE:-/var/cache/clickpipes-localdbs}
 PG_PORT=${LOCALDBS_PG_PORT:-55432}
 MY_PORT=${LOCALDBS_MARIADB_PORT:-53306}
 PAM_SERVICE=${LOCALDBS_PAM_SERVICE:-clickpipes-localdbs}
+MY_REQUIRE_TLS=${LOCALDBS_MARIADB_REQUIRE_TLS:-1}   # 1: refuse non-TLS TCP logins (unix socket is fine)
 PAM_FILE=/etc/pam.d/$PAM_SERVICE
 HOST=127.0.0.1
 PGBIN=/usr/lib/postgresql/15/bin
@@ -313,6 +315,7 @@ start_mariadb() {
     --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
     --innodb-buffer-pool-size=64M --innodb-log-file-size=16M --innodb-flush-log-at-trx-commit=0 \
     --innodb-doublewrite=0 --sync-binlog=0 --max-connections=50 \
+    "--require-secure-transport=$([ "$MY_REQUIRE_TLS" = 1 ] && echo ON || echo OFF)" \
     </dev/null >/dev/null 2>&1 &
   echo $! >"$MY_RUN/launch.pid"
   local launched=$! _

@@ -9,6 +9,9 @@
 #   samtools.sh base-image    build the Lambda base image if it is not there yet
 #   samtools.sh up | down     install + dockerd-up + base-image | dockerd-down
 #   samtools.sh env           print the exports (DOCKER_HOST, SAM_CLI_TELEMETRY, PATH for sam)
+#   samtools.sh host-ip       the bridge (docker0) address where containers reach host services
+#   samtools.sh python        the CPython 3.13 used for the venv, the image and `sam build`
+#   samtools.sh prune         drop dangling images and SAM's per-layer/rapid images
 #
 # Root only. Idempotent. Everything is overridable by environment (see the defaults below).
 set -euo pipefail
@@ -67,6 +70,8 @@ cmd_install() {
   local missing=()
   command -v dockerd >/dev/null && [ -x /usr/bin/docker ] || missing+=(docker.io)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
+  command -v ip >/dev/null || missing+=(iproute2)
+  command -v curl >/dev/null || missing+=(curl)
   if [ ${#missing[@]} -gt 0 ]; then
     log "apt: installing ${missing[*]}"
     apt-get -o DPkg::Lock::Timeout=600 update -qq
@@ -281,13 +286,23 @@ cmd_prune() {
     | xargs -r "$DOCKER" rmi -f >/dev/null || true
 }
 
+# The engine's bridge address on the host (docker0). Lambda containers started by `sam local`
+# always sit on the default bridge (SAM ignores `--docker-network host`), so a host service they
+# must reach (moto) listens here, not on 127.0.0.1; the host reaches it at the same address.
+cmd_host_ip() {
+  local ip
+  ip=$(ip -4 -o addr show dev "${DOCKERD_BRIDGE:-docker0}" 2>/dev/null | awk '{ sub("/.*", "", $4); print $4; exit }')
+  [ -n "$ip" ] || die "no IPv4 address on ${DOCKERD_BRIDGE:-docker0}: is dockerd up?"
+  echo "$ip"
+}
+
 cmd_env() {
   echo "export DOCKER_HOST=$DOCKER_HOST"
   echo "export SAM_CLI_TELEMETRY=0"
   echo "export PATH=$SAM_VENV/bin:\$PATH"
 }
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 [ $# -ge 1 ] || usage
 case $1 in
@@ -299,5 +314,7 @@ case $1 in
   down)         timed dockerd-down cmd_dockerd_down ;;
   prune)        timed prune cmd_prune ;;
   env)          cmd_env ;;
+  host-ip)      cmd_host_ip ;;
+  python)       python313 ;;
   *)            usage ;;
 esac

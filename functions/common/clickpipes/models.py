@@ -15,7 +15,7 @@ from clickpipes.rules import DbKind, Engine
 SecretArn = Annotated[
     str,
     Field(
-        pattern=r"^arn:(aws|aws-cn|aws-us-gov):secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@!-]+$",
+        pattern=r"^arn:(aws|aws-cn|aws-us-gov):secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@!-]+$",
         max_length=2048,
     ),
 ]

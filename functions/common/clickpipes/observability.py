@@ -12,9 +12,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from clickpipes.errors import OnboardingError, TransientError
 
-logger = Logger()  # POWERTOOLS_SERVICE_NAME, POWERTOOLS_LOG_LEVEL from the template
+logger = Logger(service="clickpipes-onboarding")  # level: POWERTOOLS_LOG_LEVEL
 tracer = Tracer()
-metrics = Metrics()  # POWERTOOLS_METRICS_NAMESPACE
+metrics = Metrics(namespace="ClickPipesOnboarding")
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 

@@ -35,8 +35,8 @@ MAX_USER_LENGTH: Final[dict[EngineFamily, int]] = {"postgres": 63, "mysql": 32}
 # RDS identifiers: 1-63 letters, digits, hyphens; a letter first; no "--", no trailing hyphen.
 DB_IDENTIFIER_PATTERN: Final = re.compile(r"[A-Za-z](?:[A-Za-z0-9]|-(?!-)){0,62}(?<!-)")
 DB_ARN_PATTERN: Final = re.compile(
-    r"arn:(?P<partition>aws|aws-cn|aws-us-gov):rds:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d):"
-    r"(?P<account>\d{12}):(?P<kind>db|cluster):(?P<identifier>[^:\s]+)"
+    r"arn:(?P<partition>aws|aws-cn|aws-us-gov):rds:(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9]):"
+    r"(?P<account>[0-9]{12}):(?P<kind>db|cluster):(?P<identifier>[^:\s]+)"
 )
 
 # DB statuses (instances and clusters) -------------------------------------------------------------
@@ -177,8 +177,8 @@ def partition_of(region: str) -> str:
 
 # Principal ----------------------------------------------------------------------------------------
 ROLE_ARN_PATTERN: Final = re.compile(
-    r"arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>\d{12}):role/"
-    r"(?P<path>(?:[\x21-\x2e\x30-\x7e]+/)*)(?P<name>[\w+=,.@-]{1,64})"
+    r"arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>[0-9]{12}):role/"
+    r"(?P<path>(?:[A-Za-z0-9_+=,.@-]+/)*)(?P<name>[A-Za-z0-9_+=,.@-]{1,64})"
 )
 
 

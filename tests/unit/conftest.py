@@ -1,0 +1,138 @@
+"""Unit tests: no network (pytest-socket), AWS served in-process by moto."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from pytest_socket import disable_socket, enable_socket
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+PRINCIPAL = "arn:aws:iam::111122223333:role/CH-S3-orange-ab-12-Role"
+
+
+@pytest.fixture(autouse=True)
+def _no_network() -> Iterator[None]:
+    """A unit test that opens a network socket fails (pytest-socket)."""
+    disable_socket(allow_unix_socket=True)
+    yield
+    enable_socket()
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+@dataclass
+class FakeContext:
+    """What Powertools reads from a Lambda context."""
+
+    function_name: str = "test-function"
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = "00000000-0000-4000-8000-000000000000"
+    log_group_name: str = "/aws/lambda/test-function"
+    log_stream_name: str = "stream"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@pytest.fixture
+def context() -> FakeContext:
+    return FakeContext()
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "POWERTOOLS_SERVICE_NAME": "clickpipes-onboarding",
+        "POWERTOOLS_METRICS_NAMESPACE": "ClickPipesOnboarding",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("CLICKHOUSE_ROLE_ARN", raising=False)
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    from clickpipes.aws.clients import client
+
+    client.cache_clear()
+    with mock_aws():
+        yield
+    client.cache_clear()
+
+
+@pytest.fixture
+def rds(aws: None) -> Any:
+    return boto3.client("rds", region_name="us-east-1")
+
+
+@pytest.fixture
+def iam(aws: None) -> Any:
+    return boto3.client("iam", region_name="us-east-1")
+
+
+@pytest.fixture
+def secrets(aws: None) -> Any:
+    return boto3.client("secretsmanager", region_name="us-east-1")
+
+
+ENGINE_VERSIONS = {
+    "postgres": "16.4",
+    "mysql": "8.0.39",
+    "mariadb": "10.11.9",
+    "aurora-postgresql": "16.4",
+    "aurora-mysql": "8.0.mysql_aurora.3.07.1",
+}
+
+
+@pytest.fixture
+def make_db(rds: Any) -> Callable[..., dict[str, Any]]:
+    """Create an RDS instance (or an Aurora cluster with one writer) in moto; IAM auth off, RDS-managed secret."""
+
+    def make(identifier: str, engine: str = "postgres", version: str | None = None, **extra: Any) -> dict[str, Any]:
+        version = version or ENGINE_VERSIONS.get(engine, "1.0")
+        if engine.startswith("aurora"):
+            cluster = rds.create_db_cluster(
+                DBClusterIdentifier=identifier,
+                Engine=engine,
+                EngineVersion=version,
+                MasterUsername="master",
+                ManageMasterUserPassword=True,
+                **extra,
+            )["DBCluster"]
+            rds.create_db_instance(
+                DBInstanceIdentifier=f"{identifier}-writer",
+                DBClusterIdentifier=identifier,
+                Engine=engine,
+                DBInstanceClass="db.r6g.large",
+            )
+            return dict(cluster)
+        return dict(
+            rds.create_db_instance(
+                DBInstanceIdentifier=identifier,
+                Engine=engine,
+                EngineVersion=version,
+                DBInstanceClass="db.t3.micro",
+                MasterUsername="master",
+                ManageMasterUserPassword=True,
+                AllocatedStorage=20,
+                **extra,
+            )["DBInstance"]
+        )
+
+    return make
