@@ -79,8 +79,7 @@ def run_localdbs(command: str) -> subprocess.CompletedProcess[str]:
     )
     if result.returncode != 0:
         pytest.fail(
-            f"localdbs.sh {command} failed (rc={result.returncode}):\n"
-            f"{result.stderr[-4000:]}\n{result.stdout[-2000:]}",
+            f"localdbs.sh {command} failed (rc={result.returncode}):\n{result.stderr[-4000:]}\n{result.stdout[-2000:]}",
             pytrace=False,
         )
     return result

@@ -57,6 +57,10 @@ class TokenError(ValueError):
     """The token is malformed or not valid for this login; the message says why."""
 
 
+class ConfigError(ValueError):
+    """The verifier's config file is unusable."""
+
+
 @dataclass(frozen=True)
 class Config:
     """Known test credentials and policy of the verifier."""
@@ -72,11 +76,11 @@ class Config:
         keys = data.get("keys")
         region = data.get("region")
         if not isinstance(keys, dict) or not keys or not isinstance(region, str) or not region:
-            raise ValueError("config needs a non-empty 'keys' object and a 'region' string")
+            raise ConfigError("config needs a non-empty 'keys' object and a 'region' string")
         skew = data.get("max_skew_seconds", 300)
         hosts = data.get("allowed_hosts") or []
         if not isinstance(skew, int) or not isinstance(hosts, list):
-            raise ValueError("config: 'max_skew_seconds' must be an int, 'allowed_hosts' a list")
+            raise ConfigError("config: 'max_skew_seconds' must be an int, 'allowed_hosts' a list")
         return cls(
             keys={str(k): str(v) for k, v in keys.items()},
             region=region,
@@ -93,9 +97,7 @@ def load_config(path: str) -> Config:
 
 def default_config_path() -> str:
     """$RDS_IAM_CONFIG, else config.json beside this file."""
-    return os.environ.get("RDS_IAM_CONFIG") or os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "config.json"
-    )
+    return os.environ.get("RDS_IAM_CONFIG") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "config.json")
 
 
 @dataclass(frozen=True)
@@ -142,9 +144,7 @@ def _aws_quote(value: str) -> str:
 def canonical_query_string(raw_params: Sequence[tuple[str, str]]) -> str:
     """Sorted, normalised query string of every parameter except the signature."""
     pairs = sorted(
-        (_aws_quote(unquote(k)), _aws_quote(unquote(v)))
-        for k, v in raw_params
-        if unquote(k) != "X-Amz-Signature"
+        (_aws_quote(unquote(k)), _aws_quote(unquote(v))) for k, v in raw_params if unquote(k) != "X-Amz-Signature"
     )
     return "&".join(f"{k}={v}" for k, v in pairs)
 
@@ -192,7 +192,7 @@ def expected_signature(parsed: ParsedToken, secret_key: str) -> str:
 def _check_validity_window(params: Mapping[str, str], day: str, config: Config, now: dt.datetime) -> None:
     amz_date = params.get("X-Amz-Date", "")
     try:
-        signed_at = dt.datetime.strptime(amz_date, AMZ_DATE_FORMAT).replace(tzinfo=dt.timezone.utc)
+        signed_at = dt.datetime.strptime(amz_date, AMZ_DATE_FORMAT).replace(tzinfo=dt.UTC)
         expires = int(params.get("X-Amz-Expires", ""))
     except ValueError:
         raise TokenError("bad X-Amz-Date or X-Amz-Expires") from None
@@ -211,7 +211,7 @@ def verify_token(token: str, user: str, config: Config, now: dt.datetime | None 
 
     ``now`` (timezone-aware, default: the current time) is for tests.
     """
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     parsed = parse_token(token)
     params = parsed.params
     if parsed.path != "/":

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 from unittest import mock
 
 import botocore.auth
@@ -28,6 +28,9 @@ import botocore.session
 import psycopg
 import pymysql
 from botocore.awsrequest import AWSRequest
+
+if TYPE_CHECKING:
+    from mypy_boto3_rds import RDSClient
 
 DEFAULT_BASE_DIR = "/tmp/clickpipes-localdbs"  # noqa: S108 - the harness's fixed, root-owned location
 RDS_TOKEN_MAX_EXPIRES = 900
@@ -189,12 +192,10 @@ def iam_token(
     port = port or default_port
     with frozen_signing_clock(now):
         if expires_in == RDS_TOKEN_MAX_EXPIRES:
-            client = _isolated_session(access_key, secret_key).create_client("rds", region_name=region)
-            return str(
-                client.generate_db_auth_token(
-                    DBHostname=hostname, Port=port, DBUsername=user, Region=region
-                )
+            client = cast(
+                "RDSClient", _isolated_session(access_key, secret_key).create_client("rds", region_name=region)
             )
+            return str(client.generate_db_auth_token(DBHostname=hostname, Port=port, DBUsername=user, Region=region))
         request = AWSRequest(
             method="GET",
             url=f"https://{hostname}:{port}/",
@@ -288,9 +289,7 @@ class ClearPasswordOverTLS:
     def authenticate(self, pkt: Any) -> Any:
         conn: Any = self.conn
         if not isinstance(conn._sock, ssl.SSLSocket):
-            raise pymysql.err.OperationalError(
-                2061, "refusing to send a clear-text password (IAM token) without TLS"
-            )
+            raise pymysql.err.OperationalError(2061, "refusing to send a clear-text password (IAM token) without TLS")
         conn.write_packet(conn.password + b"\0")
         conn.clear_password_sent = True
         return conn._read_packet()

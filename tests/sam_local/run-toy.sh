@@ -85,6 +85,9 @@ AWS_ENDPOINT_URL=$ENDPOINT "$HOST_PY" - "$ROLE" <<'EOF'
 import sys, boto3
 boto3.client("iam").create_role(RoleName=sys.argv[1], AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": []}')
 EOF
+# sam local invoke/start-api call STS GetCallerIdentity (for AWS::AccountId) on every start: offline
+# that is ~10 s of botocore retries. Point SAM's own STS at moto (not forwarded to the container).
+export AWS_ENDPOINT_URL_STS=$ENDPOINT
 # --env-vars only overrides variables the template declares (Globals declares AWS_ENDPOINT_URL)
 printf '{"ToyFunction": {"AWS_ENDPOINT_URL": "%s"}}\n' "$ENDPOINT" >"$WORK/env.json"
 log "moto at $ENDPOINT (pid $MOTO_PID), role $ROLE seeded"

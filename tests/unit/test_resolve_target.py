@@ -4,8 +4,14 @@ from typing import Any
 
 import pytest
 import resolve_target
+from clickpipes.errors import (
+    AdminCredentialsError,
+    DbNotFoundError,
+    DbStateError,
+    InvalidInputError,
+    UnsupportedEngineError,
+)
 
-from clickpipes.errors import AdminCredentialsError, DbNotFoundError, DbStateError, InvalidInputError, UnsupportedEngineError
 from tests.unit.conftest import PRINCIPAL, FakeContext, load_event
 
 
@@ -83,7 +89,11 @@ def test_given_admin_secret_wins(make_db: Any, context: FakeContext) -> None:
     ("event", "error", "message"),
     [
         ({}, InvalidInputError, "db_identifier: Field required"),
-        ({"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL, "db_users": "x"}, InvalidInputError, "db_users"),
+        (
+            {"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL, "db_users": "x"},
+            InvalidInputError,
+            "db_users",
+        ),
         ({"db_identifier": "orders pg", "clickhouse_role_arn": PRINCIPAL}, InvalidInputError, "db_identifier"),
         ({"db_identifier": "orders-pg"}, InvalidInputError, "clickhouse_role_arn is required"),
         ({"db_identifier": "orders-pg", "clickhouse_role_arn": "*"}, InvalidInputError, "clickhouse_role_arn"),
@@ -133,7 +143,14 @@ def test_bad_input_is_refused_and_changes_nothing(
     ],
 )
 def test_unsupported_engines_are_refused(
-    make_db: Any, rds: Any, iam: Any, context: FakeContext, engine: str, version: str, extra: dict[str, Any], message: str
+    make_db: Any,
+    rds: Any,
+    iam: Any,
+    context: FakeContext,
+    engine: str,
+    version: str,
+    extra: dict[str, Any],
+    message: str,
 ) -> None:
     make_db("legacy", engine=engine, version=version, **extra)
     with pytest.raises(UnsupportedEngineError, match=message):

@@ -1,7 +1,6 @@
 """The pure domain rules."""
 
 import pytest
-
 from clickpipes import rules
 from clickpipes.errors import DbStateError, InvalidInputError, UnsupportedEngineError
 
@@ -86,8 +85,19 @@ def test_db_references(reference: str, expected: tuple[str | None, str, str | No
 
 @pytest.mark.parametrize(
     "reference",
-    ["", "1db", "db--x", "db-", "db x", " db", "db;drop", "a" * 64, "arn:aws:rds:us-east-1:123:db:x",
-     "arn:aws:rds:us-east-1:123456789012:snapshot:x", "arn:aws:rds:us-east-1:123456789012:db:bad--id"],
+    [
+        "",
+        "1db",
+        "db--x",
+        "db-",
+        "db x",
+        " db",
+        "db;drop",
+        "a" * 64,
+        "arn:aws:rds:us-east-1:123:db:x",
+        "arn:aws:rds:us-east-1:123456789012:snapshot:x",
+        "arn:aws:rds:us-east-1:123456789012:db:bad--id",
+    ],
 )
 def test_bad_db_references(reference: str) -> None:
     with pytest.raises(InvalidInputError, match="db_identifier"):
@@ -184,6 +194,8 @@ def test_pipe_modes(engine: rules.Engine, replication: bool | None, modes: list[
     assert rules.pipe_modes(engine, iam_auth_for_replication=replication) == modes
 
 
-@pytest.mark.parametrize(("region", "partition"), [("us-east-1", "aws"), ("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")])
+@pytest.mark.parametrize(
+    ("region", "partition"), [("us-east-1", "aws"), ("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")]
+)
 def test_partition_of_region(region: str, partition: str) -> None:
     assert rules.partition_of(region) == partition

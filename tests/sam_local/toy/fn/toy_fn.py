@@ -2,10 +2,11 @@
 
 import os
 import sys
+from importlib.metadata import version
 
 import boto3  # from the runtime (/var/runtime), not bundled
 import pydantic  # from the layer
-import pymysql  # from the function's own requirements
+import pymysql  # noqa: F401  (from the function's own requirements)
 import toycommon  # from the layer
 
 
@@ -19,7 +20,7 @@ def handler(event: dict[str, object], context: object) -> dict[str, object]:
             python=sys.version.split()[0],
             boto3=boto3.__version__,
             pydantic=pydantic.VERSION,
-            pymysql=pymysql.__version__,
+            pymysql=version("PyMySQL"),  # pymysql.__version__ mimics mysqlclient
             endpoint=os.environ.get("AWS_ENDPOINT_URL") or None,
             layer_file=toycommon.__file__ or "",
         )

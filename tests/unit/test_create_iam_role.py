@@ -1,0 +1,119 @@
+"""CreateIamRole: exact policies, idempotent re-runs, updates in place, conflicts, IAM eventual consistency."""
+
+import json
+from typing import Any
+from urllib.parse import unquote
+
+import create_iam_role
+import pytest
+from botocore.exceptions import ClientError
+from clickpipes.aws.iam import IamGateway
+from clickpipes.errors import InvalidInputError, RoleConflictError, TransientError
+
+from tests.unit.conftest import PRINCIPAL, FakeContext, load_event
+
+EVENT = load_event("create_iam_role.json")
+TARGET = EVENT["target"]
+DBUSER = f"arn:aws:rds-db:us-east-1:123456789012:dbuser:{TARGET['resource_id']}/clickpipes_iam_user"
+
+
+def doc(value: Any) -> Any:
+    return json.loads(unquote(value)) if isinstance(value, str) else value
+
+
+def test_role_is_created_with_exactly_the_documented_policies(iam: Any, context: FakeContext) -> None:
+    result = create_iam_role.handler(EVENT, context)
+    role = iam.get_role(RoleName=result["role_name"])["Role"]
+    assert result["role_arn"] == role["Arn"] == f"arn:aws:iam::123456789012:role/clickpipes/{result['role_name']}"
+    assert (result["created"], result["updated"], result["dbuser_arn"]) == (True, False, DBUSER)
+    assert role["Path"] == "/clickpipes/"
+    assert len(role["RoleName"]) <= 64
+    assert {t["Key"]: t["Value"] for t in role["Tags"]} == {"clickpipes:db-arn": TARGET["arn"]}
+    assert doc(role["AssumeRolePolicyDocument"]) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": PRINCIPAL}, "Action": ["sts:AssumeRole", "sts:TagSession"]}
+        ],
+    }
+    policies = iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]
+    assert policies == ["clickpipes-rds-db-connect"]
+    assert doc(iam.get_role_policy(RoleName=role["RoleName"], PolicyName=policies[0])["PolicyDocument"]) == {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["rds-db:connect"], "Resource": [DBUSER]}],
+    }
+    assert iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"] == []
+
+
+def test_rerun_is_a_no_op(iam: Any, context: FakeContext) -> None:
+    first = create_iam_role.handler(EVENT, context)
+    second = create_iam_role.handler(EVENT, context)
+    assert second == first | {"created": False, "updated": False}
+    assert len(iam.list_roles(PathPrefix="/clickpipes/")["Roles"]) == 1
+
+
+def test_new_principal_and_user_update_the_role_in_place(iam: Any, context: FakeContext) -> None:
+    first = create_iam_role.handler(EVENT, context)
+    other = "arn:aws:iam::444455556666:role/another-ch-service"
+    changed = {"target": TARGET | {"clickhouse_role_arn": other, "db_user": "cp_reader"}}
+    second = create_iam_role.handler(changed, context)
+    assert (second["role_arn"], second["created"], second["updated"]) == (first["role_arn"], False, True)
+    trust = doc(iam.get_role(RoleName=first["role_name"])["Role"]["AssumeRolePolicyDocument"])
+    assert trust["Statement"][0]["Principal"] == {"AWS": other}
+    policy = doc(
+        iam.get_role_policy(RoleName=first["role_name"], PolicyName="clickpipes-rds-db-connect")["PolicyDocument"]
+    )
+    assert policy["Statement"][0]["Resource"] == [DBUSER.replace("clickpipes_iam_user", "cp_reader")]
+
+
+def test_a_foreign_role_with_the_same_name_is_not_hijacked(iam: Any, context: FakeContext) -> None:
+    name = create_iam_role.handler(EVENT, context)["role_name"]
+    iam.tag_role(
+        RoleName=name, Tags=[{"Key": "clickpipes:db-arn", "Value": "arn:aws:rds:us-east-1:123456789012:db:other"}]
+    )
+    with pytest.raises(RoleConflictError, match="was not created for"):
+        create_iam_role.handler(EVENT, context)
+
+
+def test_permissions_boundary_is_attached(iam: Any, context: FakeContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    boundary = iam.create_policy(
+        PolicyName="boundary",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "rds-db:connect", "Resource": "*"}]}
+        ),
+    )["Policy"]["Arn"]
+    monkeypatch.setenv("PERMISSIONS_BOUNDARY_ARN", boundary)
+    name = create_iam_role.handler(EVENT, context)["role_name"]
+    assert iam.get_role(RoleName=name)["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
+
+
+@pytest.mark.parametrize("principal", ["*", "arn:aws:iam::111122223333:root", "arn:aws:iam::111122223333:user/bob"])
+def test_bad_principal_creates_nothing(iam: Any, context: FakeContext, principal: str) -> None:
+    with pytest.raises(InvalidInputError, match="clickhouse_role_arn"):
+        create_iam_role.handler({"target": TARGET | {"clickhouse_role_arn": principal}}, context)
+    assert iam.list_roles(PathPrefix="/clickpipes/")["Roles"] == []
+
+
+class FlakyIam:
+    """boto3 IAM client double: answers NoSuchEntity a few times after create_role, like IAM does."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    def put_role_policy(self, **_: Any) -> None:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ClientError({"Error": {"Code": "NoSuchEntity", "Message": "role not found"}}, "PutRolePolicy")
+
+
+def test_eventual_consistency_is_waited_out() -> None:
+    flaky = FlakyIam(failures=2)
+    IamGateway(flaky, consistency_delay_seconds=0).put_inline_policy("r", "p", {})
+    assert flaky.calls == 3
+
+
+def test_eventual_consistency_that_lasts_becomes_transient() -> None:
+    flaky = FlakyIam(failures=99)
+    with pytest.raises(TransientError, match="not propagated"):
+        IamGateway(flaky, consistency_delay_seconds=0).put_inline_policy("r", "p", {})
+    assert flaky.calls == 5

@@ -1,0 +1,205 @@
+"""EnableIamAuth, CheckDbStatus, RecordResult, RecordFailure against moto's RDS."""
+
+import json
+from typing import Any
+
+import check_db_status
+import enable_iam_auth
+import pytest
+import record_failure
+import record_result
+import resolve_target
+from clickpipes.errors import DbNotFoundError, DbStateError, ModificationTimeoutError
+from clickpipes.models import DbDescription, Target
+from clickpipes.steps.enable_iam_auth import enable_iam_auth as enable_step
+
+from tests.unit.conftest import PRINCIPAL, FakeContext, load_event
+
+
+def target_of(
+    make_db: Any, context: FakeContext, identifier: str = "orders-pg", engine: str = "postgres"
+) -> dict[str, Any]:
+    make_db(identifier, engine=engine)
+    return resolve_target.handler({"db_identifier": identifier, "clickhouse_role_arn": PRINCIPAL}, context)
+
+
+def tags(rds: Any, arn: str) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in rds.list_tags_for_resource(ResourceName=arn)["TagList"]}
+
+
+@pytest.mark.parametrize(("identifier", "engine"), [("orders-pg", "postgres"), ("analytics", "aurora-mysql")])
+def test_enable_turns_iam_auth_on_then_skips(
+    make_db: Any, rds: Any, context: FakeContext, identifier: str, engine: str
+) -> None:
+    target = target_of(make_db, context, identifier, engine)
+    first = enable_iam_auth.handler({"target": target}, context)
+    assert first == {"modified": True, "warnings": []}
+    if target["kind"] == "instance":
+        assert rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0][
+            "IAMDatabaseAuthenticationEnabled"
+        ]
+    else:
+        assert rds.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"][0][
+            "IAMDatabaseAuthenticationEnabled"
+        ]
+    assert enable_iam_auth.handler({"target": target}, context) == {"modified": False, "warnings": []}
+
+
+class RecordingRds:
+    """In-memory RDS port: one DB, records modifications."""
+
+    def __init__(self, db: DbDescription) -> None:
+        self.db = db
+        self.modified: list[tuple[str, str]] = []
+
+    def describe(self, kind: str, identifier: str) -> DbDescription | None:
+        return self.db if (kind, identifier) == (self.db.kind, self.db.identifier) else None
+
+    def enable_iam_auth(self, kind: str, identifier: str) -> None:
+        self.modified.append((kind, identifier))
+
+    def tag(self, arn: str, tags: dict[str, str]) -> None:
+        raise AssertionError("not expected")
+
+
+def description(**changes: Any) -> DbDescription:
+    base = {
+        "kind": "instance",
+        "identifier": "orders-pg",
+        "arn": "arn:aws:rds:us-east-1:123456789012:db:orders-pg",
+        "engine": "postgres",
+        "engine_version": "16.4",
+        "status": "available",
+        "resource_id": "db-ABC",
+        "endpoint": "orders-pg.x.us-east-1.rds.amazonaws.com",
+        "port": 5432,
+        "iam_auth_enabled": False,
+        "master_secret_arn": None,
+        "cluster_identifier": None,
+        "engine_mode": None,
+        "database": None,
+        "pending_modifications": [],
+    }
+    return DbDescription(**{**base, **changes})
+
+
+def test_enable_reports_other_pending_modifications() -> None:
+    rds = RecordingRds(description(pending_modifications=["DBInstanceClass", "AllocatedStorage"]))
+    result = enable_step(Target(**load_event("enable_iam_auth.json")["target"]), rds=rds)
+    assert rds.modified == [("instance", "orders-pg")]
+    assert result.modified
+    assert "DBInstanceClass, AllocatedStorage" in result.warnings[0] or "AllocatedStorage" in result.warnings[0]
+
+
+def test_enable_on_a_stopped_db_is_refused_without_modifying() -> None:
+    rds = RecordingRds(description(status="stopped"))
+    with pytest.raises(DbStateError, match="stopped"):
+        enable_step(Target(**load_event("enable_iam_auth.json")["target"]), rds=rds)
+    assert rds.modified == []
+
+
+def test_enable_on_a_deleted_db(make_db: Any, rds: Any, context: FakeContext) -> None:
+    target = target_of(make_db, context)
+    rds.delete_db_instance(DBInstanceIdentifier="orders-pg", SkipFinalSnapshot=True)
+    with pytest.raises(DbNotFoundError, match="no longer exists"):
+        enable_iam_auth.handler({"target": target}, context)
+
+
+def test_status_not_ready_until_iam_auth_is_on(make_db: Any, context: FakeContext) -> None:
+    target = target_of(make_db, context)
+    event = {"target": target, "waited_seconds": 30, "max_wait_seconds": 1800}
+    assert check_db_status.handler(event, context) == {
+        "ready": False,
+        "status": "available",
+        "iam_auth_enabled": False,
+        "waited_seconds": 30,
+    }
+    enable_iam_auth.handler({"target": target}, context)
+    assert check_db_status.handler(event, context)["ready"] is True
+
+
+def test_status_times_out_past_max_wait(make_db: Any, context: FakeContext) -> None:
+    target = target_of(make_db, context)
+    with pytest.raises(ModificationTimeoutError, match="after 1800 s"):
+        check_db_status.handler({"target": target, "waited_seconds": 1800, "max_wait_seconds": 1800}, context)
+
+
+def test_status_of_a_stopped_db_is_an_error(make_db: Any, rds: Any, context: FakeContext) -> None:
+    target = target_of(make_db, context)
+    rds.stop_db_instance(DBInstanceIdentifier="orders-pg")
+    with pytest.raises(DbStateError, match="stopped"):
+        check_db_status.handler({"target": target, "waited_seconds": 0, "max_wait_seconds": 60}, context)
+
+
+def test_record_result_tags_ready_and_builds_output(make_db: Any, rds: Any, context: FakeContext) -> None:
+    target = target_of(make_db, context)
+    event = load_event("record_result.json") | {"target": target}
+    output = record_result.handler(event, context)
+    role_arn = event["role"]["role_arn"]
+    assert tags(rds, target["arn"]) == {"clickpipes:status": "ready", "clickpipes:role-arn": role_arn}
+    assert output == {
+        "db_identifier": "orders-pg",
+        "kind": "instance",
+        "engine": "postgres",
+        "engine_version": "16.4",
+        "resource_id": target["resource_id"],
+        "endpoint": target["endpoint"],
+        "port": 5432,
+        "db_user": "clickpipes_iam_user",
+        "dbuser_arn": event["role"]["dbuser_arn"],
+        "role_arn": role_arn,
+        "pipe_modes": ["initial_load"],
+        "warnings": [],
+    }
+
+
+def test_record_failure_tags_failed_and_keeps_only_the_message(make_db: Any, rds: Any, context: FakeContext) -> None:
+    target = target_of(make_db, context)
+    event = load_event("record_failure.json") | {"target": target}
+    assert record_failure.handler(event, context) == {
+        "error": "DbPrivilegeError",
+        "cause": "The admin user may not create or grant roles (permission denied to create role).",
+        "tagged": True,
+    }
+    assert tags(rds, target["arn"]) == {"clickpipes:status": "failed", "clickpipes:error": "DbPrivilegeError"}
+
+
+def test_record_failure_before_resolution_tags_nothing(make_db: Any, rds: Any, context: FakeContext) -> None:
+    db = make_db("orders-pg")
+    event = {"input": {"db_identifier": "nope"}, "target": None, "error": {"Error": "DbNotFoundError", "Cause": "x"}}
+    assert record_failure.handler(event, context) == {"error": "DbNotFoundError", "cause": "x", "tagged": False}
+    assert tags(rds, db["DBInstanceArn"]) == {}
+
+
+class GoneRds(RecordingRds):
+    def tag(self, arn: str, tags: dict[str, str]) -> None:
+        raise LookupError(f"DBInstanceNotFound: {arn}")  # what RDS answers for a deleted DB (moto tags anyway)
+
+
+def test_record_failure_when_the_db_is_gone_still_reports() -> None:
+    from clickpipes.models import RecordFailureRequest
+    from clickpipes.steps.record_failure import record_failure as record_failure_step
+
+    cause = json.dumps({"errorMessage": "gone", "errorType": "DbNotFoundError"})
+    request = RecordFailureRequest(
+        input={},
+        target=Target(**load_event("record_failure.json")["target"]),
+        error={"Error": "DbNotFoundError", "Cause": cause},
+    )
+    result = record_failure_step(request, rds=GoneRds(description()))
+    assert result.model_dump() == {"error": "DbNotFoundError", "cause": "gone", "tagged": False}
+
+
+@pytest.mark.parametrize(
+    ("cause", "message"),
+    [
+        (None, "No cause was reported."),
+        ("States.Timeout after 60 s", "States.Timeout after 60 s"),
+        ('{"errorMessage": "boom", "errorType": "X", "stackTrace": ["secret-ish frame"]}', "boom"),
+        ('["not", "an", "object"]', '["not", "an", "object"]'),
+    ],
+)
+def test_failure_message(cause: str | None, message: str) -> None:
+    from clickpipes.steps.record_failure import failure_message
+
+    assert failure_message(cause) == message
