@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# localdbs.sh up|down|status — throwaway PostgreSQL 15 + MariaDB 10.11 that emulate Amazon RDS with
+# localdbs.sh up|ensure|down|status — throwaway PostgreSQL 15 + MariaDB 10.11 that emulate Amazon RDS with
 # IAM database authentication, on 127.0.0.1 only. See tests/dbs/README.md.
 #
 #   up      (root) install what is missing, wipe $LOCALDBS_DIR, generate TLS certs, start both
 #           servers, write and print $LOCALDBS_DIR/env.json. Running `up` again starts afresh.
+#   ensure  (root) like up, but keeps both servers if they are already running (then it says
+#           "reusing running servers" on stderr). Used by the pytest plugin.
 #   down    (root) stop the servers by PID, remove the pam.d file and $LOCALDBS_DIR. Exit 0 when
 #           nothing was running.
 #   status  print whether each server is up; exit 0 if both are, 3 otherwise.
 #
 # Environment: LOCALDBS_DIR (/tmp/clickpipes-localdbs), LOCALDBS_CACHE (/var/cache/clickpipes-localdbs),
-# LOCALDBS_PG_PORT (55432), LOCALDBS_MARIADB_PORT (53306), LOCALDBS_PAM_SERVICE (clickpipes-localdbs),
+# LOCALDBS_PG_PORT (55432), LOCALDBS_MARIADB_PORT (53306),
+# LOCALDBS_PAM_SERVICE (clickpipes-localdbs; clickpipes-localdbs-<cksum of dir> for another LOCALDBS_DIR),
 # LOCALDBS_MARIADB_REQUIRE_TLS (1: MariaDB refuses TCP logins without TLS, like PostgreSQL here).
 set -euo pipefail
 
@@ -18,7 +21,11 @@ BASE=${LOCALDBS_DIR:-/tmp/clickpipes-localdbs}
 CACHE=${LOCALDBS_CACHE:-/var/cache/clickpipes-localdbs}
 PG_PORT=${LOCALDBS_PG_PORT:-55432}
 MY_PORT=${LOCALDBS_MARIADB_PORT:-53306}
-PAM_SERVICE=${LOCALDBS_PAM_SERVICE:-clickpipes-localdbs}
+# One pam.d file per base dir, so instances in other LOCALDBS_DIRs (other ports) do not collide.
+BASE_ID=$(printf '%s' "$BASE" | cksum | cut -d' ' -f1)
+if [ "$BASE" = /tmp/clickpipes-localdbs ]; then DEFAULT_PAM=clickpipes-localdbs; else DEFAULT_PAM=clickpipes-localdbs-$BASE_ID; fi
+PAM_SERVICE=${LOCALDBS_PAM_SERVICE:-$DEFAULT_PAM}
+LOCK_FILE=/tmp/.clickpipes-localdbs-$BASE_ID.lock   # serialises up/down on the same base dir
 MY_REQUIRE_TLS=${LOCALDBS_MARIADB_REQUIRE_TLS:-1}   # 1: refuse non-TLS TCP logins (unix socket is fine)
 PAM_FILE=/etc/pam.d/$PAM_SERVICE
 HOST=127.0.0.1
@@ -150,16 +157,17 @@ my_up() {
 # up
 # ---------------------------------------------------------------------------------------------
 STEP=""
+STEP_LOG=""   # the log file that explains a failure of STEP
 UP_DONE=0
 on_up_exit() {
   local rc=$?
   [ $UP_DONE = 1 ] && return 0
   [ $rc != 0 ] || rc=1
   log "ERROR: 'up' failed during: $STEP (rc=$rc)"
-  local f
-  for f in "$PG/initdb.log" "$PG/server.log" "$MY/install-db.log" "$MY/error.log" "$MY/plugin-build.log"; do
-    if [ -s "$f" ]; then log "---- last lines of $f"; tail -n 20 "$f" >&2; fi
-  done
+  if [ -n "$STEP_LOG" ] && [ -s "$STEP_LOG" ]; then
+    log "---- last lines of $STEP_LOG"
+    tail -n 25 "$STEP_LOG" >&2
+  fi
   stop_servers || true
   rm -f "$PAM_FILE"
   log "servers stopped; files kept in $BASE for inspection ('$0 down' removes them)"
@@ -199,13 +207,13 @@ EOF
   local name
   for name in ca wrong-ca; do
     openssl req -x509 -new -config "$TLS/openssl.cnf" -extensions ca "${ec[@]}" -days 30 \
-      -subj "/O=clickpipes-localdbs/CN=$name $(date +%s)" -keyout "$TLS/$name.key" -out "$TLS/$name.pem" 2>/dev/null
+      -subj "/O=clickpipes-localdbs/CN=$name $(date +%s)" -keyout "$TLS/$name.key" -out "$TLS/$name.pem" 2>>"$TLS/openssl.log"
   done
   openssl req -new -config "$TLS/openssl.cnf" "${ec[@]}" -subj "/O=clickpipes-localdbs/CN=localhost" \
-    -keyout "$TLS/server.key" -out "$TLS/server.csr" 2>/dev/null
+    -keyout "$TLS/server.key" -out "$TLS/server.csr" 2>>"$TLS/openssl.log"
   openssl x509 -req -in "$TLS/server.csr" -CA "$TLS/ca.pem" -CAkey "$TLS/ca.key" \
     -set_serial "0x$(openssl rand -hex 16)" -days 30 -extfile "$TLS/openssl.cnf" -extensions server \
-    -out "$TLS/server.pem" 2>/dev/null
+    -out "$TLS/server.pem" 2>>"$TLS/openssl.log"
   openssl verify -CAfile "$TLS/ca.pem" "$TLS/server.pem" >/dev/null
   chmod 600 "$TLS"/*.key
   chmod 644 "$TLS"/*.pem
@@ -233,7 +241,7 @@ EOF
 }
 
 start_postgres() {
-  STEP="PostgreSQL initdb"
+  STEP="PostgreSQL initdb"; STEP_LOG=$PG/initdb.log
   install -d -o postgres -g postgres -m 755 "$PG" "$PG_RUN"
   runuser -u postgres -- $PGBIN/initdb -D "$PGDATA" -U "$PG_SUPERUSER" --auth=trust \
     -E UTF8 --no-locale --no-sync --no-instructions >"$PG/initdb.log" 2>&1
@@ -272,8 +280,8 @@ EOF
     "auth    required pam_exec.so expose_authtok quiet $IAM/rds_iam_verify.py --config $IAM/config.json" \
     "account required pam_permit.so" >"$PAM_FILE"
 
-  STEP="PostgreSQL start"
-  setsid -w runuser -u postgres -- $PGBIN/pg_ctl -D "$PGDATA" -l "$PG/server.log" -w -t 30 start >/dev/null
+  STEP="PostgreSQL start"; STEP_LOG=$PG/server.log
+  setsid -w runuser -u postgres -- $PGBIN/pg_ctl -D "$PGDATA" -l "$PG/server.log" -w -t 30 start >/dev/null 9>&-
 
   STEP="PostgreSQL RDS roles"
   psql -qX -v ON_ERROR_STOP=1 -h "$PG_RUN" -p "$PG_PORT" -U "$PG_SUPERUSER" -d postgres \
@@ -287,7 +295,7 @@ SQL
 }
 
 build_plugin() {
-  STEP="building the AWSAuthenticationPlugin (aws_auth.so)"
+  STEP="building the AWSAuthenticationPlugin (aws_auth.so)"; STEP_LOG=$MY/plugin-build.log
   install -d -o mysql -g mysql -m 755 "$MY/plugin"
   ln -s /usr/lib/mysql/plugin/* "$MY/plugin/"
   gcc -shared -fPIC -O2 -Wall -Werror -DMYSQL_DYNAMIC_PLUGIN -I "$CACHE/include" \
@@ -295,15 +303,14 @@ build_plugin() {
 }
 
 start_mariadb() {
-  STEP="MariaDB install-db"
+  STEP="MariaDB install-db"; STEP_LOG=$MY/install-db.log
   install -d -o mysql -g mysql -m 755 "$MY" "$MY_RUN"
   install -o mysql -g mysql -m 600 "$TLS/server.key" "$MY/server.key"
   install -o mysql -g mysql -m 644 "$TLS/server.pem" "$MY/server.pem"
   mariadb-install-db --no-defaults --datadir="$MY/data" --user=mysql \
     --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve >"$MY/install-db.log" 2>&1
-  build_plugin
 
-  STEP="MariaDB start"
+  STEP="MariaDB start"; STEP_LOG=$MY/error.log
   # A clean environment; the plugin finds the verifier and its config through these variables.
   env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
     RDS_IAM_VERIFIER="$IAM/rds_iam_verify.py" RDS_IAM_CONFIG="$IAM/config.json" \
@@ -315,8 +322,9 @@ start_mariadb() {
     --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
     --innodb-buffer-pool-size=64M --innodb-log-file-size=16M --innodb-flush-log-at-trx-commit=0 \
     --innodb-doublewrite=0 --sync-binlog=0 --max-connections=50 \
+    --innodb-buffer-pool-dump-at-shutdown=0 --innodb-buffer-pool-load-at-startup=0 \
     "--require-secure-transport=$([ "$MY_REQUIRE_TLS" = 1 ] && echo ON || echo OFF)" \
-    </dev/null >/dev/null 2>&1 &
+    </dev/null >/dev/null 2>&1 9>&- &   # 9>&-: the servers must not inherit the up/down lock
   echo $! >"$MY_RUN/launch.pid"
   local launched=$! _
   for _ in $(seq 300); do
@@ -366,7 +374,7 @@ SQL
 }
 
 write_env() {
-  STEP="writing env.json"
+  STEP="writing env.json"; STEP_LOG=""
   HOST=$HOST PG_PORT=$PG_PORT MY_PORT=$MY_PORT PG_SUPERUSER=$PG_SUPERUSER PG_RUN=$PG_RUN MY_SOCK=$MY_SOCK \
   PG_ADMIN_PASSWORD=$PG_ADMIN_PASSWORD MY_ADMIN_PASSWORD=$MY_ADMIN_PASSWORD TLS=$TLS BASE=$BASE IAM=$IAM \
   IAM_ACCESS_KEY_ID=$IAM_ACCESS_KEY_ID IAM_SECRET_ACCESS_KEY=$IAM_SECRET_ACCESS_KEY IAM_REGION=$IAM_REGION \
@@ -404,7 +412,7 @@ up() {
   need_root up
   local t0=$SECONDS
   STEP="stopping a previous instance"
-  down_quiet
+  down_quiet || die "could not stop the previous instance in $BASE"
   STEP="installing packages"
   install_packages
   local p
@@ -420,10 +428,11 @@ up() {
   trap on_up_exit EXIT
   PG_ADMIN_PASSWORD=$(openssl rand -hex 16)
   MY_ADMIN_PASSWORD=$(openssl rand -hex 16)
-  STEP="generating TLS certificates"
+  STEP="generating TLS certificates"; STEP_LOG=$TLS/openssl.log
   make_certs
   STEP="installing the IAM token verifier"
   install_verifier
+  build_plugin        # first: a compile error should not wait for two servers
   start_postgres
   start_mariadb
   write_env
@@ -467,10 +476,26 @@ status() {
   return $rc
 }
 
+ensure() {
+  if pg_up && my_up && [ -f "$BASE/env.json" ]; then
+    log "reusing running servers in $BASE"
+    cat "$BASE/env.json"
+  else
+    up
+  fi
+}
+
+with_lock() {
+  exec 9>>"$LOCK_FILE"
+  flock -w 900 9 || die "another localdbs.sh up/down on $BASE is still running (lock $LOCK_FILE)"
+  "$@"
+}
+
 check_config
 case ${1:-} in
-  up) up ;;
-  down) down ;;
+  up) with_lock up ;;
+  ensure) with_lock ensure ;;
+  down) with_lock down ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|ensure|down|status" >&2; exit 2 ;;
 esac

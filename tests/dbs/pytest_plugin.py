@@ -6,8 +6,9 @@ command line with ``-p tests.dbs.pytest_plugin``).
 Fixtures:
 
 * ``local_dbs`` (session): a :class:`~tests.dbs.servers.LocalDbsEnv`. Reuses running servers when
-  env.json exists and both answer; otherwise runs ``localdbs.sh up`` (needs root) and ``down`` at the
-  end of the session (only when it started them; ``LOCALDBS_KEEP=1`` keeps them running).
+  env.json exists and both answer; otherwise runs ``localdbs.sh ensure`` (= ``up`` unless another
+  session just started them; needs root) and ``down`` at the end of the session (only when it started
+  them; ``LOCALDBS_KEEP=1`` keeps them running).
 * ``pg_iam_user`` / ``mariadb_iam_user``: a fresh IAM-authenticated database user (dropped afterwards).
 
 Tests that use ``local_dbs`` get the ``dbs`` marker automatically (``-m "not dbs"`` skips them).
@@ -98,14 +99,16 @@ def local_dbs() -> Iterator[LocalDbsEnv]:
             f"run `sudo bash {LOCALDBS_SH} up` first, or deselect with -m 'not dbs'",
             pytrace=False,
         )
-    run_localdbs("up")
+    # `ensure` holds the script's lock: if another session is starting the servers right now, it
+    # waits and reuses them instead of restarting them under that session.
+    started = "reusing running servers" not in run_localdbs("ensure").stderr
     try:
         env = running_env()
         if env is None:
             pytest.fail("localdbs.sh up succeeded but the servers do not answer", pytrace=False)
         yield env
     finally:
-        if os.environ.get("LOCALDBS_KEEP") != "1":
+        if started and os.environ.get("LOCALDBS_KEEP") != "1":
             run_localdbs("down")
 
 

@@ -32,7 +32,7 @@ from botocore.awsrequest import AWSRequest
 if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient
 
-DEFAULT_BASE_DIR = "/tmp/clickpipes-localdbs"  # noqa: S108 - the harness's fixed, root-owned location
+DEFAULT_BASE_DIR = "/tmp/clickpipes-localdbs"  # the default of localdbs.sh (LOCALDBS_DIR)
 RDS_TOKEN_MAX_EXPIRES = 900
 
 Engine = Literal["postgres", "mariadb"]
@@ -85,6 +85,7 @@ class LocalDbsEnv:
     base_dir: str
     verifier: str
     verifier_config: str
+    pam_service: str
 
     def endpoint(self, engine: Engine) -> tuple[str, int]:
         """(host, port) of one engine's TCP listener."""
@@ -128,6 +129,7 @@ def load_env(path: str | os.PathLike[str] | None = None) -> LocalDbsEnv:
         base_dir=data.get("base_dir", str(base_dir())),
         verifier=data.get("verifier", ""),
         verifier_config=data.get("verifier_config", ""),
+        pam_service=data.get("pam_service", ""),
     )
 
 
@@ -328,6 +330,26 @@ def mariadb_connect(
         auth_plugin_map={"mysql_clear_password": ClearPasswordOverTLS},
         **tls_options,
     )
+
+
+@contextmanager
+def mariadb_iam_plugin_uninstalled(env: LocalDbsEnv | None = None) -> Iterator[None]:
+    """RDS before IAM auth is enabled: AWSAuthenticationPlugin is not loaded (CREATE USER ... fails with 1524).
+
+    Uninstalls the plugin for the duration of the block and installs it again afterwards. The plugin is
+    server-wide: do not run this while another test session logs in with IAM on the same server.
+    """
+    conn = mariadb_root_connect(env)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("UNINSTALL PLUGIN AWSAuthenticationPlugin")
+        try:
+            yield
+        finally:
+            with conn.cursor() as cur:
+                cur.execute("INSTALL SONAME 'aws_auth'")
+    finally:
+        conn.close()
 
 
 def mariadb_login_with_token(user: str, token: str, *, env: LocalDbsEnv | None = None, **kwargs: Any) -> str:

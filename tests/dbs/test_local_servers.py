@@ -29,6 +29,7 @@ from tests.dbs.servers import (
     frozen_signing_clock,
     iam_token,
     mariadb_connect,
+    mariadb_iam_plugin_uninstalled,
     mariadb_login_with_token,
     mariadb_root_connect,
     pg_connect,
@@ -51,6 +52,7 @@ UNIT_ENV = LocalDbsEnv(
     base_dir="/nonexistent",
     verifier=str(HERE / "rds_iam_verify.py"),
     verifier_config="/nonexistent/config.json",
+    pam_service="none",
 )
 CONFIG = verify.Config(keys={KEY_ID: SECRET}, region="us-east-1")
 
@@ -258,7 +260,7 @@ class TestHarness:
         assert local_dbs.iam.region == "us-east-1"
         for path in (local_dbs.ca_file, local_dbs.wrong_ca_file, local_dbs.verifier, local_dbs.verifier_config):
             assert Path(path).is_file(), path
-        assert Path("/etc/pam.d/clickpipes-localdbs").is_file()
+        assert Path("/etc/pam.d", local_dbs.pam_service).is_file()
 
     def test_status(self, local_dbs: LocalDbsEnv) -> None:
         result = subprocess.run(
@@ -434,14 +436,10 @@ class TestMariaDB:
     def test_uninstalled_plugin_gives_error_1524(self, local_dbs: LocalDbsEnv) -> None:
         """RDS before IAM auth is enabled: the plugin is not loaded, CREATE USER fails with 1524."""
         with mariadb_root_connect(local_dbs) as conn, conn.cursor() as cur:
-            cur.execute("UNINSTALL PLUGIN AWSAuthenticationPlugin")
-            try:
+            with mariadb_iam_plugin_uninstalled(local_dbs):
                 with pytest.raises(pymysql.err.OperationalError) as info:
                     cur.execute("CREATE USER 'iam_my_noplugin'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'")
-                assert info.value.args[0] == 1524
-                assert "Plugin 'AWSAuthenticationPlugin' is not loaded" in info.value.args[1]
-            finally:
-                cur.execute("INSTALL SONAME 'aws_auth'")
+                assert info.value.args == (1524, "Plugin 'AWSAuthenticationPlugin' is not loaded")
             cur.execute(
                 "SELECT PLUGIN_STATUS FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'AWSAuthenticationPlugin'"
             )

@@ -42,6 +42,8 @@ cleanup() {
   set +e
   stop_pid "$API_PID" "sam local start-api"
   stop_pid "$MOTO_PID" moto_server
+  local job   # a signal between `cmd &` and `PID=$!` would leave one unnamed: our own jobs only
+  for job in $(jobs -p); do stop_pid "$job" "background job"; done
   if [ -n "${DOCKER_HOST:-}" ] && docker version >/dev/null 2>&1; then
     docker ps -aq | xargs -r docker rm -f >/dev/null 2>&1   # none expected; never leave one
   fi

@@ -84,12 +84,19 @@ cmd_install() {
     mkdir -p "$(dirname "$SAM_VENV")"
     if command -v uv >/dev/null && uv --version >/dev/null 2>&1; then
       [ -x "$SAM_VENV/bin/python" ] || uv venv -q --python "$py" "$SAM_VENV"
-      uv pip install -q --python "$SAM_VENV/bin/python" "aws-sam-cli==$SAM_CLI_VERSION"
+      uv pip install -q --compile-bytecode --python "$SAM_VENV/bin/python" "aws-sam-cli==$SAM_CLI_VERSION"
     else
       [ -x "$SAM_VENV/bin/python" ] || "$py" -m venv "$SAM_VENV"
       "$SAM_VENV/bin/python" -m pip install -q "aws-sam-cli==$SAM_CLI_VERSION"
     fi
   fi
+  # Byte-compile once: with PYTHONDONTWRITEBYTECODE=1 in the environment (as on these machines)
+  # every `sam local` call would otherwise spend ~3 s compiling its imports.
+  local sp; sp=$("$SAM_VENV/bin/python" -c 'import samcli, os; print(os.path.dirname(os.path.dirname(samcli.__file__)))')
+  [ -d "$sp/samcli/__pycache__" ] || "$SAM_VENV/bin/python" -m compileall -q -j 0 "$sp" >/dev/null || true
+  # A PATH entry holding only `sam`: the venv's own bin/python3.13 (no pip in a uv venv) must not
+  # shadow the CPython that `sam build` looks up as python3.13.
+  mkdir -p "$SAM_VENV/sam-bin"; ln -sfn ../bin/sam "$SAM_VENV/sam-bin/sam"
   "$SAM_VENV/bin/sam" --version >&2
   echo "sam: $SAM_VENV/bin/sam"
 }
@@ -232,6 +239,7 @@ COPY aws-lambda-rie /usr/local/bin/aws-lambda-rie
 RUN echo /var/lang/lib > /etc/ld.so.conf.d/var-lang.conf && ldconfig \\
  && ln -sf python$LAMBDA_PY /var/lang/bin/python && ln -sf python$LAMBDA_PY /var/lang/bin/python3 \\
  && mkdir -p /var/task /opt \\
+ && /var/lang/bin/python$LAMBDA_PY -m compileall -q -j 0 /var/lang/lib/python$LAMBDA_PY /var/runtime >/dev/null \\
  && PYTHONPATH=/var/runtime /var/lang/bin/python$LAMBDA_PY -c "import ssl, sqlite3, ctypes, pyexpat, lzma, bz2, zlib, readline, decimal, awslambdaric, boto3; ssl.create_default_context(); print('base image ok', boto3.__version__)"
 ENV LANG=en_US.UTF-8 TZ=:/etc/localtime \\
     PATH=/var/lang/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
@@ -246,7 +254,7 @@ smoke_base_image() {
   local ctx=$CACHE_DIR/smoke cid out
   rm -rf "$ctx"; mkdir -p "$ctx"
   printf 'import sys, boto3\ndef handler(event, context):\n    return {"py": sys.version.split()[0], "boto3": boto3.__version__, "echo": event}\n' >"$ctx/smoke.py"
-  cid=$("$DOCKER" run -d --rm --network host -v "$ctx:/var/task:ro" "$BASE_IMAGE" smoke.handler)
+  cid=$("$DOCKER" run -d --rm --network none -v "$ctx:/var/task:ro" "$BASE_IMAGE" smoke.handler)
   out=
   for _ in $(seq 50); do
     out=$("$DOCKER" exec "$cid" /var/lang/bin/python3 -c 'import urllib.request as u
@@ -259,11 +267,23 @@ print(u.urlopen(u.Request("http://127.0.0.1:8080/2015-03-31/functions/function/i
   [[ $out == *'"echo": {"ping": 1}'* ]]
 }
 
+# Fingerprint of what goes into the image: pins, the CPython build, and this script's recipe.
+# Stored as a label; a base image with another fingerprint is rebuilt.
+recipe_id() {
+  { echo "$SAM_CLI_VERSION $AWSLAMBDARIC_VERSION $BASE_BOTO3_VERSION"
+    "$(python313)" -c 'import sys; print(sys.version)'
+    sed -n '/^write_context() {/,/^}/p' "${BASH_SOURCE[0]}"
+  } | sha256sum | cut -c1-16
+}
+
 cmd_base_image() {
   need_root
   "$DOCKER" version >/dev/null 2>&1 || die "dockerd not answering on $DOCKER_HOST: run '$0 dockerd-up'"
-  if "$DOCKER" image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
-    log "$BASE_IMAGE present"; return 0
+  local want have
+  want=$(recipe_id)
+  if have=$("$DOCKER" image inspect -f '{{index .Config.Labels "samlocal.recipe"}}' "$BASE_IMAGE" 2>/dev/null); then
+    if [ "$have" = "$want" ]; then log "$BASE_IMAGE present (recipe $want)"; return 0; fi
+    log "$BASE_IMAGE is from recipe '${have:-?}', want $want: rebuilding"
   fi
   [ -x "$SAM_VENV/bin/python" ] || die "no SAM venv at $SAM_VENV (the RIE comes from it): run '$0 install'"
   if ! "$DOCKER" image inspect "$ROOTFS_IMAGE" >/dev/null 2>&1; then
@@ -272,8 +292,10 @@ cmd_base_image() {
   fi
   local ctx=$CACHE_DIR/ctx-python$LAMBDA_PY
   timed context write_context "$ctx"
+  echo "LABEL samlocal.recipe=$want" >>"$ctx/Dockerfile"
   timed docker-build "$DOCKER" build -q --network none -t "$BASE_IMAGE" "$ctx" >/dev/null
   rm -rf "$ctx"
+  cmd_prune   # the old base's layers, and SAM's images built on top of the old base
   # smoke: the image's own entrypoint + RIE + bootstrap must serve one invocation
   smoke_base_image || { "$DOCKER" rmi -f "$BASE_IMAGE" >/dev/null; die "base image smoke test failed"; }
   log "built $BASE_IMAGE"
@@ -299,7 +321,7 @@ cmd_host_ip() {
 cmd_env() {
   echo "export DOCKER_HOST=$DOCKER_HOST"
   echo "export SAM_CLI_TELEMETRY=0"
-  echo "export PATH=$SAM_VENV/bin:\$PATH"
+  echo "export PATH=$SAM_VENV/sam-bin:\$PATH"
 }
 
 usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }

@@ -1,0 +1,57 @@
+# Every command the README shows. Run as root on Debian 12 (the tests install and start what they need).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export UV_PYTHON ?= $(shell command -v python3.13 2>/dev/null || echo $$(pyenv prefix 3.13 2>/dev/null)/bin/python3.13)
+PY313_BIN := $(dir $(UV_PYTHON))
+VENV := .venv
+SAM := .tools/sam/bin/sam
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null || python3 -m pip install -q uv
+	uv sync --frozen
+	@touch $@
+
+.PHONY: deps
+deps: $(VENV)/.synced ## Python 3.13 venv with the runtime and dev dependencies (uv)
+
+$(SAM):
+	bash tests/sam_local/samtools.sh install
+
+.PHONY: demo
+demo: deps ## Onboard sample databases on the local world: real servers, the real state machine, moto for AWS
+	bash tests/dbs/localdbs.sh up >/dev/null
+	trap 'bash tests/dbs/localdbs.sh down >/dev/null' EXIT; $(VENV)/bin/python -m tests.demo
+
+.PHONY: test
+test: ## Install and start everything, run every test suite, stop everything (what CI runs)
+	bash tests/run-all.sh
+
+.PHONY: unit
+unit: deps ## Unit tests only (no servers, no network)
+	$(VENV)/bin/pytest tests/unit -q
+
+.PHONY: lint
+lint: deps $(SAM) ## ruff, mypy, asl-validator, sam validate --lint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	npx --yes asl-validator@4 --silent --json-path statemachine/onboarding.asl.json
+	$(SAM) validate --lint --region $(AWS_DEFAULT_REGION)
+
+.PHONY: ca-bundle
+ca-bundle: ## Download the RDS global CA bundle into the DB layer (needs internet; done before deploying)
+	curl -fsSL https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem -o functions/db/rds-global-bundle.pem
+
+.PHONY: build
+build: $(SAM) ## sam build (no container): Python 3.13 first on PATH
+	PATH=$(PY313_BIN):$$PATH $(SAM) build
+
+.PHONY: clean
+clean: ## Remove build output and caches
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,27 @@
+"""RDS setup shortcuts for tests that use the local world."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .local_aws import LocalWorld
+
+SAMPLE_TEMPLATE = Path(__file__).parent / "sample_app" / "template.yaml"
+
+
+def create_instance(world: LocalWorld, identifier: str, engine: str = "postgres", **kwargs: object) -> dict[str, Any]:
+    return world.rds.create_db_instance(
+        DBInstanceIdentifier=identifier, Engine=engine, DBInstanceClass="db.t3.micro",
+        MasterUsername="admin_user", MasterUserPassword="password123", AllocatedStorage=20, **kwargs,
+    )["DBInstance"]
+
+
+def create_cluster(world: LocalWorld, identifier: str, engine: str = "aurora-postgresql", **kwargs: object) -> dict[str, Any]:
+    cluster = world.rds.create_db_cluster(
+        DBClusterIdentifier=identifier, Engine=engine, MasterUsername="admin_user",
+        MasterUserPassword="password123", **kwargs,
+    )["DBCluster"]
+    world.rds.create_db_instance(DBInstanceIdentifier=f"{identifier}-1", DBClusterIdentifier=identifier,
+                                 Engine=engine, DBInstanceClass="db.r6g.large")
+    return cluster

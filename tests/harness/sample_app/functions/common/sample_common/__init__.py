@@ -1,0 +1,1 @@
+"""Shared code of the harness sample app (the real app's equivalent is the `clickpipes` package)."""

@@ -1,0 +1,291 @@
+"""CreateDbUser against real PostgreSQL 15 and MariaDB 10.11 servers that authenticate like RDS.
+
+The product's own handler runs (secret from moto's Secrets Manager with host/port pointing at the local
+server, TLS verified against the local CA); then the new user logs in with a real IAM token.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import create_db_user
+import psycopg
+import pymysql
+import pytest
+from moto import mock_aws
+from psycopg import sql
+
+from clickpipes.errors import (
+    AdminCredentialsError,
+    DbConnectionError,
+    DbPrivilegeError,
+    IamAuthNotActiveError,
+    InvalidInputError,
+)
+from tests.dbs.servers import (
+    LocalDbsEnv,
+    iam_token,
+    mariadb_login_with_token,
+    mariadb_root_connect,
+    pg_login_with_token,
+    pg_superuser_connect,
+)
+from tests.dbs.pytest_plugin import unique_name
+from tests.unit.conftest import FakeContext, load_event
+
+pytestmark = pytest.mark.dbs
+
+POSTGRES_ENGINES = ["postgres", "aurora-postgresql"]
+MYSQL_ENGINES = ["mysql", "mariadb", "aurora-mysql"]
+ALL_ENGINES = POSTGRES_ENGINES + MYSQL_ENGINES
+
+HOSTILE_NAMES = [
+    'x"; DROP ROLE rdsmaster; --',
+    "x'; DROP USER admin; --",
+    "back`tick",
+    "back\\slash",
+    "a" * 64,
+    "",
+    "x y",
+    "semi;colon",
+]
+
+
+def server(engine: str) -> str:
+    return "postgres" if engine in POSTGRES_ENGINES else "mariadb"
+
+
+@pytest.fixture
+def world(local_dbs: LocalDbsEnv, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalDbsEnv]:
+    for key, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "DB_TLS_MODE": "verify-full",
+        "DB_CA_BUNDLE": local_dbs.ca_file,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    from clickpipes.aws.clients import client
+
+    client.cache_clear()
+    with mock_aws():
+        yield local_dbs
+    client.cache_clear()
+
+
+@pytest.fixture
+def run_step(world: LocalDbsEnv) -> Callable[..., dict[str, Any]]:
+    """Invoke the CreateDbUser handler for an engine, with an admin secret that points at the local server."""
+
+    def run(engine: str, user: str, **secret_changes: Any) -> dict[str, Any]:
+        srv = world.postgres if server(engine) == "postgres" else world.mariadb
+        secret = {"username": srv.admin_user, "password": srv.admin_password, "host": srv.host, "port": srv.port}
+        secret.update(secret_changes)
+        arn = boto3.client("secretsmanager").create_secret(Name=unique_name("admin"), SecretString=json.dumps(secret))[
+            "ARN"
+        ]
+        target = load_event("create_db_user.json")["target"] | {
+            "engine": engine,
+            "db_user": user,
+            "admin_secret_arn": arn,
+            "database": "postgres" if server(engine) == "postgres" else None,
+        }
+        return create_db_user.handler({"target": target}, FakeContext())
+
+    return run
+
+
+@pytest.fixture
+def user_name(world: LocalDbsEnv) -> Iterator[str]:
+    """A fresh user name; dropped from both servers afterwards."""
+    name = unique_name("cp_iam")
+    yield name
+    drop_everywhere(world, name)
+
+
+def drop_everywhere(env: LocalDbsEnv, name: str) -> None:
+    with pg_superuser_connect(env) as conn:
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+    with mariadb_root_connect(env) as conn, conn.cursor() as cur:
+        cur.execute("DROP USER IF EXISTS %s@'%%'", (name,))
+
+
+def login(env: LocalDbsEnv, engine: str, user: str, token: str) -> str:
+    if server(engine) == "postgres":
+        return pg_login_with_token(user, token, env=env)
+    return mariadb_login_with_token(user, token, env=env)
+
+
+def accounts(env: LocalDbsEnv) -> tuple[list[str], list[str]]:
+    with pg_superuser_connect(env) as conn:
+        roles = [r[0] for r in conn.execute("SELECT rolname FROM pg_roles ORDER BY 1").fetchall()]
+    with mariadb_root_connect(env) as conn, conn.cursor() as cur:
+        cur.execute("SELECT CONCAT(User, '@', Host, ':', plugin) FROM mysql.user ORDER BY 1")
+        users = [r[0] for r in cur.fetchall()]
+    return roles, users
+
+
+@pytest.mark.parametrize("engine", ALL_ENGINES)
+def test_user_is_created_then_logs_in_with_an_iam_token(
+    world: LocalDbsEnv, run_step: Callable[..., dict[str, Any]], user_name: str, engine: str
+) -> None:
+    result = run_step(engine, user_name)
+    assert result["created"] is True
+    assert result["changed"] is True
+    token = iam_token(world, server(engine), user_name)
+    assert login(world, engine, user_name, token) == user_name
+
+
+@pytest.mark.parametrize("engine", ALL_ENGINES)
+def test_rerun_is_a_no_op(run_step: Callable[..., dict[str, Any]], user_name: str, engine: str) -> None:
+    run_step(engine, user_name)
+    again = run_step(engine, user_name)
+    assert again["created"] is False
+    assert again["changed"] is False
+    assert again["actions"] == []
+
+
+@pytest.mark.parametrize("engine", ALL_ENGINES)
+def test_bad_tokens_are_refused(
+    world: LocalDbsEnv, run_step: Callable[..., dict[str, Any]], user_name: str, engine: str
+) -> None:
+    run_step(engine, user_name)
+    srv = server(engine)
+    bad_tokens = [
+        iam_token(world, srv, user_name, secret_key="not-the-test-secret"),
+        iam_token(world, srv, "someone_else"),
+        iam_token(world, srv, user_name, region="eu-west-1"),
+        iam_token(world, srv, user_name)[:-4] + "0000",
+        "a-plain-password",
+    ]
+    for token in bad_tokens:
+        with pytest.raises((psycopg.OperationalError, pymysql.err.OperationalError)):
+            login(world, engine, user_name, token)
+
+
+def test_existing_postgres_password_user_is_granted_rds_iam(
+    world: LocalDbsEnv, run_step: Callable[..., dict[str, Any]], user_name: str
+) -> None:
+    with pg_superuser_connect(world) as conn:
+        conn.execute(sql.SQL("CREATE USER {} PASSWORD 'old-password'").format(sql.Identifier(user_name)))
+    result = run_step("postgres", user_name)
+    assert (result["created"], result["actions"]) == (False, [f"GRANT rds_iam TO {user_name}"])
+    assert "IAM only" in result["warnings"][0]
+    assert login(world, "postgres", user_name, iam_token(world, "postgres", user_name)) == user_name
+    with pytest.raises(psycopg.OperationalError, match="PAM authentication failed"):
+        login(world, "postgres", user_name, "old-password")
+
+
+def test_existing_mysql_password_user_is_converted(
+    world: LocalDbsEnv, run_step: Callable[..., dict[str, Any]], user_name: str
+) -> None:
+    with mariadb_root_connect(world) as conn, conn.cursor() as cur:
+        cur.execute("CREATE USER %s@'%%' IDENTIFIED BY 'old-password'", (user_name,))
+    result = run_step("mysql", user_name)
+    assert result["created"] is False
+    assert result["actions"] == [f"ALTER USER '{user_name}'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'"]
+    assert login(world, "mysql", user_name, iam_token(world, "mariadb", user_name)) == user_name
+    with pytest.raises(pymysql.err.OperationalError):
+        login(world, "mysql", user_name, "old-password")
+
+
+def test_postgres_names_are_quoted_not_folded(
+    world: LocalDbsEnv, run_step: Callable[..., dict[str, Any]]
+) -> None:
+    name = "ClickPipes_" + unique_name("Mixed")
+    try:
+        run_step("postgres", name)
+        with pg_superuser_connect(world) as conn:
+            assert conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", (name,)).fetchone() == (1,)
+            assert conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", (name.lower(),)).fetchone() == (0,)
+    finally:
+        drop_everywhere(world, name)
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mariadb"])
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_hostile_names_are_refused_before_any_sql(
+    world: LocalDbsEnv, run_step: Callable[..., dict[str, Any]], engine: str, name: str
+) -> None:
+    before = accounts(world)
+    with pytest.raises(InvalidInputError, match="db_user"):
+        run_step(engine, name)
+    assert accounts(world) == before
+
+
+@pytest.fixture
+def low_privilege_admin(world: LocalDbsEnv) -> Iterator[tuple[str, str]]:
+    name, password = unique_name("lowpriv"), "lowpriv-password-1"
+    with pg_superuser_connect(world) as conn:
+        conn.execute(sql.SQL("CREATE USER {} PASSWORD {}").format(sql.Identifier(name), sql.Literal(password)))
+    with mariadb_root_connect(world) as conn, conn.cursor() as cur:
+        cur.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (name, password))
+        cur.execute("GRANT SELECT ON mysql.* TO %s@'%%'", (name,))
+    yield name, password
+    drop_everywhere(world, name)
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mariadb"])
+def test_admin_without_privilege(
+    world: LocalDbsEnv,
+    run_step: Callable[..., dict[str, Any]],
+    low_privilege_admin: tuple[str, str],
+    user_name: str,
+    engine: str,
+) -> None:
+    admin, password = low_privilege_admin
+    before = accounts(world)
+    with pytest.raises(DbPrivilegeError, match="may not create"):
+        run_step(engine, user_name, username=admin, password=password)
+    assert accounts(world) == before
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mariadb"])
+def test_wrong_admin_password(run_step: Callable[..., dict[str, Any]], user_name: str, engine: str) -> None:
+    with pytest.raises(AdminCredentialsError, match="refused the admin user") as caught:
+        run_step(engine, user_name, password="wrong-password-123")
+    assert "wrong-password-123" not in str(caught.value)
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mariadb"])
+def test_server_down(run_step: Callable[..., dict[str, Any]], user_name: str, engine: str) -> None:
+    with pytest.raises(DbConnectionError, match="Cannot connect"):
+        run_step(engine, user_name, port=1)
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mariadb"])
+def test_wrong_ca_fails_verification(
+    world: LocalDbsEnv,
+    run_step: Callable[..., dict[str, Any]],
+    user_name: str,
+    engine: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DB_CA_BUNDLE", world.wrong_ca_file)
+    with pytest.raises(DbConnectionError, match="Cannot connect"):
+        run_step(engine, user_name)
+
+
+@pytest.fixture
+def plugin_unloaded(world: LocalDbsEnv) -> Iterator[None]:
+    """MariaDB without AWSAuthenticationPlugin: RDS MySQL before IAM authentication is active."""
+    with mariadb_root_connect(world) as conn, conn.cursor() as cur:
+        cur.execute("UNINSTALL PLUGIN AWSAuthenticationPlugin")
+    try:
+        yield
+    finally:
+        with mariadb_root_connect(world) as conn, conn.cursor() as cur:
+            cur.execute("INSTALL SONAME 'aws_auth'")
+
+
+def test_mysql_without_the_iam_plugin_is_reported_clearly(
+    run_step: Callable[..., dict[str, Any]], plugin_unloaded: None, user_name: str
+) -> None:
+    with pytest.raises(IamAuthNotActiveError, match="1524|not loaded"):
+        run_step("mysql", user_name)
