@@ -287,8 +287,11 @@ def _patch_wait_scaling(stack: ExitStack, world: LocalWorld) -> None:
         context = env.states.context_object.context_object_data
         seconds = max(float(wait_seconds), 0.0)
         world._record_wait(WaitRecord(context["Execution"]["Id"], context["State"]["Name"], seconds))
-        if seconds * world.wait_scale > 0:
-            env.program_state_event.wait(seconds * world.wait_scale)  # interrupted by StopExecution
+        # StopExecution pulses program_state_event (set, then clear at once): a thread not yet
+        # waiting misses the pulse, so wait in slices and re-check the program state.
+        deadline = time.monotonic() + seconds * world.wait_scale
+        while env.is_running() and (remaining := deadline - time.monotonic()) > 0:
+            env.program_state_event.wait(min(remaining, 0.05))
 
     stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", _wait_interval))
 
@@ -1130,7 +1133,7 @@ class RunningExecution:
         while (description := self.describe())["status"] == "RUNNING":
             if time.monotonic() > deadline:
                 message = self._timeout_message(timeout)
-                self.world.sfn.stop_execution(executionArn=self.arn, error="LocalWorld.Timeout")
+                self.stop()
                 raise ExecutionTimeoutError(message)
             time.sleep(poll_interval)
         wall_time = time.perf_counter() - self._t0
@@ -1152,6 +1155,16 @@ class RunningExecution:
             api_calls=self.world.api_calls - self._api_before,
             wall_time_s=wall_time,
         )
+
+    def stop(self, error: str = "LocalWorld.Timeout", settle: float = 5.0) -> None:
+        """StopExecution, then wait (up to ``settle`` s) until it no longer reports RUNNING.
+
+        A Lambda handler that is running cannot be interrupted: the execution stops after it returns.
+        """
+        self.world.sfn.stop_execution(executionArn=self.arn, error=error)
+        deadline = time.monotonic() + settle
+        while self.status == "RUNNING" and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def _timeout_message(self, timeout: float) -> str:
         steps = self.steps("RUNNING")

@@ -195,9 +195,7 @@ def test_existing_mysql_password_user_is_converted(
         login(world, "mysql", user_name, "old-password")
 
 
-def test_postgres_names_are_quoted_not_folded(
-    world: LocalDbsEnv, run_step: Callable[..., dict[str, Any]]
-) -> None:
+def test_postgres_names_are_quoted_not_folded(world: LocalDbsEnv, run_step: Callable[..., dict[str, Any]]) -> None:
     name = "ClickPipes_" + unique_name("Mixed")
     try:
         run_step("postgres", name)
@@ -288,4 +286,13 @@ def test_mysql_without_the_iam_plugin_is_reported_clearly(
     run_step: Callable[..., dict[str, Any]], plugin_unloaded: None, user_name: str
 ) -> None:
     with pytest.raises(IamAuthNotActiveError, match="1524|not loaded"):
+        run_step("mysql", user_name)
+
+
+def test_mysql_conversion_without_the_iam_plugin_is_reported_clearly(
+    world: LocalDbsEnv, run_step: Callable[..., dict[str, Any]], plugin_unloaded: None, user_name: str
+) -> None:
+    with mariadb_root_connect(world) as conn, conn.cursor() as cur:
+        cur.execute("CREATE USER %s@'%%' IDENTIFIED BY 'old-password'", (user_name,))
+    with pytest.raises(IamAuthNotActiveError, match="not active"):
         run_step("mysql", user_name)

@@ -24,6 +24,7 @@ IAM_PLUGIN: Final = "AWSAuthenticationPlugin"
 ACCESS_DENIED: Final = 1045
 PRIVILEGE_ERRORS: Final = {1044, 1142, 1143, 1227, 1410}
 PLUGIN_NOT_LOADED: Final = 1524
+ALTER_USER_FAILED: Final = 1396  # what ALTER USER … IDENTIFIED WITH answers when the plugin is not loaded
 CONNECTION_LOST: Final = {2006, 2013}
 
 
@@ -65,6 +66,7 @@ def ensure_iam_user(conn: Connection, user: str) -> DbUserResult:
     """Idempotent: creates the IAM user, or converts an existing user of another plugin with ALTER USER."""
     actions: list[str] = []
     warnings: list[str] = []
+    row = None
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT plugin FROM mysql.user WHERE User = %s AND Host = '%%'", (user,))
@@ -81,7 +83,7 @@ def ensure_iam_user(conn: Connection, user: str) -> DbUserResult:
     except pymysql.err.MySQLError as exc:
         code = exc.args[0] if exc.args else None
         detail = _first_line(str(exc.args[-1])) if exc.args else "no detail"
-        if code == PLUGIN_NOT_LOADED:
+        if code == PLUGIN_NOT_LOADED or (code == ALTER_USER_FAILED and row is not None):
             raise IamAuthNotActiveError(
                 f"The server does not accept IAM users yet ({detail}): IAM database authentication is not active "
                 "on the DB. Wait until it shows IAM authentication enabled and status 'available', then run the "
