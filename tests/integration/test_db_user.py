@@ -15,9 +15,6 @@ import create_db_user
 import psycopg
 import pymysql
 import pytest
-from moto import mock_aws
-from psycopg import sql
-
 from clickpipes.errors import (
     AdminCredentialsError,
     DbConnectionError,
@@ -25,6 +22,10 @@ from clickpipes.errors import (
     IamAuthNotActiveError,
     InvalidInputError,
 )
+from moto import mock_aws
+from psycopg import sql
+
+from tests.dbs.pytest_plugin import unique_name
 from tests.dbs.servers import (
     LocalDbsEnv,
     iam_token,
@@ -33,7 +34,6 @@ from tests.dbs.servers import (
     pg_login_with_token,
     pg_superuser_connect,
 )
-from tests.dbs.pytest_plugin import unique_name
 from tests.unit.conftest import FakeContext, load_event
 
 pytestmark = pytest.mark.dbs
