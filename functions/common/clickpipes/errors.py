@@ -51,6 +51,14 @@ class RoleConflictError(OnboardingError):
     """A role with the deterministic name exists but was not created for this DB."""
 
 
+class OnboardingInProgressError(OnboardingError):
+    """An onboarding of the same DB is already running (the API answers 409; tag events are dropped)."""
+
+
+class OnboardingNotFoundError(OnboardingError):
+    """No onboarding with that id (the API answers 404)."""
+
+
 class TransientError(Exception):
     """Throttling, eventual consistency, a dropped connection: the state machine retries the step."""
 

@@ -5,7 +5,7 @@ Inputs from users forbid unknown fields, so a typo (``db_users``) is an error, n
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
@@ -187,3 +187,41 @@ class AdminCredentials(Model):
     host: Annotated[str, Field(min_length=1)]
     port: Annotated[int, Field(ge=1, le=65535)]
     database: str | None
+
+
+class ExecutionView(Model):
+    """One onboarding execution as Step Functions reports it."""
+
+    name: str
+    status: str
+    input: dict[str, Any]
+    output: dict[str, Any] | None
+    error: str | None
+    cause: str | None
+    current_step: str | None
+    started_at: str
+    stopped_at: str | None
+
+
+class TagEvent(BaseModel):
+    """An EventBridge event from either tag rule: CloudTrail AddTagsToResource, or aws.tag Tag Change."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    id: str
+    source: Literal["aws.rds", "aws.tag"]
+    time: str
+    resources: list[str] = []
+    detail: dict[str, Any]
+
+    @property
+    def db_arn(self) -> str | None:
+        if self.source == "aws.tag":
+            return self.resources[0] if self.resources else None
+        name = (self.detail.get("requestParameters") or {}).get("resourceName")
+        return name if isinstance(name, str) else None
+
+
+class TagTriggerResult(Model):
+    db_arn: str | None
+    started: str | None
+    reason: str

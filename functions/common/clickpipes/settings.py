@@ -38,3 +38,7 @@ class DbSettings(Settings):
 
 class RoleSettings(Settings):
     permissions_boundary_arn: Annotated[str, Field(alias="PERMISSIONS_BOUNDARY_ARN")] = ""
+
+
+class ApiSettings(ResolveSettings):
+    state_machine_arn: Annotated[str, Field(alias="STATE_MACHINE_ARN", pattern=r"^arn:[a-z-]+:states:")]

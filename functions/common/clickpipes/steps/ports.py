@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from clickpipes.models import AdminCredentials, DbDescription, DbUserResult, RoleInfo
+from clickpipes.models import AdminCredentials, DbDescription, DbUserResult, ExecutionView, RoleInfo
 from clickpipes.rules import DbKind, EngineFamily
 
 
@@ -12,6 +12,7 @@ class Rds(Protocol):
     def describe(self, kind: DbKind, identifier: str) -> DbDescription | None: ...
     def enable_iam_auth(self, kind: DbKind, identifier: str) -> None: ...
     def tag(self, arn: str, tags: dict[str, str]) -> None: ...
+    def tags(self, arn: str) -> dict[str, str]: ...
 
 
 class Iam(Protocol):
@@ -37,3 +38,9 @@ class Secrets(Protocol):
 
 class Database(Protocol):
     def ensure_iam_user(self, family: EngineFamily, credentials: AdminCredentials, user: str) -> DbUserResult: ...
+
+
+class StateMachine(Protocol):
+    def running_names(self, prefix: str) -> list[str]: ...
+    def start(self, name: str, payload: dict[str, Any]) -> bool: ...
+    def describe(self, name: str) -> ExecutionView | None: ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from clickpipes import rules
 from clickpipes.errors import AdminCredentialsError, DbNotFoundError, InvalidInputError
 from clickpipes.models import DbDescription, OnboardingInput, Target
@@ -9,20 +11,32 @@ from clickpipes.settings import ResolveSettings
 from clickpipes.steps.ports import Rds
 
 
-def resolve_target(request: OnboardingInput, *, rds: Rds, settings: ResolveSettings) -> Target:
-    # Everything that can be checked without AWS is checked first.
-    kind_hint, identifier, arn_region = rules.parse_db_reference(request.db_identifier)
-    if arn_region is not None and arn_region != settings.region:
+class CheckedRequest(NamedTuple):
+    kind: rules.DbKind | None
+    identifier: str
+    user: str
+    principal: str
+
+
+def check_request(request: OnboardingInput, *, region: str, default_principal: str) -> CheckedRequest:
+    """Everything checkable without AWS (the API answers 400 on it, before starting anything)."""
+    kind, identifier, arn_region = rules.parse_db_reference(request.db_identifier)
+    if arn_region is not None and arn_region != region:
         raise InvalidInputError(
             f"db_identifier {request.db_identifier!r} is in {arn_region}, but this stack onboards databases in "
-            f"{settings.region}: deploy the stack in {arn_region} or call that region's API."
+            f"{region}: deploy the stack in {arn_region} or call that region's API."
         )
     user = rules.check_db_user(request.db_user or rules.DEFAULT_DB_USER)
     principal = rules.check_principal(
-        request.clickhouse_role_arn or settings.default_clickhouse_role_arn,
-        partition=rules.partition_of(settings.region),
+        request.clickhouse_role_arn or default_principal, partition=rules.partition_of(region)
     )
+    return CheckedRequest(kind, identifier, user, principal)
 
+
+def resolve_target(request: OnboardingInput, *, rds: Rds, settings: ResolveSettings) -> Target:
+    kind_hint, identifier, user, principal = check_request(
+        request, region=settings.region, default_principal=settings.default_clickhouse_role_arn
+    )
     db, warnings = _find(rds, kind_hint, identifier)
     engine = rules.check_engine(db.engine, db.engine_version, engine_mode=db.engine_mode)
     rules.check_db_user(user, engine)

@@ -17,12 +17,12 @@ _lock = threading.Lock()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    metrics.add_metric(name="PrepareAttempts", unit=MetricUnit.Count, value=1)
     with _lock:
         first_time = event["token"] not in _seen_tokens
         _seen_tokens.add(event["token"])
     if first_time:
         raise TransientError(f"warming up for {event['token']}")
-    metrics.add_metric(name="Prepared", unit=MetricUnit.Count, value=1)
     return {
         "dbIdentifier": event["dbIdentifier"],
         "kind": event["kind"],

@@ -1,0 +1,160 @@
+"""ApiFunction: the REST API (AWS_IAM auth) over the onboarding workflow.
+
+POST /onboardings            start one (202), 400 invalid input, 409 one is running for that DB
+GET  /onboardings/{id}       status, current step, output or error (200), 404 unknown id
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import BadRequestError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from clickpipes.aws.sfn import SfnGateway
+from clickpipes.errors import InvalidInputError, OnboardingInProgressError, OnboardingNotFoundError
+from clickpipes.models import OnboardingInput
+from clickpipes.observability import logger, metrics, tracer
+from clickpipes.settings import ApiSettings
+from clickpipes.steps.start_onboarding import get_onboarding, start_onboarding
+from pydantic import BaseModel, ConfigDict
+
+app = APIGatewayRestResolver(enable_validation=True)
+app.configure_openapi(
+    title="ClickPipes RDS/Aurora IAM onboarding",
+    version="1.0.0",
+    summary="Start and follow onboardings of RDS/Aurora databases to ClickHouse ClickPipes (IAM DB auth).",
+)
+
+
+class Accepted(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    status: str
+    location: str
+
+
+class Onboarding(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    status: str
+    db_identifier: str | None
+    current_step: str | None
+    output: dict[str, Any] | None
+    error: str | None
+    cause: str | None
+    started_at: str
+    stopped_at: str | None
+
+
+class Problem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    error: str
+    message: str
+
+
+def _gateway() -> tuple[SfnGateway, ApiSettings]:
+    settings = ApiSettings.from_env()
+    return SfnGateway(settings.state_machine_arn), settings
+
+
+@app.post(
+    "/onboardings",
+    summary="Start an onboarding",
+    responses={
+        202: {"description": "Started", "content": {"application/json": {"model": Accepted}}},
+        400: {"description": "Invalid input", "content": {"application/json": {"model": Problem}}},
+        409: {
+            "description": "An onboarding of this DB is running",
+            "content": {"application/json": {"model": Problem}},
+        },
+    },
+)
+def post_onboarding(request: Annotated[OnboardingInput, Body()]) -> Response[Accepted]:
+    sfn, settings = _gateway()
+    name = start_onboarding(
+        request, sfn=sfn, region=settings.region, default_principal=settings.default_clickhouse_role_arn
+    )
+    accepted = Accepted(id=name, status="RUNNING", location=f"/onboardings/{name}")
+    return Response(
+        status_code=202, content_type="application/json", body=accepted, headers={"Location": accepted.location}
+    )
+
+
+@app.get(
+    "/onboardings/<onboarding_id>",
+    summary="Status of an onboarding",
+    responses={
+        200: {"description": "The onboarding", "content": {"application/json": {"model": Onboarding}}},
+        404: {"description": "Unknown id", "content": {"application/json": {"model": Problem}}},
+    },
+)
+def get_onboarding_status(onboarding_id: Annotated[str, Path(max_length=80)]) -> Onboarding:
+    sfn, _ = _gateway()
+    view = get_onboarding(onboarding_id, sfn=sfn)
+    return Onboarding(
+        id=view.name,
+        status=view.status,
+        db_identifier=view.input.get("db_identifier"),
+        current_step=view.current_step,
+        output=view.output,
+        error=view.error,
+        cause=view.cause,
+        started_at=view.started_at,
+        stopped_at=view.stopped_at,
+    )
+
+
+def _problem(status: int, exc: Exception, message: str | None = None) -> Response[Problem]:
+    body = Problem(error=type(exc).__name__, message=message or str(exc))
+    return Response(status_code=status, content_type="application/json", body=body)
+
+
+@app.exception_handler(RequestValidationError)
+def _invalid_request(exc: RequestValidationError) -> Response[Problem]:
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in err['loc'] if p != 'body') or 'body'}: {err['msg']}" for err in exc.errors()
+    )
+    return _problem(400, InvalidInputError(), f"Invalid input: {problems}.")
+
+
+@app.exception_handler(InvalidInputError)
+def _invalid_input(exc: InvalidInputError) -> Response[Problem]:
+    return _problem(400, exc)
+
+
+@app.exception_handler(BadRequestError)
+def _bad_request(exc: BadRequestError) -> Response[Problem]:
+    return _problem(400, InvalidInputError(), f"Invalid input: {exc.msg}")
+
+
+@app.exception_handler(OnboardingNotFoundError)
+def _not_found(exc: OnboardingNotFoundError) -> Response[Problem]:
+    return _problem(404, exc)
+
+
+@app.exception_handler(OnboardingInProgressError)
+def _conflict(exc: OnboardingInProgressError) -> Response[Problem]:
+    return _problem(409, exc)
+
+
+def openapi_document() -> dict[str, Any]:
+    """The published OpenAPI document (functions/api/openapi.json): Powertools' schema, without the 422
+    it lists for validation errors, which this API answers with 400 (see ``_invalid_request``)."""
+    document: dict[str, Any] = json.loads(app.get_openapi_json_schema())
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            operation["responses"].pop("422", None)
+    for unused in ("HTTPValidationError", "ValidationError"):
+        document["components"]["schemas"].pop(unused, None)
+    return document
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(raise_on_empty_metrics=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,44 @@
+"""Tag trigger: `clickpipes:onboard=true` on a DB starts its onboarding, once."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from clickpipes import rules
+from clickpipes.errors import InvalidInputError, OnboardingInProgressError
+from clickpipes.models import OnboardingInput, TagEvent, TagTriggerResult
+from clickpipes.settings import ResolveSettings
+from clickpipes.steps.ports import Rds, StateMachine
+from clickpipes.steps.start_onboarding import start_onboarding
+
+ONBOARD_TAG: Final = "clickpipes:onboard"
+PRINCIPAL_TAG: Final = "clickpipes:clickhouse-role-arn"
+USER_TAG: Final = "clickpipes:db-user"
+
+
+def on_tag_event(event: TagEvent, *, rds: Rds, sfn: StateMachine, settings: ResolveSettings) -> TagTriggerResult:
+    arn = event.db_arn
+    if arn is None or rules.DB_ARN_PATTERN.fullmatch(arn) is None:
+        return TagTriggerResult(db_arn=arn, started=None, reason="not an RDS DB instance or cluster")
+    tags = rds.tags(arn)  # the truth now: the event may be late, or only carry the tags of one call
+    if tags.get(ONBOARD_TAG, "").lower() != "true":
+        return TagTriggerResult(db_arn=arn, started=None, reason=f"{ONBOARD_TAG} is not 'true' (any more)")
+    try:
+        request = OnboardingInput(
+            db_identifier=arn, clickhouse_role_arn=tags.get(PRINCIPAL_TAG) or None, db_user=tags.get(USER_TAG) or None
+        )
+        # One tagging can arrive as a CloudTrail event and an aws.tag event, each possibly twice: the key is
+        # the DB and the minute of the change, so all of them start one execution.
+        name = start_onboarding(
+            request,
+            sfn=sfn,
+            region=settings.region,
+            default_principal=settings.default_clickhouse_role_arn,
+            dedupe_key=f"{arn}@{event.time[:16]}",
+        )
+    except OnboardingInProgressError as exc:
+        return TagTriggerResult(db_arn=arn, started=None, reason=str(exc))
+    except InvalidInputError as exc:  # tell the user where they look: on the DB's tags
+        rds.tag(arn, {rules.STATUS_TAG: "failed", rules.ERROR_TAG: type(exc).__name__})
+        return TagTriggerResult(db_arn=arn, started=None, reason=str(exc))
+    return TagTriggerResult(db_arn=arn, started=name, reason="started")
