@@ -55,3 +55,8 @@ build: $(SAM) ## sam build (no container): Python 3.13 first on PATH
 .PHONY: clean
 clean: ## Remove build output and caches
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: openapi
+openapi: deps ## Regenerate functions/api/openapi.json from the API code
+	AWS_REGION=us-east-1 PYTHONPATH=functions/common:functions/api $(VENV)/bin/python -c \
+	  'import api, json; print(json.dumps(api.openapi_document(), indent=2))' > functions/api/openapi.json

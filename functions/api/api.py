@@ -10,7 +10,7 @@ import json
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import BadRequestError
+from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -134,6 +134,11 @@ def _bad_request(exc: BadRequestError) -> Response[Problem]:
 @app.exception_handler(OnboardingNotFoundError)
 def _not_found(exc: OnboardingNotFoundError) -> Response[Problem]:
     return _problem(404, exc)
+
+
+@app.not_found
+def _no_route(exc: NotFoundError) -> Response[Problem]:
+    return _problem(404, exc, "No such resource: the API has POST /onboardings and GET /onboardings/{id}.")
 
 
 @app.exception_handler(OnboardingInProgressError)

@@ -713,6 +713,7 @@ class LocalWorld:
         wait_scale: float = 0.0,
         retry_scale: float = 0.0,
         server: bool = False,
+        server_host: str = "127.0.0.1",
         server_port: int = 0,
         isolate_invocations: bool = True,
         quiet_interpreter_logs: bool = True,
@@ -721,7 +722,8 @@ class LocalWorld:
     ) -> None:
         """
         wait_scale / retry_scale: real seconds slept per requested Wait / Retry-interval second.
-        server: also serve the same moto on http://127.0.0.1:<server_port or a free port>.
+        server: also serve the same moto on http://<server_host>:<server_port or a free port>
+            (e.g. server_host="172.17.0.1" to be reachable from containers on Docker's bridge).
         isolate_invocations: run one handler at a time (as if each had its own Lambda sandbox).
         quiet_interpreter_logs: silence the interpreter's ERROR logs for handled failures (Retry/Catch).
         extra_env: set on top of the functions' environment (wins over it), e.g. POWERTOOLS_* knobs.
@@ -737,6 +739,7 @@ class LocalWorld:
         self.isolate_invocations = isolate_invocations
         self.enabled_patches = tuple(name for name in PATCHES if name not in set(disable_patches))
         self._server_wanted = server
+        self._server_host = server_host
         self._server_port = server_port
         self._quiet = quiet_interpreter_logs
         self._extra_env = dict(extra_env or {})
@@ -820,7 +823,7 @@ class LocalWorld:
     def _start_server(self, stack: ExitStack) -> None:
         from moto.server import ThreadedMotoServer
 
-        server: ThreadedMotoServer = ThreadedMotoServer(ip_address="127.0.0.1", port=self._server_port,
+        server: ThreadedMotoServer = ThreadedMotoServer(ip_address=self._server_host, port=self._server_port,
                                                         verbose=False)
         request_log = logging.getLogger("werkzeug")  # one INFO line per HTTP request otherwise
         stack.callback(request_log.setLevel, request_log.level)

@@ -59,12 +59,15 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     for name, values in TIMINGS.items():
         line = f"{name}: {sum(values):.1f} s"
         if len(values) > 1:
-            line += f" ({len(values)} calls, {min(values):.1f}-{max(values):.1f} s, mean {sum(values) / len(values):.1f} s)"
+            mean = sum(values) / len(values)
+            line += f" ({len(values)} calls, {min(values):.1f}-{max(values):.1f} s, mean {mean:.1f} s)"
         terminalreporter.write_line(line)
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-def _run(cmd: list[str], *, env: dict[str, str], timeout: float, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    cmd: list[str], *, env: dict[str, str], timeout: float, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL
     )
@@ -144,9 +147,7 @@ class SamLocal:
     def aws(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, **_boto_keys())
 
-    def invoke(
-        self, function: str, event: dict[str, Any], env: dict[str, dict[str, str]] | None = None
-    ) -> Invocation:
+    def invoke(self, function: str, event: dict[str, Any], env: dict[str, dict[str, str]] | None = None) -> Invocation:
         """`sam local invoke` FUNCTION with EVENT; `env` adds per-function variables to AWS_ENDPOINT_URL.
 
         Only variables the template declares can be set (sam drops the others silently).
@@ -168,16 +169,21 @@ class SamLocal:
         stem.with_suffix(".err").write_text(result.stderr)
         # sam exits 0 when the handler raises: the payload (stdout) says what happened.
         lines = [line for line in result.stdout.splitlines() if line.strip()]
-        assert result.returncode == 0 and lines, (
+        failed = (
             f"sam local invoke {function} failed (rc={result.returncode}):\n{result.stdout}\n{result.stderr[-3000:]}"
         )
+        assert result.returncode == 0, failed
+        assert lines, failed
         payload = json.loads(lines[-1])
         assert isinstance(payload, dict), payload
         return Invocation(function, seconds, payload, result.stderr)
 
 
 def _boto_keys() -> dict[str, str]:
-    return {"aws_access_key_id": FAKE_KEYS["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": FAKE_KEYS["AWS_SECRET_ACCESS_KEY"]}
+    return {
+        "aws_access_key_id": FAKE_KEYS["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": FAKE_KEYS["AWS_SECRET_ACCESS_KEY"],
+    }
 
 
 def _sam_env(docker_host: str, sam_bin_dir: str, endpoint: str | None = None) -> dict[str, str]:

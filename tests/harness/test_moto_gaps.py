@@ -1,0 +1,237 @@
+"""Each moto patch in local_aws.PATCHES closes a real gap of moto 5.2.5: proven here by observing the
+gap with that one patch disabled, and the AWS behaviour with it enabled.
+
+When moto is upgraded, a test failing in its "gap" half means moto fixed it: delete the patch.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from .execution import ExecutionResult
+from .helpers import create_cluster, create_instance
+from .local_aws import PATCHES, HarnessError, LocalWorld
+
+JSONATA = "JSONata"
+
+
+def with_and_without(patch: str, check: Callable[[LocalWorld], Any], **world_kwargs: Any) -> tuple[Any, Any]:
+    """(result without the patch, result with all patches)."""
+    outcomes = []
+    for disabled in ({patch}, set()):
+        with LocalWorld(disable_patches=disabled, **world_kwargs) as world:
+            outcomes.append(check(world))
+    return outcomes[0], outcomes[1]
+
+
+def run(world: LocalWorld, definition: dict[str, Any], input_: Any = None, name: str = "gap") -> ExecutionResult:
+    return world.run(world.create_state_machine(name, definition), input_ or {}, timeout=30)
+
+
+def pass_state(output: Any) -> dict[str, Any]:
+    return {"QueryLanguage": JSONATA, "StartAt": "P", "States": {"P": {"Type": "Pass", "Output": output, "End": True}}}
+
+
+def test_every_patch_has_a_gap_test() -> None:
+    tests = {name.removeprefix("test_gap_") for name in globals() if name.startswith("test_gap_")}
+    assert tests == set(PATCHES)
+
+
+# --- Step Functions interpreter ---------------------------------------------------------------
+
+
+def test_gap_lambda_invoke_local() -> None:
+    def check(world: LocalWorld) -> Any:
+        world.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
+        world.client("lambda").create_function(
+            FunctionName="f", Runtime="python3.13", Role="arn:aws:iam::123456789012:role/r", Handler="x.handler",
+            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18})
+        return world.invoke("f").payload
+
+    without, with_ = with_and_without("lambda_invoke_local", check)
+    assert "docker" in str(without).lower()
+    assert with_["errorType"] == "LocalWorld.UnknownFunction"  # routed to the local runtime
+
+
+def test_gap_jsonata_engine() -> None:
+    without, with_ = with_and_without("jsonata_engine", lambda w: run(w, pass_state("{% 1 + 1 %}")))
+    assert (without.status, without.error) == ("FAILED", "States.Runtime")
+    assert "NoneType" in (without.cause or "")
+    assert with_.output == 2
+
+
+def test_gap_jsonata_string_encoding() -> None:
+    definition = {"QueryLanguage": JSONATA, "StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Assign": {"s": "{% $states.input.s %}"}, "Next": "B"},
+        "B": {"Type": "Pass", "Output": "{% $s %}", "End": True}}}
+    without, with_ = with_and_without("jsonata_string_encoding", lambda w: run(w, definition, {"s": 'say "hi"'}))
+    assert (without.status, without.error) == ("FAILED", "States.Runtime")
+    assert with_.output == 'say "hi"'
+    assigned = with_.events_of_type("PassStateExited")[0]["stateExitedEventDetails"]["assignedVariables"]
+    assert json.loads(assigned["s"]) == 'say "hi"'
+
+
+def test_gap_jsonata_sfn_functions() -> None:
+    without, with_ = with_and_without("jsonata_sfn_functions", lambda w: run(w, pass_state("{% $uuid() %}")))
+    assert without.output == "Function $uuid is currently not supported"
+    assert len(with_.output) == 36
+
+
+def test_gap_jsonata_error_name() -> None:
+    check = lambda w: run(w, pass_state("{% $states.input.n + 'x' %}"), {"n": 1})  # noqa: E731
+    without, with_ = with_and_without("jsonata_error_name", check)
+    assert without.error == "States.Runtime" and "JException" in (without.cause or "")
+    assert with_.error == "States.QueryEvaluationError"
+
+
+def test_gap_wait_scaling() -> None:
+    definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}}
+
+    def check(world: LocalWorld) -> float:
+        t0 = time.monotonic()
+        assert run(world, definition).succeeded
+        return time.monotonic() - t0
+
+    without, with_ = with_and_without("wait_scaling", check)
+    assert without >= 1.0
+    assert with_ < 0.5
+
+
+def test_gap_retry_backoff() -> None:
+    definition = {"QueryLanguage": JSONATA, "StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": "arn:aws:states:::aws-sdk:rds:describeDBInstances",
+        "Arguments": {"DbInstanceIdentifier": "missing"},
+        "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 1}], "End": True}}}
+
+    def check(world: LocalWorld) -> tuple[float, list[float]]:
+        t0 = time.monotonic()
+        assert run(world, definition).status == "FAILED"
+        return time.monotonic() - t0, world.retry_sleeps
+
+    (slow, _), (fast, sleeps) = with_and_without("retry_backoff", check)
+    assert slow >= 1.0
+    assert fast < 0.5 and sleeps == [1.0]
+
+
+def test_gap_execution_names() -> None:
+    def check(world: LocalWorld) -> tuple[str, str]:
+        arn = world.create_state_machine("twice", pass_state("{% 1 %}"))
+        return (world.sfn.start_execution(stateMachineArn=arn)["executionArn"],
+                world.sfn.start_execution(stateMachineArn=arn)["executionArn"])
+
+    (a, b), (c, d) = with_and_without("execution_names", check)
+    assert a == b and a.endswith(":None")
+    assert c != d
+
+
+def test_gap_execution_output() -> None:
+    def check(world: LocalWorld) -> str:
+        execution = world.start(world.create_state_machine("s", pass_state("{% 'done' %}")))
+        execution.wait()
+        return str(execution.describe()["output"])
+
+    without, with_ = with_and_without("execution_output", check)
+    assert without == "done"  # not JSON
+    assert with_ == '"done"'
+
+
+def test_gap_sfn_boto_clients() -> None:
+    def check(world: LocalWorld) -> bool:
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+        first = lambda_eval_utils.boto_client_for(region="us-east-1", service="lambda")
+        return first is lambda_eval_utils.boto_client_for(region="us-east-1", service="lambda")
+
+    without, with_ = with_and_without("sfn_boto_clients", check)
+    assert without is False  # a new client (~6 ms) per task
+    assert with_ is True
+
+
+# --- aws-sdk integrations --------------------------------------------------------------------------
+
+
+def describe_task(identifier: str, output: str) -> dict[str, Any]:
+    return {"QueryLanguage": JSONATA, "StartAt": "D", "States": {"D": {
+        "Type": "Task", "Resource": "arn:aws:states:::aws-sdk:rds:describeDBInstances",
+        "Arguments": {"DbInstanceIdentifier": identifier}, "Output": output, "End": True}}}
+
+
+def test_gap_aws_sdk_casing() -> None:
+    def check(world: LocalWorld) -> ExecutionResult:
+        create_instance(world, "db1")
+        create_instance(world, "db2")
+        return run(world, describe_task("db2", "{% $states.result.DbInstances[0] %}"))
+
+    without, with_ = with_and_without("aws_sdk_casing", check)
+    assert (without.status, without.error) == ("FAILED", "States.Runtime")
+    assert with_.output["DbInstanceIdentifier"] == "db2"
+    assert with_.output["DbiResourceId"].startswith("db-")
+    assert isinstance(with_.output["InstanceCreateTime"], str)
+
+
+def test_gap_aws_sdk_error_names() -> None:
+    check = lambda w: run(w, describe_task("missing", "{% $states.result %}"))  # noqa: E731
+    without, with_ = with_and_without("aws_sdk_error_names", check)
+    assert without.error == "rds.DBInstanceNotFoundFaultException"
+    assert with_.error == "Rds.DbInstanceNotFoundException"
+
+
+def test_gap_jsonpath_definite() -> None:
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"v.$": "$.a[0].b"}, "End": True}}}
+    without, with_ = with_and_without("jsonpath_definite", lambda w: run(w, definition, {"a": [{"b": "x"}]}))
+    assert without.output == {"v": ["x"]}
+    assert with_.output == {"v": "x"}
+
+
+# --- RDS ---------------------------------------------------------------------------------------------
+
+
+def test_gap_rds_dbi_resource_id() -> None:
+    check = lambda w: {create_instance(w, "a")["DbiResourceId"], create_instance(w, "b")["DbiResourceId"]}  # noqa: E731
+    without, with_ = with_and_without("rds_dbi_resource_id", check)
+    assert without == {"db-M5ENSHXFPU6XHZ4G4ZEI5QIO2U"}
+    assert len(with_) == 2
+
+
+def test_gap_rds_cluster_iam_flag() -> None:
+    def check(world: LocalWorld) -> tuple[bool, bool]:
+        create_cluster(world, "c")
+        world.rds.modify_db_cluster(DBClusterIdentifier="c", EnableIAMDatabaseAuthentication=True,
+                                    ApplyImmediately=True)
+        cluster = world.rds.describe_db_clusters(DBClusterIdentifier="c")["DBClusters"][0]
+        member = world.rds.describe_db_instances(DBInstanceIdentifier="c-1")["DBInstances"][0]
+        return cluster["IAMDatabaseAuthenticationEnabled"], member["IAMDatabaseAuthenticationEnabled"]
+
+    without, with_ = with_and_without("rds_cluster_iam_flag", check)
+    assert without == (False, False)
+    assert with_ == (True, True)
+
+
+def test_gap_rds_mariadb_default_version() -> None:
+    def check(world: LocalWorld) -> str:
+        try:
+            return str(create_instance(world, "m", engine="mariadb")["EngineVersion"])
+        except Exception as exc:  # moto's KeyError surfaces through the in-process stub
+            return repr(exc)
+
+    without, with_ = with_and_without("rds_mariadb_default_version", check)
+    assert "KeyError" in without and "mariadb" in without
+    assert with_ == "10.11.9"
+
+
+def test_gap_rds_status_feeder() -> None:
+    def check(world: LocalWorld) -> str:
+        create_instance(world, "db1")
+        modified = world.rds.modify_db_instance(DBInstanceIdentifier="db1", EnableIAMDatabaseAuthentication=True,
+                                                ApplyImmediately=True)["DBInstance"]
+        return str(modified["DBInstanceStatus"])
+
+    without, _ = with_and_without("rds_status_feeder", check)
+    assert without == "available"  # AWS: "modifying" (then "configuring-iam-database-auth"), never fed
+    with LocalWorld(disable_patches={"rds_status_feeder"}) as world, pytest.raises(HarnessError):
+        world.feed_statuses("db1", ["modifying"], kind="instance")

@@ -1,0 +1,123 @@
+"""The REST API: status codes, precise 400s, 404, 409; the published OpenAPI document matches the code."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import api
+import boto3
+import pytest
+
+from tests.unit.conftest import PRINCIPAL, FakeContext, load_event
+
+OPENAPI = Path(__file__).resolve().parents[2] / "functions" / "api" / "openapi.json"
+
+
+@pytest.fixture
+def state_machine(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A state machine that stays RUNNING (moto does not execute it here)."""
+    arn = boto3.client("stepfunctions").create_state_machine(
+        name="onboarding",
+        definition=json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )["stateMachineArn"]
+    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    return str(arn)
+
+
+def call(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    response = api.handler(event, FakeContext())
+    return response["statusCode"], json.loads(response["body"])
+
+
+def post(body: Any) -> tuple[int, dict[str, Any]]:
+    event = load_event("api_post_onboarding.json")
+    event["body"] = body if isinstance(body, str) else json.dumps(body)
+    return call(event)
+
+
+def get(onboarding_id: str) -> tuple[int, dict[str, Any]]:
+    event = load_event("api_get_onboarding.json")
+    event["path"] = f"/onboardings/{onboarding_id}"
+    event["pathParameters"] = {"onboarding_id": onboarding_id}
+    return call(event)
+
+
+def test_post_starts_an_onboarding_and_get_follows_it(state_machine: str) -> None:
+    status, body = call(load_event("api_post_onboarding.json"))
+    assert status == 202
+    assert body["status"] == "RUNNING"
+    assert body["id"].startswith("orders-pg--")
+    assert body["location"] == f"/onboardings/{body['id']}"
+    execution = boto3.client("stepfunctions").list_executions(stateMachineArn=state_machine)["executions"][0]
+    assert execution["name"] == body["id"]
+
+    status, onboarding = get(body["id"])
+    assert status == 200
+    assert onboarding["id"] == body["id"]
+    assert onboarding["status"] == "RUNNING"
+    assert onboarding["db_identifier"] == "orders-pg"
+    assert onboarding["output"] is None
+
+
+def test_second_post_for_a_running_db_is_409(state_machine: str) -> None:
+    first = post({"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL})[1]["id"]
+    status, body = post(
+        {"db_identifier": "arn:aws:rds:us-east-1:123456789012:db:orders-pg", "clickhouse_role_arn": PRINCIPAL}
+    )
+    assert status == 409
+    assert body["error"] == "OnboardingInProgressError"
+    assert first in body["message"]
+    # another DB is not blocked
+    assert post({"db_identifier": "orders-pg-2", "clickhouse_role_arn": PRINCIPAL})[0] == 202
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"db_identifier": "orders-pg", "clickhouse_role_arn": "*"}, "clickhouse_role_arn"),
+        ({"db_identifier": "orders-pg"}, "clickhouse_role_arn is required"),
+        ({"clickhouse_role_arn": PRINCIPAL}, "db_identifier: Field required"),
+        ({"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL, "db_user": "x'; DROP USER admin"}, "db_user"),
+        ({"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL, "extra": 1}, "extra: Extra inputs"),
+        ({"db_identifier": "bad--id", "clickhouse_role_arn": PRINCIPAL}, "db_identifier"),
+        ({"db_identifier": 42, "clickhouse_role_arn": PRINCIPAL}, "db_identifier: Input should be a valid string"),
+        ("not json", "Invalid input"),
+        ([], "Invalid input"),
+    ],
+)
+def test_invalid_input_is_400_and_starts_nothing(state_machine: str, body: Any, message: str) -> None:
+    status, problem = post(body)
+    assert status == 400
+    assert problem["error"] == "InvalidInputError"
+    assert message in problem["message"]
+    assert boto3.client("stepfunctions").list_executions(stateMachineArn=state_machine)["executions"] == []
+
+
+def test_sample_invalid_event_is_400(state_machine: str) -> None:
+    assert call(load_event("api_post_onboarding_invalid.json"))[0] == 400
+
+
+@pytest.mark.parametrize(
+    ("onboarding_id", "error"),
+    [
+        ("orders-pg--0123456789ab", "OnboardingNotFoundError"),
+        ("nope", "OnboardingNotFoundError"),
+        ("x" * 80, "OnboardingNotFoundError"),
+        ("../../etc", "NotFoundError"),
+    ],
+)
+def test_unknown_id_is_404(state_machine: str, onboarding_id: str, error: str) -> None:
+    status, problem = get(onboarding_id)
+    assert status == 404
+    assert problem["error"] == error
+
+
+def test_published_openapi_document_matches_the_code() -> None:
+    assert json.loads(OPENAPI.read_text()) == api.openapi_document(), "run: make openapi"
+
+
+def test_openapi_documents_exactly_the_status_codes_the_api_answers() -> None:
+    paths = api.openapi_document()["paths"]
+    assert sorted(paths["/onboardings"]["post"]["responses"]) == ["202", "400", "409"]
+    assert sorted(paths["/onboardings/{onboarding_id}"]["get"]["responses"]) == ["200", "404"]
