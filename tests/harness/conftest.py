@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
+
 import pytest
 
 from .helpers import SAMPLE_TEMPLATE

@@ -11,13 +11,17 @@ SAMPLE_TEMPLATE = Path(__file__).parent / "sample_app" / "template.yaml"
 
 
 def create_instance(world: LocalWorld, identifier: str, engine: str = "postgres", **kwargs: object) -> dict[str, Any]:
+    """A DB instance created the way a test would in AWS (moto fills in the rest)."""
     return world.rds.create_db_instance(
         DBInstanceIdentifier=identifier, Engine=engine, DBInstanceClass="db.t3.micro",
         MasterUsername="admin_user", MasterUserPassword="password123", AllocatedStorage=20, **kwargs,
     )["DBInstance"]
 
 
-def create_cluster(world: LocalWorld, identifier: str, engine: str = "aurora-postgresql", **kwargs: object) -> dict[str, Any]:
+def create_cluster(
+    world: LocalWorld, identifier: str, engine: str = "aurora-postgresql", **kwargs: object
+) -> dict[str, Any]:
+    """A cluster plus one member instance ``<identifier>-1``."""
     cluster = world.rds.create_db_cluster(
         DBClusterIdentifier=identifier, Engine=engine, MasterUsername="admin_user",
         MasterUserPassword="password123", **kwargs,

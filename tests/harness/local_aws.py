@@ -49,7 +49,7 @@ import uuid
 import zipfile
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace, TracebackType
@@ -443,7 +443,7 @@ def _json_safe(value: Any) -> Any:
     touches="StateTaskServiceAwsSdk._normalise_parameters / _normalise_response (no-ops in moto)",
 )
 def _patch_aws_sdk_casing(stack: ExitStack, world: LocalWorld) -> None:
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (  # noqa: E501
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
         StateTaskServiceAwsSdk,
     )
 
@@ -484,7 +484,7 @@ def _patch_aws_sdk_error_names(stack: ExitStack, world: LocalWorld) -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
         StateTaskService,
     )
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (  # noqa: E501
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
         StateTaskServiceAwsSdk,
     )
 
@@ -691,6 +691,22 @@ class Progress:
     events: list[dict[str, Any]]
 
 
+_ACTIVE_LOCK: Final = threading.Lock()
+_active_world: LocalWorld | None = None
+
+
+def _count_api_call(model: OperationModel, **_: Any) -> None:
+    """botocore ``before-call`` hook: count the call in the active world, if any."""
+    world = _active_world
+    if world is not None:
+        world._count_api_call(model)
+
+
+# Installed once, like moto's own stubber: every botocore session created after this import gets it,
+# including clients cached across worlds by the code under test (e.g. an @cache'd client factory).
+botocore.handlers.BUILTIN_HANDLERS.append(("before-call", _count_api_call))
+
+
 def _placeholder_zip() -> bytes:
     """Code for moto's CreateFunction; never run (the handler is imported from the code dirs)."""
     buffer = io.BytesIO()
@@ -699,8 +715,6 @@ def _placeholder_zip() -> bytes:
     return buffer.getvalue()
 
 
-_ACTIVE_LOCK: Final = threading.Lock()
-_active_world: LocalWorld | None = None
 
 
 class LocalWorld:
@@ -757,10 +771,11 @@ class LocalWorld:
         self._status_feeder = _StatusFeeder()
         self._api_calls: Counter[str] = Counter()
         self._api_lock = threading.Lock()
-        self._count_handler = self._count_api_call  # one bound-method object, to unregister it later
         self._clients: dict[str, BaseClient] = {}
         self._env_before: dict[str, str | None] = {}
         self._sys_path_added: list[str] = []
+        self._code_roots: set[Path] = set()
+        self._modules_before: frozenset[str] = frozenset()
         self._started: list[str] = []
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -774,7 +789,7 @@ class LocalWorld:
 
     def open(self) -> None:
         """Start moto and apply the patches (``with LocalWorld() as world:`` does this)."""
-        global _active_world  # noqa: PLW0603 - mock_aws is process-global, so is the world
+        global _active_world
         with _ACTIVE_LOCK:
             if _active_world is not None:
                 raise HarnessError("another LocalWorld is active (moto's mock is process-global)")
@@ -788,11 +803,8 @@ class LocalWorld:
                            # RDS touches EC2 (default VPC): skip loading ~2600 fake AMIs (0.35 s/world)
                            "MOTO_EC2_LOAD_DEFAULT_AMIS": "false", **self._extra_env})
             stack.callback(self._restore_env)
+            self._modules_before = frozenset(sys.modules)
             stack.callback(self._unload_code)
-            # Count API calls of every botocore session created from now on (moto's stubber is
-            # installed the same way).
-            botocore.handlers.BUILTIN_HANDLERS.append(("before-call", self._count_handler))
-            stack.callback(botocore.handlers.BUILTIN_HANDLERS.remove, ("before-call", self._count_handler))
             stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True},
                                                  "lambda": {"use_docker": True}}))
             for name in self.enabled_patches:
@@ -816,7 +828,7 @@ class LocalWorld:
             stack.close()
 
     def _release(self) -> None:
-        global _active_world  # noqa: PLW0603
+        global _active_world
         with _ACTIVE_LOCK:
             _active_world = None
 
@@ -853,24 +865,28 @@ class LocalWorld:
         self._env_before.clear()
 
     def _add_code_dirs(self, functions: Iterable[SamFunction]) -> None:
+        """Put each function's code dir, then its layers' dirs, in front of ``sys.path`` (like
+        /var/task before /opt/python); dirs already on the path (e.g. pytest ``pythonpath``) stay."""
         for function in functions:
-            for directory in function.code_dirs:
-                entry = str(directory)
-                if entry not in self._sys_path_added:
-                    sys.path.insert(0 if directory == function.code_uri else len(self._sys_path_added), entry)
-                    self._sys_path_added.append(entry)
+            self._code_roots.update(function.code_dirs)
+            missing = [str(d) for d in function.code_dirs if str(d) not in sys.path]
+            sys.path[0:0] = missing
+            self._sys_path_added.extend(missing)
 
     def _unload_code(self) -> None:
-        """Forget the handlers' modules so the next world imports them fresh (module state resets)."""
-        prefixes = tuple(os.path.join(entry, "") for entry in self._sys_path_added)
+        """Forget handler/layer modules first imported in this world, so the next world imports them
+        fresh (module-level state resets). Modules imported before the world (e.g. by unit tests at
+        collection) are kept: replacing them would give a second copy of every exception class."""
+        roots = tuple(os.path.join(str(root), "") for root in self._code_roots)
         for name, module in list(sys.modules.items()):
             origin = getattr(module, "__file__", None)
-            if origin and origin.startswith(prefixes):  # imported via our (absolute) sys.path entries
+            if name not in self._modules_before and origin and os.path.abspath(origin).startswith(roots):
                 del sys.modules[name]
         for entry in self._sys_path_added:
             while entry in sys.path:
                 sys.path.remove(entry)
         self._sys_path_added.clear()
+        self._code_roots.clear()
         self._functions.clear()
 
     # -- clients & API call counting ------------------------------------------------------------
@@ -879,7 +895,7 @@ class LocalWorld:
         self._require_started()
         if service not in self._clients:
             client = boto3.session.Session().client(service, region_name=self.region)
-            client.meta.events.unregister("before-call", self._count_handler)
+            client.meta.events.unregister("before-call", _count_api_call)
             self._clients[service] = client
         return self._clients[service]
 
@@ -891,7 +907,7 @@ class LocalWorld:
     def sfn(self) -> BaseClient:
         return self.client("stepfunctions")
 
-    def _count_api_call(self, model: OperationModel, **_: Any) -> None:
+    def _count_api_call(self, model: OperationModel) -> None:
         key = f"{model.service_model.service_name}.{model.name}"
         with self._api_lock:
             self._api_calls[key] += 1
@@ -899,8 +915,10 @@ class LocalWorld:
     @property
     def api_calls(self) -> Counter[str]:
         """AWS API calls by ``service.Operation`` (e.g. ``rds.DescribeDBInstances``, ``lambda.Invoke``)
-        made through botocore since the world started: by handlers, by the Step Functions interpreter
-        (its Lambda invokes and aws-sdk tasks) and by any test client not from ``world.client``."""
+        made through botocore while this world is open: by handlers, by the Step Functions interpreter
+        (its Lambda invokes and aws-sdk tasks) and by any other client, except ``world.client`` ones and
+        clients created before this module was imported. Calls from other processes through the
+        server are not seen."""
         with self._api_lock:
             return Counter(self._api_calls)
 
@@ -925,10 +943,8 @@ class LocalWorld:
     def _invoke_local(self, function_name: str, event: Any) -> tuple[str, bool]:
         """Called by moto's Lambda (patch ``lambda_invoke_local``) for every Invoke."""
         if isinstance(event, str):  # moto passes "{}" (a string) when there is no payload
-            try:
+            with suppress(json.JSONDecodeError):
                 event = json.loads(event)
-            except json.JSONDecodeError:
-                pass
         function = self._functions.get(function_name)
         if function is None:
             message = f"LocalWorld has no handler for Lambda function {function_name!r} (deploy a template)"
@@ -1028,7 +1044,7 @@ class LocalWorld:
         known = sorted({name for d in self.deployments for name in d.state_machine_arns})
         raise HarnessError(f"no deployed state machine {state_machine!r}; deployed: {known}")
 
-    def start(self, state_machine: str, input: Any = None, name: str | None = None,  # noqa: A002
+    def start(self, state_machine: str, input: Any = None, name: str | None = None,
               ) -> RunningExecution:
         """Start an execution (state machine by logical id or ARN) without waiting for it."""
         self._require_started()
@@ -1043,7 +1059,7 @@ class LocalWorld:
             self._started.append(arn)
         return RunningExecution(self, arn, api_before, t0)
 
-    def run(self, state_machine: str, input: Any = None, name: str | None = None,  # noqa: A002
+    def run(self, state_machine: str, input: Any = None, name: str | None = None,
             timeout: float = 60) -> ExecutionResult:
         """Start an execution and wait for it to finish (raises ExecutionTimeoutError after ``timeout``)."""
         return self.start(state_machine, input, name).wait(timeout)

@@ -294,7 +294,7 @@ class _Resolver:
                 out[key] = resolved
         return out
 
-    def function(self, name: str, arg: Any) -> Any:  # noqa: PLR0911, PLR0912, C901 - a dispatch table
+    def function(self, name: str, arg: Any) -> Any:  # noqa: PLR0912 - a dispatch table
         if name == "GetAtt":
             if isinstance(arg, str):
                 arg = arg.split(".", 1)
@@ -582,7 +582,7 @@ def _merge_globals(global_props: Mapping[str, Any], props: Mapping[str, Any]) ->
 
 
 def _is_intrinsic(node: Mapping[str, Any]) -> bool:
-    return len(node) == 1 and next(iter(node)) in ("Ref", "Condition") or any(
+    return (len(node) == 1 and next(iter(node)) in ("Ref", "Condition")) or any(
         k.startswith("Fn::") for k in node
     )
 

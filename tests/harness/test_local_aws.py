@@ -83,7 +83,8 @@ def test_retry_happened(world: LocalWorld, sample: Deployed) -> None:
     result = ok(world.run(SM, {"dbIdentifier": "db1"}))
 
     prepare = result.steps_named("Prepare")[0]
-    assert prepare.attempts == 2 and prepare.retries == 1
+    assert prepare.attempts == 2
+    assert prepare.retries == 1
     assert [e.error for e in prepare.errors] == ["TransientError"]
     # The error payload is the Python runtime's: errorType = class name, message, stack trace.
     payload = prepare.errors[0].cause_json()
@@ -96,7 +97,8 @@ def test_retry_happened(world: LocalWorld, sample: Deployed) -> None:
     calls = world.invocations_of("PrepareFunction")
     assert [c.error_type for c in calls] == ["TransientError", None]
     # Backoff: JitterStrategy FULL picks in [0, IntervalSeconds=2]; the world records, does not sleep.
-    assert len(world.retry_sleeps) == 1 and 0 <= world.retry_sleeps[0] <= 2
+    assert len(world.retry_sleeps) == 1
+    assert 0 <= world.retry_sleeps[0] <= 2
 
 
 def test_catch_to_fail_state_with_jsonata_error_and_cause(world: LocalWorld, sample: Deployed) -> None:
@@ -107,8 +109,10 @@ def test_catch_to_fail_state_with_jsonata_error_and_cause(world: LocalWorld, sam
     assert result.cause == "database nope: DB instance nope not found"  # uses the Catch's Assign
     assert result.entered == ["Prepare", "Describe", "DbMissing"]
     describe, fail = result.steps[1], result.steps[2]
-    assert describe.outcome == "caught" and describe.errors[0].error == "DbNotFoundError"
-    assert fail.type == "Fail" and fail.outcome == "failed"
+    assert describe.outcome == "caught"
+    assert describe.errors[0].error == "DbNotFoundError"
+    assert fail.type == "Fail"
+    assert fail.outcome == "failed"
     assert fail.input["Error"] == "DbNotFoundError"  # Catch Output = $states.errorOutput
 
 
@@ -207,21 +211,26 @@ def test_progress_can_be_followed_while_running() -> None:
 
     assert snapshots[-1].status == "SUCCEEDED"
     running = [s for s in snapshots if s.status == "RUNNING"]
-    assert running and any(s.steps and s.steps[-1].name == "WaitForDb" for s in running)
+    assert running
+    assert any(s.steps and s.steps[-1].name == "WaitForDb" for s in running)
     assert [len(s.events) for s in snapshots] == sorted(len(s.events) for s in snapshots)
     assert [step.name for step in snapshots[-1].steps] == result.entered
     wait = result.steps_named("WaitForDb")[0]
-    assert wait.duration_ms is not None and wait.duration_ms >= 500
+    assert wait.duration_ms is not None
+    assert wait.duration_ms >= 500
 
 
 def test_steps_have_timestamps_and_durations(world: LocalWorld, sample: Deployed) -> None:
     create_instance(world, "db1")
     result = ok(world.run(SM, {"dbIdentifier": "db1"}))
     for earlier, later in zip(result.steps, result.steps[1:], strict=False):
-        assert earlier.exited_at is not None and earlier.exited_at <= later.entered_at
-        assert earlier.duration_ms is not None and earlier.duration_ms >= 0
+        assert earlier.exited_at is not None
+        assert earlier.exited_at <= later.entered_at
+        assert earlier.duration_ms is not None
+        assert earlier.duration_ms >= 0
     assert result.started_at <= result.steps[0].entered_at
-    assert "Prepare" in result.describe() and "1 retry" in result.describe()
+    assert "Prepare" in result.describe()
+    assert "1 retry" in result.describe()
 
 
 def test_execution_names(world: LocalWorld, sample: Deployed) -> None:
@@ -230,7 +239,8 @@ def test_execution_names(world: LocalWorld, sample: Deployed) -> None:
     assert first.arn != second.arn
     assert re.fullmatch(r"[0-9a-f-]{36}", first.name)
     named = world.run(SM, {"dbIdentifier": "db1"}, name="onboard-db1")
-    assert named.name == "onboard-db1" and named.arn.endswith(":onboard-db1")
+    assert named.name == "onboard-db1"
+    assert named.arn.endswith(":onboard-db1")
 
 
 def test_timeout_stops_the_execution() -> None:
@@ -253,7 +263,8 @@ def test_direct_invoke_and_error_payload(world: LocalWorld, sample: Deployed) ->
 
     assert first.function_error is not None
     assert first.payload["errorType"] == "TransientError"
-    assert second.function_error is None and second.payload["dbIdentifier"] == "x"
+    assert second.function_error is None
+    assert second.payload["dbIdentifier"] == "x"
 
 
 def test_describe_function_reports_missing_db_as_its_own_error(world: LocalWorld, sample: Deployed) -> None:
@@ -268,9 +279,11 @@ def test_world_restores_environment_and_modules() -> None:
         world.deploy(SAMPLE_TEMPLATE)
         world.invoke("DescribeFunction", {"dbIdentifier": "nope"})
         assert os.environ["STAGE"] == "test"
-        assert "sample_describe" in sys.modules and "sample_common.errors" in sys.modules
+        assert "sample_describe" in sys.modules
+        assert "sample_common.errors" in sys.modules
     assert "STAGE" not in os.environ
-    assert "sample_describe" not in sys.modules and "sample_common" not in sys.modules
+    assert "sample_describe" not in sys.modules
+    assert "sample_common" not in sys.modules
     assert not any("sample_app" in entry for entry in sys.path)
 
 
@@ -354,7 +367,8 @@ def test_mariadb_without_engine_version(world: LocalWorld) -> None:
     created = create_instance(world, "maria1", engine="mariadb")
     assert created["EngineVersion"] == "10.11.9"
     described = world.rds.describe_db_instances(DBInstanceIdentifier="maria1")["DBInstances"][0]
-    assert described["Engine"] == "mariadb" and described["DBInstanceStatus"] == "available"
+    assert described["Engine"] == "mariadb"
+    assert described["DBInstanceStatus"] == "available"
 
 
 # --- JSONata features through moto's interpreter ---------------------------------------------------
@@ -390,13 +404,16 @@ def test_jsonata_step_functions_functions(world: LocalWorld) -> None:
     out = result.output
     assert re.fullmatch(r"[0-9a-f-]{36}", out["uuid"])
     assert out["hash"] == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-    assert out["partition"] == [[1, 2], [3]] and out["range"] == [0, 2, 4, 6] and out["parse"] == {"a": [1]}
+    assert out["partition"] == [[1, 2], [3]]
+    assert out["range"] == [0, 2, 4, 6]
+    assert out["parse"] == {"a": [1]}
 
 
 def test_jsonata_evaluation_error_name(world: LocalWorld) -> None:
     result = run_definition(world, jsonata({
         "P": {"Type": "Pass", "Output": "{% $states.input.n + 'x' %}", "End": True}}, "P"), {"n": 1})
-    assert result.status == "FAILED" and result.error == "States.QueryEvaluationError"
+    assert result.status == "FAILED"
+    assert result.error == "States.QueryEvaluationError"
     assert "right side of the + operator" in (result.cause or "")
 
 
@@ -405,8 +422,10 @@ def test_jsonata_context_object(world: LocalWorld) -> None:
         "name": "{% $states.context.Execution.Name %}", "input": "{% $states.context.Execution.Input %}",
         "state": "{% $states.context.State.Name %}", "machine": "{% $states.context.StateMachine.Id %}"}}},
         "P"), {"k": 1}))
-    assert result.output["name"] == result.name and result.output["input"] == {"k": 1}
-    assert result.output["state"] == "P" and ":stateMachine:adhoc-" in result.output["machine"]
+    assert result.output["name"] == result.name
+    assert result.output["input"] == {"k": 1}
+    assert result.output["state"] == "P"
+    assert ":stateMachine:adhoc-" in result.output["machine"]
 
 
 # --- server mode & misc ----------------------------------------------------------------------------
@@ -415,7 +434,8 @@ def test_jsonata_context_object(world: LocalWorld) -> None:
 def test_threaded_server_shares_the_world() -> None:
     with LocalWorld(server=True) as world:
         world.deploy(SAMPLE_TEMPLATE)
-        assert world.endpoint_url is not None and world.endpoint_url.startswith("http://127.0.0.1:")
+        assert world.endpoint_url is not None
+        assert world.endpoint_url.startswith("http://127.0.0.1:")
         rds = boto3.client("rds", endpoint_url=world.endpoint_url, region_name=world.region)
         sfn = boto3.client("stepfunctions", endpoint_url=world.endpoint_url, region_name=world.region)
         rds.create_db_instance(DBInstanceIdentifier="db1", Engine="postgres", DBInstanceClass="db.t3.micro",
@@ -440,6 +460,7 @@ def test_one_world_at_a_time(world: LocalWorld) -> None:
 
 def test_every_patch_is_documented() -> None:
     for patch in PATCHES.values():
-        assert patch.gap and patch.touches, patch.name
+        assert patch.gap, patch.name
+        assert patch.touches, patch.name
     with pytest.raises(HarnessError, match="unknown patches"):
         LocalWorld(disable_patches={"no_such_patch"})

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -24,7 +23,6 @@ from typing import Any
 
 import boto3
 import pytest
-import yaml
 
 HERE = Path(__file__).resolve().parent
 PROJECT_ROOT = HERE.parents[1]
@@ -80,33 +78,6 @@ def _samtools(command: str, *, timeout: float = 60) -> str:
     return result.stdout
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """Plain YAML with CloudFormation's short tags (!Ref, !Sub, …) accepted as opaque values."""
-
-
-_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
-
-
-def _yaml_error(text: str) -> str | None:
-    try:
-        yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        return str(exc)
-    return None
-
-
-# Known template bug (see README): the Outputs description is a plain scalar holding `": "`, which no YAML
-# parser accepts. Quoting it is the whole fix; it changes no function, layer or parameter.
-_OUTPUT_DESCRIPTION = re.compile(r"^(?P<indent>\s+Description: )(?P<text>Start an onboarding with \{.*\})$", re.M)
-
-
-def _workaround_template(text: str) -> str:
-    def quote(match: re.Match[str]) -> str:
-        return match["indent"] + "'" + match["text"].replace("'", "''") + "'"
-
-    return _OUTPUT_DESCRIPTION.sub(quote, text)
-
-
 def free_port(host: str) -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
@@ -140,7 +111,6 @@ class SamLocal:
     template: Path  # <build>/template.yaml
     host_ip: str
     endpoint: str
-    real_template_error: str | None  # why `sam build` of the unmodified template failed, if it did
     invokes: Path
     _count: int = field(default=0)
 
@@ -227,40 +197,27 @@ def _engine_ready(docker_host: str, sam_bin_dir: str) -> tuple[bool, bool]:
     return answers, image and os.access(Path(sam_bin_dir, "sam"), os.X_OK)
 
 
-def _sam_build(env: dict[str, str], build_dir: Path) -> tuple[Path, str | None]:
-    """`sam build` of template.yaml; when that fails on the known Outputs YAML bug, of a copy with the
-    one-line fix (paths still resolved from the project root). Returns the built template and the error."""
-    python_dir = os.path.dirname(_samtools("python").strip())  # sam build needs a real python3.13 first
-    build_env = dict(env, PATH=f"{python_dir}:{env['PATH']}")
-
-    def build(template: Path) -> subprocess.CompletedProcess[str]:
-        cmd = [
-            env["PATH"].split(":", 1)[0] + "/sam", "build", "-t", str(template), "--base-dir", str(PROJECT_ROOT),
-            "--build-dir", str(build_dir), "--cache-dir", str(WORK / "cache"), "--cached",
-        ]  # fmt: skip
-        t0 = time.monotonic()
-        result = _run(cmd, env=build_env, timeout=BUILD_TIMEOUT, cwd=WORK)  # --cached: .aws-sam/deps in the CWD
-        _timed("sam build", time.monotonic() - t0)
-        (WORK / "build.log").write_text(result.stdout + result.stderr)
-        return result
-
-    result = build(TEMPLATE)
-    real_error = None
+def _sam_build(env: dict[str, str], build_dir: Path) -> Path:
+    """`sam build` of the project's template.yaml (no container: pyenv's python3.13 first on PATH)."""
+    python = _samtools("python").strip()
+    build_env = dict(env, PATH=f"{os.path.dirname(python)}:{env['PATH']}")
+    cmd = [
+        env["PATH"].split(":", 1)[0] + "/sam", "build", "-t", str(TEMPLATE),
+        "--build-dir", str(build_dir), "--cache-dir", str(WORK / "cache"), "--cached",
+    ]  # fmt: skip
+    t0 = time.monotonic()
+    result = _run(cmd, env=build_env, timeout=BUILD_TIMEOUT, cwd=WORK)  # --cached: .aws-sam/deps goes to the CWD
+    _timed("sam build", time.monotonic() - t0)
+    (WORK / "build.log").write_text(result.stdout + result.stderr)
     if result.returncode != 0:
-        real_error = (result.stdout + result.stderr).strip()
-        text = TEMPLATE.read_text()
-        patched = _workaround_template(text)
-        if _yaml_error(text) is None or _yaml_error(patched) is not None:
-            pytest.fail(f"sam build of {TEMPLATE} failed:\n{real_error[-3000:]}", pytrace=False)
-        copy = WORK / "template.workaround.yaml"
-        copy.write_text(patched)
-        result = build(copy)
-        if result.returncode != 0:
-            pytest.fail(f"sam build of {copy} failed:\n{(result.stdout + result.stderr)[-3000:]}", pytrace=False)
-    # sam build ships no .pyc and the image cannot write them: every cold start would compile pydantic,
-    # Powertools and the project (~1.2 s per invoke). Same code, compiled by the image's own CPython 3.13.
-    _run([_samtools("python").strip(), "-m", "compileall", "-q", "-j", "0", str(build_dir)], env=build_env, timeout=300)
-    return build_dir / "template.yaml", real_error
+        pytest.fail(f"sam build -t {TEMPLATE} failed:\n{(result.stdout + result.stderr)[-3000:]}", pytrace=False)
+    # sam build ships no .pyc and /opt, /var/task are read-only in the container: every cold start would
+    # compile pydantic, Powertools and the project again (~1 s per invoke). Same code, compiled by the
+    # image's own CPython 3.13 (the one the base image copies into /var/lang).
+    t0 = time.monotonic()
+    _run([python, "-m", "compileall", "-q", "-j", "0", str(build_dir)], env=build_env, timeout=300)
+    _timed("compileall", time.monotonic() - t0)
+    return build_dir / "template.yaml"
 
 
 def _start_moto(host: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -295,7 +252,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="session")
-def samlocal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SamLocal]:
+def samlocal() -> Iterator[SamLocal]:
     if os.geteuid() != 0:
         pytest.skip("the container suite runs a private dockerd: run it as root")
     if not MOTO_SERVER.exists():
@@ -314,9 +271,10 @@ def samlocal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SamLocal]:
         _timed("samtools.sh up", time.monotonic() - t0)
         started_dockerd = not dockerd_was_up
     moto: subprocess.Popen[bytes] | None = None
-    build_dir = tmp_path_factory.mktemp("sam-build")
+    # Kept between sessions: `--cached` finds its dependency folders through <build_dir>/../build.toml.
+    build_dir = WORK / "build"
     try:
-        template, real_error = _sam_build(_sam_env(docker_host, sam_bin_dir), build_dir)
+        template = _sam_build(_sam_env(docker_host, sam_bin_dir), build_dir)
         host_ip = _samtools("host-ip").strip()  # sam's containers sit on the default bridge
         moto, endpoint = _start_moto(host_ip, WORK / "moto.log")
         yield SamLocal(
@@ -325,7 +283,6 @@ def samlocal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SamLocal]:
             template=template,
             host_ip=host_ip,
             endpoint=endpoint,
-            real_template_error=real_error,
             invokes=invokes,
         )
     finally:
@@ -333,11 +290,7 @@ def samlocal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SamLocal]:
             _stop(moto)
         env = dict(os.environ, DOCKER_HOST=docker_host)
         if _run([DOCKER, "version"], env=env, timeout=30).returncode == 0:
-            # sam removes its containers; a killed invoke may not have. Dangling layer images pile up.
-            left = _run([DOCKER, "ps", "-aq"], env=env, timeout=30).stdout.split()
-            if left:
-                _run([DOCKER, "rm", "-f", *left], env=env, timeout=60)
+            # sam rebuilds its layer image on every invoke: a changed build leaves the old one dangling
             _run([DOCKER, "image", "prune", "-f"], env=env, timeout=120)
-        shutil.rmtree(build_dir, ignore_errors=True)
         if started_dockerd:
             _samtools("down", timeout=120)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import ACCOUNT, EVENTS, REGION, TEMPLATE, SamLocal
+from .conftest import ACCOUNT, EVENTS, PROJECT_ROOT, REGION, SamLocal
 
 pytestmark = pytest.mark.container
 
@@ -28,6 +28,7 @@ PRINCIPAL = "arn:aws:iam::111122223333:role/CH-S3-orange-ab-12-Role"
 DB_USER = "clickpipes_iam_user"
 MISSING_BUNDLE = "/opt/python/rds-global-bundle.pem"  # DbCaBundle's default; `make ca-bundle` puts it there
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"  # exists in the image
+BUNDLE_SOURCE = PROJECT_ROOT / "functions" / "db" / "rds-global-bundle.pem"
 
 
 def event(name: str, **replace: Any) -> dict[str, Any]:
@@ -90,15 +91,30 @@ def tags(samlocal: SamLocal, arn: str) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------------------------ template
-@pytest.mark.xfail(
-    strict=True,
-    reason="template.yaml line 297: Outputs.OnboardingStateMachineArn.Description is a plain YAML scalar holding "
-    '`{"db_identifier": "...", ...}`; `": "` inside it is a mapping indicator, so no YAML parser (sam build, sam '
-    "validate, CloudFormation) reads the template. Fix: single-quote the value. The other tests build a copy "
-    "with exactly that fix.",
-)
-def test_sam_build_of_the_unmodified_template(samlocal: SamLocal) -> None:
-    assert samlocal.real_template_error is None, f"sam build -t {TEMPLATE} failed:\n{samlocal.real_template_error}"
+FUNCTIONS = {  # logical id -> handler module (template.yaml), the step functions of the state machine
+    "ResolveTargetFunction": "resolve_target",
+    "EnableIamAuthFunction": "enable_iam_auth",
+    "CheckDbStatusFunction": "check_db_status",
+    "CreateDbUserFunction": "create_db_user",
+    "CreateIamRoleFunction": "create_iam_role",
+    "RecordResultFunction": "record_result",
+    "RecordFailureFunction": "record_failure",
+}
+
+
+def test_sam_build_lays_out_functions_and_layers(samlocal: SamLocal) -> None:
+    """What the containers get: /var/task = the function dir, /opt = the layers' python/ dirs."""
+    build = samlocal.template.parent
+    for logical_id, module in FUNCTIONS.items():
+        assert (build / logical_id / f"{module}.py").is_file(), logical_id
+    common, db = build / "CommonLayer" / "python", build / "DbLayer" / "python"
+    for package in ("clickpipes", "pydantic", "pydantic_core", "aws_lambda_powertools", "aws_xray_sdk"):
+        assert (common / package / "__init__.py").is_file(), package
+    for package in ("clickpipes_db", "psycopg", "psycopg_binary", "pymysql"):
+        assert (db / package / "__init__.py").is_file(), package
+    assert not (common / "boto3").exists()  # boto3 comes from the runtime, as in AWS
+    # `make ca-bundle` writes functions/db/rds-global-bundle.pem; the layer carries it to DbCaBundle's default
+    assert (db / "rds-global-bundle.pem").is_file() == BUNDLE_SOURCE.is_file()
 
 
 # ------------------------------------------------------------------------------------------------ ResolveTarget
@@ -235,16 +251,21 @@ def test_record_failure_tags_failed_and_names_the_error(samlocal: SamLocal, reso
 
 
 # ------------------------------------------------------------------------------------------------ CreateDbUser
-def test_create_db_user_without_the_ca_bundle(samlocal: SamLocal, resolved: dict[str, Any]) -> None:
-    """Stack defaults (verify-full, DbCaBundle in the DbLayer) on a build without `make ca-bundle`: the step
-    reads the RDS-managed secret, then refuses to connect before any packet leaves the container."""
+def test_create_db_user_with_the_stack_defaults(samlocal: SamLocal, resolved: dict[str, Any]) -> None:
+    """Stack defaults (verify-full, DbCaBundle = the bundle in the DbLayer) and the RDS-managed secret."""
     result = samlocal.invoke("CreateDbUserFunction", event("create_db_user", target=resolved))
-    assert result.error_type == "DbConnectionError"
-    assert result.payload["errorMessage"] == (
-        f"CA bundle {MISSING_BUNDLE} not found, so the database's certificate cannot be verified: run "
-        "`make ca-bundle` (downloads https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem into "
-        "functions/db/) before `sam build`, or set the stack parameter DbCaBundle to a CA file the function has."
-    )
+    assert result.error_type == "DbConnectionError", result.payload
+    if not BUNDLE_SOURCE.is_file():
+        # no `make ca-bundle` before `sam build` (it needs internet): refused before any packet leaves
+        assert result.payload["errorMessage"] == (
+            f"CA bundle {MISSING_BUNDLE} not found, so the database's certificate cannot be verified: run "
+            "`make ca-bundle` (downloads https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem into "
+            "functions/db/) before `sam build`, or set the stack parameter DbCaBundle to a CA file the function has."
+        )
+    else:  # moto's endpoint name does not resolve
+        assert result.payload["errorMessage"].startswith(
+            f"Cannot connect to PostgreSQL at {resolved['endpoint']}:5432 over TLS ("
+        )
 
 
 @pytest.mark.parametrize(

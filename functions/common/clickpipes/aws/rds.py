@@ -7,10 +7,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from clickpipes.aws.clients import client, error_code, transient_faults
+from clickpipes.errors import TransientError
 from clickpipes.models import DbDescription
 from clickpipes.rules import DbKind
 
 NOT_FOUND = {"DBInstanceNotFound", "DBInstanceNotFoundFault", "DBClusterNotFoundFault", "DBClusterNotFound"}
+BUSY = {"InvalidDBInstanceState", "InvalidDBInstanceStateFault", "InvalidDBClusterStateFault"}
 
 
 class RdsGateway:
@@ -32,16 +34,21 @@ class RdsGateway:
                 raise
 
     def enable_iam_auth(self, kind: DbKind, identifier: str) -> None:
-        """Turn on IAM DB authentication now; touches no other setting."""
+        """Turn on IAM DB authentication now; touches no other setting. A busy DB is a TransientError."""
         with transient_faults(f"modify DB {kind} {identifier}"):
-            if kind == "instance":
-                self._rds.modify_db_instance(
-                    DBInstanceIdentifier=identifier, EnableIAMDatabaseAuthentication=True, ApplyImmediately=True
-                )
-            else:
-                self._rds.modify_db_cluster(
-                    DBClusterIdentifier=identifier, EnableIAMDatabaseAuthentication=True, ApplyImmediately=True
-                )
+            try:
+                if kind == "instance":
+                    self._rds.modify_db_instance(
+                        DBInstanceIdentifier=identifier, EnableIAMDatabaseAuthentication=True, ApplyImmediately=True
+                    )
+                else:
+                    self._rds.modify_db_cluster(
+                        DBClusterIdentifier=identifier, EnableIAMDatabaseAuthentication=True, ApplyImmediately=True
+                    )
+            except ClientError as exc:
+                if error_code(exc) in BUSY:
+                    raise TransientError(f"DB {kind} {identifier} is busy ({error_code(exc)}); will retry.") from exc
+                raise
 
     def tag(self, arn: str, tags: dict[str, str]) -> None:
         with transient_faults(f"tag {arn}"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clickpipes import rules
-from clickpipes.errors import DbNotFoundError
+from clickpipes.errors import DbNotFoundError, TransientError
 from clickpipes.models import DbDescription, EnableIamAuthResult, Target
 from clickpipes.steps.ports import Rds
 
@@ -22,7 +22,11 @@ def enable_iam_auth(target: Target, *, rds: Rds) -> EnableIamAuthResult:
     db = current(rds, target)
     if db.iam_auth_enabled:
         return EnableIamAuthResult(modified=False)
-    rules.check_db_state(db.kind, db.identifier, db.status)
+    if not rules.check_db_state(db.kind, db.identifier, db.status):
+        raise TransientError(
+            f"DB {db.kind} '{db.identifier}' is '{db.status}': RDS accepts the modification once it is "
+            "available; will retry."
+        )
     warnings = []
     if db.pending_modifications:
         warnings.append(

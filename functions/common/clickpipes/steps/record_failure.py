@@ -7,7 +7,7 @@ import json
 import re
 
 from clickpipes import rules
-from clickpipes.errors import TransientError
+from clickpipes.errors import InvalidInputError, TransientError
 from clickpipes.models import FailureOutput, RecordFailureRequest
 from clickpipes.steps.ports import Rds
 
@@ -28,13 +28,34 @@ def failure_message(cause: str | None) -> str:
     return cause
 
 
+# Failures that mean "there is no DB of yours to mark": nothing was touched, nothing is tagged.
+UNTAGGED_ERRORS = frozenset({"InvalidInputError", "DbNotFoundError"})
+
+
+def _db_arn(request: RecordFailureRequest, rds: Rds) -> str | None:
+    """The failed DB's ARN: from the resolved target, or (when ResolveTarget refused it) looked up again."""
+    if request.target is not None:
+        return request.target.arn
+    if request.error.Error in UNTAGGED_ERRORS:
+        return None
+    reference = request.input.get("db_identifier")
+    try:
+        kind, identifier, _ = rules.parse_db_reference(reference if isinstance(reference, str) else "")
+    except InvalidInputError:
+        return None
+    kinds: tuple[rules.DbKind, ...] = (kind,) if kind else ("instance", "cluster")
+    found = next((db for k in kinds if (db := rds.describe(k, identifier)) is not None), None)
+    return found.arn if found else None
+
+
 def record_failure(request: RecordFailureRequest, *, rds: Rds) -> FailureOutput:
     error, cause = request.error.Error, failure_message(request.error.Cause)
-    if request.target is None:  # bad input or unknown DB: nothing was changed, nothing to tag
+    arn = _db_arn(request, rds)
+    if arn is None:
         return FailureOutput(error=error, cause=cause, tagged=False)
     try:
         rds.tag(
-            request.target.arn,
+            arn,
             {rules.STATUS_TAG: "failed", rules.ERROR_TAG: _TAG_UNSAFE.sub("_", error)[:256]},
         )
     except TransientError:
