@@ -2,7 +2,7 @@
 
 Public API (see local_aws.py for the moto adaptations, template.py for template loading):
 
-    from harness import LocalWorld, load_template
+    from tests.harness import LocalWorld, load_template
 """
 
 from .execution import ExecutionResult, Step, StepError

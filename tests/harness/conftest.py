@@ -30,4 +30,3 @@ def world() -> Iterator[LocalWorld]:
 @pytest.fixture
 def sample(world: LocalWorld) -> Deployed:
     return world.deploy(SAMPLE_TEMPLATE)
-

@@ -20,11 +20,21 @@ StepOutcome = Literal["running", "succeeded", "caught", "failed"]
 
 _ATTEMPT_EVENTS = frozenset({"TaskScheduled", "LambdaFunctionScheduled", "ActivityScheduled"})
 _SUCCESS_EVENTS = frozenset({"TaskSucceeded", "LambdaFunctionSucceeded", "ActivitySucceeded"})
-_FAILURE_EVENTS = frozenset({
-    "TaskFailed", "TaskTimedOut", "TaskSubmitFailed", "TaskStartFailed",
-    "LambdaFunctionFailed", "LambdaFunctionTimedOut", "LambdaFunctionStartFailed",
-    "LambdaFunctionScheduleFailed", "ActivityFailed", "ActivityTimedOut", "EvaluationFailed",
-})
+_FAILURE_EVENTS = frozenset(
+    {
+        "TaskFailed",
+        "TaskTimedOut",
+        "TaskSubmitFailed",
+        "TaskStartFailed",
+        "LambdaFunctionFailed",
+        "LambdaFunctionTimedOut",
+        "LambdaFunctionStartFailed",
+        "LambdaFunctionScheduleFailed",
+        "ActivityFailed",
+        "ActivityTimedOut",
+        "EvaluationFailed",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -106,9 +116,15 @@ def steps_from_history(
         if etype.endswith("StateEntered"):
             name = str(details.get("name"))
             draft = {
-                "name": name, "type": etype[: -len("StateEntered")], "entered_at": event["timestamp"],
-                "exited_at": None, "attempts": 0, "errors": [], "last_task_failed": False,
-                "input": _json(details.get("input")), "output": None,
+                "name": name,
+                "type": etype[: -len("StateEntered")],
+                "entered_at": event["timestamp"],
+                "exited_at": None,
+                "attempts": 0,
+                "errors": [],
+                "last_task_failed": False,
+                "input": _json(details.get("input")),
+                "output": None,
                 "wait_seconds": waits[name].pop(0) if waits.get(name) else None,
             }
             drafts.append(draft)
@@ -138,11 +154,20 @@ def steps_from_history(
             outcome = "caught"
         else:
             outcome = "succeeded"
-        steps.append(Step(
-            name=d["name"], type=d["type"], entered_at=d["entered_at"], exited_at=d["exited_at"],
-            outcome=outcome, attempts=d["attempts"], errors=tuple(d["errors"]), input=d["input"],
-            output=d["output"], wait_seconds=d["wait_seconds"],
-        ))
+        steps.append(
+            Step(
+                name=d["name"],
+                type=d["type"],
+                entered_at=d["entered_at"],
+                exited_at=d["exited_at"],
+                outcome=outcome,
+                attempts=d["attempts"],
+                errors=tuple(d["errors"]),
+                input=d["input"],
+                output=d["output"],
+                wait_seconds=d["wait_seconds"],
+            )
+        )
     return steps
 
 

@@ -131,8 +131,14 @@ class LocalFunction:
         t0 = time.perf_counter()
 
         def record(**outcome: Any) -> Invocation:
-            return Invocation(function=self.name, request_id=context.aws_request_id, event=event,
-                              started_at=started_at, duration_s=time.perf_counter() - t0, **outcome)
+            return Invocation(
+                function=self.name,
+                request_id=context.aws_request_id,
+                event=event,
+                started_at=started_at,
+                duration_s=time.perf_counter() - t0,
+                **outcome,
+            )
 
         try:
             handler = self.load()
@@ -163,8 +169,12 @@ class LocalFunction:
         stack: list[str],
         record: Callable[..., Invocation],
     ) -> tuple[str, bool, Invocation]:
-        payload = {"errorMessage": message, "errorType": error_type,
-                   "requestId": context.aws_request_id, "stackTrace": stack}
+        payload = {
+            "errorMessage": message,
+            "errorType": error_type,
+            "requestId": context.aws_request_id,
+            "stackTrace": stack,
+        }
         return json.dumps(payload), True, record(error_type=error_type, error_message=message)
 
 

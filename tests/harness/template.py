@@ -57,7 +57,7 @@ class TemplateError(Exception):
 # --------------------------------------------------------------------------------------------------
 
 
-class _CfnLoader(yaml.SafeLoader):
+class _CfnLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no type hints
     """SafeLoader that turns ``!Tag value`` into the long form ``{"Fn::Tag": value}``."""
 
 
@@ -188,11 +188,10 @@ class SamApp:
         try:
             machine = self.state_machines[logical_id]
         except KeyError:
-            raise TemplateError(
-                f"no state machine {logical_id!r}; have {sorted(self.state_machines)}"
-            ) from None
-        values = {key: _to_substitution_text(key, self.resolve(node, arns))
-                  for key, node in machine.substitutions.items()}
+            raise TemplateError(f"no state machine {logical_id!r}; have {sorted(self.state_machines)}") from None
+        values = {
+            key: _to_substitution_text(key, self.resolve(node, arns)) for key, node in machine.substitutions.items()
+        }
 
         def substitute(match: re.Match[str]) -> str:
             name = match.group(1)
@@ -280,7 +279,7 @@ class _Resolver:
         if not isinstance(node, dict):
             return node
         if len(node) == 1:
-            (key, arg), = node.items()
+            ((key, arg),) = node.items()
             if key == "Ref":
                 return self.ref(str(arg))
             if key == "Condition" and isinstance(arg, str):
@@ -355,7 +354,7 @@ class _Resolver:
             "AWS::AccountId": self.context.account_id,
             "AWS::StackName": self.context.stack_name,
             "AWS::StackId": f"arn:{self.context.partition}:cloudformation:{self.context.region}:"
-                            f"{self.context.account_id}:stack/{self.context.stack_name}/local",
+            f"{self.context.account_id}:stack/{self.context.stack_name}/local",
             "AWS::Partition": self.context.partition,
             "AWS::URLSuffix": "amazonaws.com",
         }
@@ -438,8 +437,12 @@ class _Resolver:
         return _SUB_VARIABLE.sub(replace, str(text))
 
 
-_REF_IS_ARN: Final = {"AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine",
-                      "AWS::SNS::Topic", "AWS::SecretsManager::Secret"}
+_REF_IS_ARN: Final = {
+    "AWS::Serverless::StateMachine",
+    "AWS::StepFunctions::StateMachine",
+    "AWS::SNS::Topic",
+    "AWS::SecretsManager::Secret",
+}
 _ARN_SERVICE: Final = {
     "AWS::SNS::Topic": "sns",
     "AWS::SQS::Queue": "sqs",
@@ -524,8 +527,7 @@ def load_template(
     state_machines: dict[str, SamStateMachine] = {}
     for logical_id, resource in resources.items():
         if resource.get("Type") in _STATE_MACHINE_TYPES and enabled(resource):
-            state_machines[logical_id] = _state_machine(logical_id, resource.get("Properties") or {},
-                                                        resolver, root)
+            state_machines[logical_id] = _state_machine(logical_id, resource.get("Properties") or {}, resolver, root)
 
     app = SamApp(
         template_path=template_path,
@@ -582,9 +584,7 @@ def _merge_globals(global_props: Mapping[str, Any], props: Mapping[str, Any]) ->
 
 
 def _is_intrinsic(node: Mapping[str, Any]) -> bool:
-    return (len(node) == 1 and next(iter(node)) in ("Ref", "Condition")) or any(
-        k.startswith("Fn::") for k in node
-    )
+    return (len(node) == 1 and next(iter(node)) in ("Ref", "Condition")) or any(k.startswith("Fn::") for k in node)
 
 
 def _function(
@@ -648,8 +648,9 @@ def _state_machine(logical_id: str, props: Mapping[str, Any], resolver: _Resolve
     else:
         raise TemplateError(f"{logical_id}: no DefinitionUri/Definition/DefinitionString")
     substitutions = props.get("DefinitionSubstitutions") or {}
-    return SamStateMachine(logical_id=logical_id, definition_template=text, definition_source=source,
-                           substitutions=dict(substitutions))
+    return SamStateMachine(
+        logical_id=logical_id, definition_template=text, definition_source=source, substitutions=dict(substitutions)
+    )
 
 
 def _existing_dir(path: Path, what: str) -> Path:

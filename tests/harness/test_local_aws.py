@@ -129,8 +129,9 @@ def test_status_feeder_makes_the_loop_poll_n_plus_1_times(world: LocalWorld, sam
     assert describes == ["modifying", "configuring-iam-database-auth", "available"]
     assert [s.wait_seconds for s in result.steps_named("WaitForDb")] == [30, 30]  # PollIntervalSeconds
     assert world.pending_statuses("db1") == []
-    assert world.rds.describe_db_instances(DBInstanceIdentifier="db1")["DBInstances"][0][
-        "DBInstanceStatus"] == "available"
+    assert (
+        world.rds.describe_db_instances(DBInstanceIdentifier="db1")["DBInstances"][0]["DBInstanceStatus"] == "available"
+    )
 
 
 def test_parameter_overrides_reach_the_definition(world: LocalWorld) -> None:
@@ -162,8 +163,10 @@ def test_feed_statuses_needs_an_unambiguous_target(world: LocalWorld) -> None:
         world.feed_statuses("ghost", ["modifying"])
     world.feed_statuses("ghost", ["modifying"], kind="instance")  # created later: explicit kind
     create_instance(world, "ghost")
-    statuses = [world.rds.describe_db_instances(DBInstanceIdentifier="ghost")["DBInstances"][0]["DBInstanceStatus"]
-                for _ in range(2)]
+    statuses = [
+        world.rds.describe_db_instances(DBInstanceIdentifier="ghost")["DBInstances"][0]["DBInstanceStatus"]
+        for _ in range(2)
+    ]
     assert statuses == ["modifying", "available"]
 
 
@@ -302,10 +305,14 @@ def _write_app(root: Path, env_a: dict[str, str], env_b: dict[str, str]) -> Path
     template = {
         "Transform": "AWS::Serverless-2016-10-31",
         "Resources": {
-            "AFunction": {"Type": "AWS::Serverless::Function", "Properties": {
-                "CodeUri": "a/", "Handler": "conflict_a.handler", "Environment": {"Variables": env_a}}},
-            "BFunction": {"Type": "AWS::Serverless::Function", "Properties": {
-                "CodeUri": "b/", "Handler": "conflict_b.handler", "Environment": {"Variables": env_b}}},
+            "AFunction": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {"CodeUri": "a/", "Handler": "conflict_a.handler", "Environment": {"Variables": env_a}},
+            },
+            "BFunction": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {"CodeUri": "b/", "Handler": "conflict_b.handler", "Environment": {"Variables": env_b}},
+            },
         },
     }
     path = root / "template.yaml"
@@ -328,8 +335,12 @@ def test_same_value_in_two_functions_is_fine(world: LocalWorld, tmp_path: Path) 
 def test_unknown_function_is_reported(world: LocalWorld) -> None:
     world.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
     world.client("lambda").create_function(
-        FunctionName="stranger", Runtime="python3.13", Role="arn:aws:iam::123456789012:role/r",
-        Handler="x.handler", Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18})
+        FunctionName="stranger",
+        Runtime="python3.13",
+        Role="arn:aws:iam::123456789012:role/r",
+        Handler="x.handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+    )
     assert world.invoke("stranger").payload["errorType"] == "LocalWorld.UnknownFunction"
 
 
@@ -354,12 +365,14 @@ def test_cluster_iam_flag_reflected(world: LocalWorld) -> None:
         return cluster["IAMDatabaseAuthenticationEnabled"], member["IAMDatabaseAuthenticationEnabled"]
 
     assert flags() == (False, False)
-    modified = world.rds.modify_db_cluster(DBClusterIdentifier="aurora1", EnableIAMDatabaseAuthentication=True,
-                                           ApplyImmediately=True)["DBCluster"]
+    modified = world.rds.modify_db_cluster(
+        DBClusterIdentifier="aurora1", EnableIAMDatabaseAuthentication=True, ApplyImmediately=True
+    )["DBCluster"]
     assert modified["IAMDatabaseAuthenticationEnabled"] is True
     assert flags() == (True, True)
-    world.rds.modify_db_cluster(DBClusterIdentifier="aurora1", EnableIAMDatabaseAuthentication=False,
-                                ApplyImmediately=True)
+    world.rds.modify_db_cluster(
+        DBClusterIdentifier="aurora1", EnableIAMDatabaseAuthentication=False, ApplyImmediately=True
+    )
     assert flags() == (False, False)
 
 
@@ -384,23 +397,55 @@ def jsonata(states: dict[str, Any], start: str) -> dict[str, Any]:
 
 
 def test_jsonata_wait_seconds_from_an_expression(world: LocalWorld) -> None:
-    result = ok(run_definition(world, jsonata({
-        "W": {"Type": "Wait", "Seconds": "{% $states.input.base * 2 %}", "End": True}}, "W"), {"base": 7}))
+    result = ok(
+        run_definition(
+            world,
+            jsonata({"W": {"Type": "Wait", "Seconds": "{% $states.input.base * 2 %}", "End": True}}, "W"),
+            {"base": 7},
+        )
+    )
     assert result.steps[0].wait_seconds == 14
 
 
 def test_jsonata_strings_with_quotes_and_newlines(world: LocalWorld) -> None:
-    result = ok(run_definition(world, jsonata({
-        "A": {"Type": "Pass", "Assign": {"s": "{% $states.input.s & '\\\\ done' %}"}, "Next": "B"},
-        "B": {"Type": "Pass", "Output": "{% $s %}", "End": True}}, "A"), {"s": 'he said "hi"\n'}))
+    result = ok(
+        run_definition(
+            world,
+            jsonata(
+                {
+                    "A": {"Type": "Pass", "Assign": {"s": "{% $states.input.s & '\\\\ done' %}"}, "Next": "B"},
+                    "B": {"Type": "Pass", "Output": "{% $s %}", "End": True},
+                },
+                "A",
+            ),
+            {"s": 'he said "hi"\n'},
+        )
+    )
     assert result.output == 'he said "hi"\n\\ done'
 
 
 def test_jsonata_step_functions_functions(world: LocalWorld) -> None:
-    result = ok(run_definition(world, jsonata({"P": {"Type": "Pass", "End": True, "Output": {
-        "uuid": "{% $uuid() %}", "hash": "{% $hash('abc', 'SHA-256') %}",
-        "partition": "{% $partition([1, 2, 3], 2) %}", "range": "{% $range(0, 6, 2) %}",
-        "parse": "{% $parse('{\"a\": [1]}') %}"}}}, "P")))
+    result = ok(
+        run_definition(
+            world,
+            jsonata(
+                {
+                    "P": {
+                        "Type": "Pass",
+                        "End": True,
+                        "Output": {
+                            "uuid": "{% $uuid() %}",
+                            "hash": "{% $hash('abc', 'SHA-256') %}",
+                            "partition": "{% $partition([1, 2, 3], 2) %}",
+                            "range": "{% $range(0, 6, 2) %}",
+                            "parse": "{% $parse('{\"a\": [1]}') %}",
+                        },
+                    }
+                },
+                "P",
+            ),
+        )
+    )
     out = result.output
     assert re.fullmatch(r"[0-9a-f-]{36}", out["uuid"])
     assert out["hash"] == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -410,18 +455,36 @@ def test_jsonata_step_functions_functions(world: LocalWorld) -> None:
 
 
 def test_jsonata_evaluation_error_name(world: LocalWorld) -> None:
-    result = run_definition(world, jsonata({
-        "P": {"Type": "Pass", "Output": "{% $states.input.n + 'x' %}", "End": True}}, "P"), {"n": 1})
+    result = run_definition(
+        world, jsonata({"P": {"Type": "Pass", "Output": "{% $states.input.n + 'x' %}", "End": True}}, "P"), {"n": 1}
+    )
     assert result.status == "FAILED"
     assert result.error == "States.QueryEvaluationError"
     assert "right side of the + operator" in (result.cause or "")
 
 
 def test_jsonata_context_object(world: LocalWorld) -> None:
-    result = ok(run_definition(world, jsonata({"P": {"Type": "Pass", "End": True, "Output": {
-        "name": "{% $states.context.Execution.Name %}", "input": "{% $states.context.Execution.Input %}",
-        "state": "{% $states.context.State.Name %}", "machine": "{% $states.context.StateMachine.Id %}"}}},
-        "P"), {"k": 1}))
+    result = ok(
+        run_definition(
+            world,
+            jsonata(
+                {
+                    "P": {
+                        "Type": "Pass",
+                        "End": True,
+                        "Output": {
+                            "name": "{% $states.context.Execution.Name %}",
+                            "input": "{% $states.context.Execution.Input %}",
+                            "state": "{% $states.context.State.Name %}",
+                            "machine": "{% $states.context.StateMachine.Id %}",
+                        },
+                    }
+                },
+                "P",
+            ),
+            {"k": 1},
+        )
+    )
     assert result.output["name"] == result.name
     assert result.output["input"] == {"k": 1}
     assert result.output["state"] == "P"
@@ -438,12 +501,19 @@ def test_threaded_server_shares_the_world() -> None:
         assert world.endpoint_url.startswith("http://127.0.0.1:")
         rds = boto3.client("rds", endpoint_url=world.endpoint_url, region_name=world.region)
         sfn = boto3.client("stepfunctions", endpoint_url=world.endpoint_url, region_name=world.region)
-        rds.create_db_instance(DBInstanceIdentifier="db1", Engine="postgres", DBInstanceClass="db.t3.micro",
-                               MasterUsername="admin_user", MasterUserPassword="password123", AllocatedStorage=20)
+        rds.create_db_instance(
+            DBInstanceIdentifier="db1",
+            Engine="postgres",
+            DBInstanceClass="db.t3.micro",
+            MasterUsername="admin_user",
+            MasterUserPassword="password123",
+            AllocatedStorage=20,
+        )
         world.feed_statuses("db1", ["modifying"])
 
-        arn = sfn.start_execution(stateMachineArn=world.state_machine_arn(SM),
-                                  input=json.dumps({"dbIdentifier": "db1"}))["executionArn"]
+        arn = sfn.start_execution(
+            stateMachineArn=world.state_machine_arn(SM), input=json.dumps({"dbIdentifier": "db1"})
+        )["executionArn"]
         deadline = time.monotonic() + 30
         while (description := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
             assert time.monotonic() < deadline

@@ -49,8 +49,12 @@ def test_gap_lambda_invoke_local() -> None:
     def check(world: LocalWorld) -> Any:
         world.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
         world.client("lambda").create_function(
-            FunctionName="f", Runtime="python3.13", Role="arn:aws:iam::123456789012:role/r", Handler="x.handler",
-            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18})
+            FunctionName="f",
+            Runtime="python3.13",
+            Role="arn:aws:iam::123456789012:role/r",
+            Handler="x.handler",
+            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+        )
         return world.invoke("f").payload
 
     without, with_ = with_and_without("lambda_invoke_local", check)
@@ -66,9 +70,14 @@ def test_gap_jsonata_engine() -> None:
 
 
 def test_gap_jsonata_string_encoding() -> None:
-    definition = {"QueryLanguage": JSONATA, "StartAt": "A", "States": {
-        "A": {"Type": "Pass", "Assign": {"s": "{% $states.input.s %}"}, "Next": "B"},
-        "B": {"Type": "Pass", "Output": "{% $s %}", "End": True}}}
+    definition = {
+        "QueryLanguage": JSONATA,
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Assign": {"s": "{% $states.input.s %}"}, "Next": "B"},
+            "B": {"Type": "Pass", "Output": "{% $s %}", "End": True},
+        },
+    }
     without, with_ = with_and_without("jsonata_string_encoding", lambda w: run(w, definition, {"s": 'say "hi"'}))
     assert without.status == "FAILED"
     assert "Expected ), got hi" in (without.cause or "")
@@ -105,10 +114,19 @@ def test_gap_wait_scaling() -> None:
 
 
 def test_gap_retry_backoff() -> None:
-    definition = {"QueryLanguage": JSONATA, "StartAt": "T", "States": {"T": {
-        "Type": "Task", "Resource": "arn:aws:states:::aws-sdk:rds:describeDBInstances",
-        "Arguments": {"DbInstanceIdentifier": "missing"},
-        "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 1}], "End": True}}}
+    definition = {
+        "QueryLanguage": JSONATA,
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:rds:describeDBInstances",
+                "Arguments": {"DbInstanceIdentifier": "missing"},
+                "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 1}],
+                "End": True,
+            }
+        },
+    }
 
     def check(world: LocalWorld) -> tuple[float, list[float]]:
         t0 = time.monotonic()
@@ -153,8 +171,10 @@ def test_gap_sfn_boto_clients() -> None:
     def check(world: LocalWorld) -> bool:
         from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
-        first = lambda_eval_utils.boto_client_for(region="us-east-1", service="lambda")
-        return first is lambda_eval_utils.boto_client_for(region="us-east-1", service="lambda")
+        boto_client_for = vars(lambda_eval_utils)["boto_client_for"]  # as the module imported it
+        return boto_client_for(region="us-east-1", service="lambda") is boto_client_for(
+            region="us-east-1", service="lambda"
+        )
 
     without, with_ = with_and_without("sfn_boto_clients", check)
     assert without is False  # a new client (~6 ms) per task
@@ -165,9 +185,19 @@ def test_gap_sfn_boto_clients() -> None:
 
 
 def describe_task(identifier: str, output: str) -> dict[str, Any]:
-    return {"QueryLanguage": JSONATA, "StartAt": "D", "States": {"D": {
-        "Type": "Task", "Resource": "arn:aws:states:::aws-sdk:rds:describeDBInstances",
-        "Arguments": {"DbInstanceIdentifier": identifier}, "Output": output, "End": True}}}
+    return {
+        "QueryLanguage": JSONATA,
+        "StartAt": "D",
+        "States": {
+            "D": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:rds:describeDBInstances",
+                "Arguments": {"DbInstanceIdentifier": identifier},
+                "Output": output,
+                "End": True,
+            }
+        },
+    }
 
 
 def test_gap_aws_sdk_casing() -> None:
@@ -210,8 +240,9 @@ def test_gap_rds_dbi_resource_id() -> None:
 def test_gap_rds_cluster_iam_flag() -> None:
     def check(world: LocalWorld) -> tuple[bool, bool]:
         create_cluster(world, "c")
-        world.rds.modify_db_cluster(DBClusterIdentifier="c", EnableIAMDatabaseAuthentication=True,
-                                    ApplyImmediately=True)
+        world.rds.modify_db_cluster(
+            DBClusterIdentifier="c", EnableIAMDatabaseAuthentication=True, ApplyImmediately=True
+        )
         cluster = world.rds.describe_db_clusters(DBClusterIdentifier="c")["DBClusters"][0]
         member = world.rds.describe_db_instances(DBInstanceIdentifier="c-1")["DBInstances"][0]
         return cluster["IAMDatabaseAuthenticationEnabled"], member["IAMDatabaseAuthenticationEnabled"]
@@ -237,8 +268,9 @@ def test_gap_rds_mariadb_default_version() -> None:
 def test_gap_rds_status_feeder() -> None:
     def check(world: LocalWorld) -> str:
         create_instance(world, "db1")
-        modified = world.rds.modify_db_instance(DBInstanceIdentifier="db1", EnableIAMDatabaseAuthentication=True,
-                                                ApplyImmediately=True)["DBInstance"]
+        modified = world.rds.modify_db_instance(
+            DBInstanceIdentifier="db1", EnableIAMDatabaseAuthentication=True, ApplyImmediately=True
+        )["DBInstance"]
         return str(modified["DBInstanceStatus"])
 
     without, _ = with_and_without("rds_status_feeder", check)

@@ -44,8 +44,15 @@ def test_sample_app_is_resolved() -> None:
 
 
 def test_parameter_overrides_and_conditions() -> None:
-    app = load_template(SAMPLE_TEMPLATE, {"Stage": "prod", "DbTlsMode": "disable", "PollIntervalSeconds": 5,
-                                          "ClickHouseRoleArn": "arn:aws:iam::999999999999:role/ch"})
+    app = load_template(
+        SAMPLE_TEMPLATE,
+        {
+            "Stage": "prod",
+            "DbTlsMode": "disable",
+            "PollIntervalSeconds": 5,
+            "ClickHouseRoleArn": "arn:aws:iam::999999999999:role/ch",
+        },
+    )
     env = app.functions["PrepareFunction"].environment
     assert env["LOG_LEVEL"] == "INFO"
     assert env["TLS_MODE"] == "require"
@@ -77,7 +84,9 @@ def test_definition_substitutions_with_explicit_arns() -> None:
 
 
 def test_intrinsics(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         Parameters:
           Env: {Type: String, Default: dev}
           Count: {Type: Number, Default: 3}
@@ -116,7 +125,9 @@ def test_intrinsics(tmp_path: Path) -> None:
                   NUMBER: !Ref Count
                   JSON: !ToJsonString {a: [1, 2]}
                   AZ: !Select [0, !GetAZs ""]
-    """, MINIMAL_FILES)
+    """,
+        MINIMAL_FILES,
+    )
     fn = load_template(path).functions["Fn"]
     assert fn.memory_size == 128
     assert fn.environment == {
@@ -142,7 +153,9 @@ def test_intrinsics(tmp_path: Path) -> None:
 
 
 def test_globals_lists_concatenate(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         Globals:
           Function:
             Layers: [!Ref LayerA, "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3:1"]
@@ -152,26 +165,41 @@ def test_globals_lists_concatenate(tmp_path: Path) -> None:
           Fn:
             Type: AWS::Serverless::Function
             Properties: {CodeUri: fn/, Handler: app_mod.handler, Layers: [!Ref LayerB]}
-    """, {**MINIMAL_FILES, "la/pkg_a/__init__.py": "", "lb/pkg_b/__init__.py": ""})
+    """,
+        {**MINIMAL_FILES, "la/pkg_a/__init__.py": "", "lb/pkg_b/__init__.py": ""},
+    )
     fn = load_template(path).functions["Fn"]
     assert fn.layer_dirs == (tmp_path / "la", tmp_path / "lb")
     assert fn.external_layers == ("arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3:1",)
 
 
-@pytest.mark.parametrize(("snippet", "message"), [
-    ("Handler: app_mod.handler\n      CodeUri: missing/", "does not exist"),
-    ("Handler: nodot\n      CodeUri: fn/", "module.function"),
-    ("Handler: app_mod.handler\n      CodeUri: fn/\n      Environment: {Variables: {X: !Ref Ghost}}",
-     "unknown logical id 'Ghost'"),
-    ("Handler: app_mod.handler\n      CodeUri: fn/\n      Environment: {Variables: {X: !Ref NoDefault}}",
-     "NoDefault has no Default"),
-    ("Handler: app_mod.handler\n      CodeUri: fn/\n      Environment: {Variables: {X: !Cidr [a, 1, 2]}}",
-     "Fn::Cidr is not supported"),
-    ("Handler: app_mod.handler\n      CodeUri: fn/\n      Environment: {Variables: {X: [1, 2]}}",
-     "expected a scalar"),
-])
+@pytest.mark.parametrize(
+    ("snippet", "message"),
+    [
+        ("Handler: app_mod.handler\n      CodeUri: missing/", "does not exist"),
+        ("Handler: nodot\n      CodeUri: fn/", "module.function"),
+        (
+            "Handler: app_mod.handler\n      CodeUri: fn/\n      Environment: {Variables: {X: !Ref Ghost}}",
+            "unknown logical id 'Ghost'",
+        ),
+        (
+            "Handler: app_mod.handler\n      CodeUri: fn/\n      Environment: {Variables: {X: !Ref NoDefault}}",
+            "NoDefault has no Default",
+        ),
+        (
+            "Handler: app_mod.handler\n      CodeUri: fn/\n      Environment: {Variables: {X: !Cidr [a, 1, 2]}}",
+            "Fn::Cidr is not supported",
+        ),
+        (
+            "Handler: app_mod.handler\n      CodeUri: fn/\n      Environment: {Variables: {X: [1, 2]}}",
+            "expected a scalar",
+        ),
+    ],
+)
 def test_template_errors(tmp_path: Path, snippet: str, message: str) -> None:
-    path = write(tmp_path, f"""
+    path = write(
+        tmp_path,
+        f"""
 Parameters:
   NoDefault: {{Type: String}}
 Resources:
@@ -179,37 +207,51 @@ Resources:
     Type: AWS::Serverless::Function
     Properties:
       {snippet}
-""", MINIMAL_FILES)
+""",
+        MINIMAL_FILES,
+    )
     with pytest.raises(TemplateError, match=message):
         load_template(path)
 
 
 def test_parameter_without_default_is_fine_until_used(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         Parameters:
           NoDefault: {Type: String}
         Resources:
           Fn: {Type: AWS::Serverless::Function, Properties: {CodeUri: fn/, Handler: app_mod.handler}}
-    """, MINIMAL_FILES)
+    """,
+        MINIMAL_FILES,
+    )
     assert set(load_template(path).functions) == {"Fn"}
 
 
 def test_leftover_definition_variable_is_an_error(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         Resources:
           Machine:
             Type: AWS::Serverless::StateMachine
             Properties:
               DefinitionUri: sm.asl.json
               DefinitionSubstitutions: {Known: x}
-    """, {"sm.asl.json": '{"StartAt": "P", "States": {"P": {"Type": "Pass", "Comment": "${Known} ${Unknown}", '
-                         '"End": true}}}'})
+    """,
+        {
+            "sm.asl.json": '{"StartAt": "P", "States": {"P": {"Type": "Pass", "Comment": "${Known} ${Unknown}", '
+            '"End": true}}}'
+        },
+    )
     with pytest.raises(TemplateError, match=r"uses \$\{Unknown\}"):
         load_template(path)
 
 
 def test_inline_definition_and_condition_on_resources(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         Parameters:
           WithExtra: {Type: String, Default: "no", AllowedValues: ["yes", "no"]}
         Conditions:
@@ -226,7 +268,9 @@ def test_inline_definition_and_condition_on_resources(tmp_path: Path) -> None:
             Type: AWS::Serverless::Function
             Condition: Extra
             Properties: {CodeUri: fn/, Handler: app_mod.handler}
-    """, MINIMAL_FILES)
+    """,
+        MINIMAL_FILES,
+    )
     app = load_template(path)
     assert json.loads(app.definition("Machine"))["States"]["P"]["Seconds"] == "7"  # textual, like AWS
     assert app.functions == {}

@@ -19,13 +19,18 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         if kind == "cluster":
             cluster = rds.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"][0]
-            return {"status": cluster["Status"], "resourceId": cluster["DbClusterResourceId"],
-                    "iamAuth": cluster["IAMDatabaseAuthenticationEnabled"]}
+            return {
+                "status": cluster["Status"],
+                "resourceId": cluster["DbClusterResourceId"],
+                "iamAuth": cluster["IAMDatabaseAuthenticationEnabled"],
+            }
         instance = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
     except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("DBInstanceNotFound", "DBInstanceNotFoundFault",
-                                             "DBClusterNotFoundFault"):
+        if exc.response["Error"]["Code"] in ("DBInstanceNotFound", "DBInstanceNotFoundFault", "DBClusterNotFoundFault"):
             raise DbNotFoundError(f"DB {kind} {identifier} not found") from exc
         raise
-    return {"status": instance["DBInstanceStatus"], "resourceId": instance["DbiResourceId"],
-            "iamAuth": instance["IAMDatabaseAuthenticationEnabled"]}
+    return {
+        "status": instance["DBInstanceStatus"],
+        "resourceId": instance["DbiResourceId"],
+        "iamAuth": instance["IAMDatabaseAuthenticationEnabled"],
+    }

@@ -30,7 +30,20 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "functionName": context.function_name,
         "remainingMs": context.get_remaining_time_in_millis(),
         # read at invocation time, like the real handlers
-        "env": {key: os.environ.get(key) for key in (
-            "STAGE", "LOG_LEVEL", "TLS_MODE", "REGION_LABEL", "TOPIC_ARN", "DESCRIBE_FUNCTION_ARN",
-            "FIRST_ZONE", "ZONES", "CLICKHOUSE_ROLE_ARN", "ESCAPED", "DB_KIND_DEFAULT")},
+        "env": {
+            key: os.environ.get(key)
+            for key in (
+                "STAGE",
+                "LOG_LEVEL",
+                "TLS_MODE",
+                "REGION_LABEL",
+                "TOPIC_ARN",
+                "DESCRIBE_FUNCTION_ARN",
+                "FIRST_ZONE",
+                "ZONES",
+                "CLICKHOUSE_ROLE_ARN",
+                "ESCAPED",
+                "DB_KIND_DEFAULT",
+            )
+        },
     }

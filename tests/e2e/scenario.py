@@ -1,0 +1,98 @@
+"""The product on the local world: the real template deployed into moto, sample databases whose admin
+secrets point at the local PostgreSQL/MariaDB servers. Shared by the e2e suite, the demo and the benchmark."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from tests.dbs.servers import LocalDbsEnv, iam_token, mariadb_login_with_token, pg_login_with_token
+from tests.harness.local_aws import Deployed, LocalWorld
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+STATE_MACHINE = "OnboardingStateMachine"
+PRINCIPAL = "arn:aws:iam::111122223333:role/CH-S3-orange-ab-12-Role"
+
+
+@dataclass(frozen=True)
+class EngineCase:
+    engine: str
+    kind: Literal["instance", "cluster"]
+    version: str
+    server: Literal["postgres", "mariadb"]
+
+
+ENGINES: dict[str, EngineCase] = {
+    "postgres": EngineCase("postgres", "instance", "16.4", "postgres"),
+    "mysql": EngineCase("mysql", "instance", "8.0.39", "mariadb"),
+    "mariadb": EngineCase("mariadb", "instance", "10.11.9", "mariadb"),
+    "aurora-postgresql": EngineCase("aurora-postgresql", "cluster", "16.4", "postgres"),
+    "aurora-mysql": EngineCase("aurora-mysql", "cluster", "8.0.mysql_aurora.3.07.1", "mariadb"),
+}
+
+
+def deploy(world: LocalWorld, env: LocalDbsEnv, **parameters: object) -> Deployed:
+    """Deploy template.yaml as is; the only local choices are stack parameters a user has too."""
+    overrides: dict[str, object] = {"DbCaBundle": env.ca_file, "PollIntervalSeconds": 5, "MaxWaitSeconds": 120}
+    overrides.update(parameters)
+    return world.deploy(TEMPLATE, overrides)
+
+
+def create_db(world: LocalWorld, env: LocalDbsEnv, engine: str, identifier: str, **secret: Any) -> dict[str, Any]:
+    """A DB in moto (IAM auth off, RDS-managed master secret) whose secret reaches the local server."""
+    case = ENGINES[engine]
+    if case.kind == "cluster":
+        db = world.rds.create_db_cluster(
+            DBClusterIdentifier=identifier,
+            Engine=case.engine,
+            EngineVersion=case.version,
+            MasterUsername="master",
+            ManageMasterUserPassword=True,
+        )["DBCluster"]
+        world.rds.create_db_instance(
+            DBInstanceIdentifier=f"{identifier}-writer",
+            DBClusterIdentifier=identifier,
+            Engine=case.engine,
+            DBInstanceClass="db.r6g.large",
+        )
+    else:
+        db = world.rds.create_db_instance(
+            DBInstanceIdentifier=identifier,
+            Engine=case.engine,
+            EngineVersion=case.version,
+            DBInstanceClass="db.t3.micro",
+            MasterUsername="master",
+            ManageMasterUserPassword=True,
+            AllocatedStorage=20,
+        )["DBInstance"]
+    server = env.postgres if case.server == "postgres" else env.mariadb
+    value = {"username": server.admin_user, "password": server.admin_password, "host": server.host, "port": server.port}
+    value.update(secret)
+    world.client("secretsmanager").put_secret_value(
+        SecretId=db["MasterUserSecret"]["SecretArn"], SecretString=json.dumps(value)
+    )
+    return dict(db)
+
+
+def login_with_token(env: LocalDbsEnv, engine: str, user: str) -> str:
+    """Log in as ``user`` with a fresh IAM token (what ClickPipes does); returns the server's current user."""
+    server = ENGINES[engine].server
+    token = iam_token(env, server, user)
+    if server == "postgres":
+        return pg_login_with_token(user, token, env=env)
+    return mariadb_login_with_token(user, token, env=env)
+
+
+def clickpipes_settings(output: dict[str, Any]) -> dict[str, Any]:
+    """What the user pastes into the ClickPipes form (authentication: IAM role)."""
+    return {
+        "Host": output["endpoint"],
+        "Port": output["port"],
+        "User": output["db_user"],
+        "Authentication": "IAM role",
+        "IAM Role ARN": output["role_arn"],
+        "Pipe types": output["pipe_modes"],
+    }
