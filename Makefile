@@ -25,8 +25,7 @@ $(SAM):
 
 .PHONY: demo
 demo: deps ## Onboard sample databases on the local world: real servers, the real state machine, moto for AWS
-	bash tests/dbs/localdbs.sh up >/dev/null
-	trap 'bash tests/dbs/localdbs.sh down >/dev/null' EXIT; $(VENV)/bin/python -m tests.demo
+	$(VENV)/bin/python -m tests.demo
 
 .PHONY: test
 test: ## Install and start everything, run every test suite, stop everything (what CI runs)
