@@ -36,12 +36,15 @@ unit: deps ## Unit tests only (no servers, no network)
 	$(VENV)/bin/pytest tests/unit -q
 
 .PHONY: lint
-lint: deps $(SAM) ## ruff, mypy, asl-validator, sam validate --lint
+lint: deps lint-template ## ruff, mypy, sam validate --lint, asl-validator
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	npx --yes asl-validator@4 --silent --json-path statemachine/onboarding.asl.json
+
+.PHONY: lint-template
+lint-template: deps $(SAM) ## sam validate --lint (cfn-lint) and asl-validator on the deployed definition
 	$(SAM) validate --lint --region $(AWS_DEFAULT_REGION)
+	$(VENV)/bin/python -m tests.check_asl
 
 .PHONY: ca-bundle
 ca-bundle: ## Download the RDS global CA bundle into the DB layer (needs internet; done before deploying)
