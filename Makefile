@@ -1,7 +1,8 @@
 # Every command the README shows. Run as root on Debian 12 (the tests install and start what they need).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-export UV_PYTHON ?= $(shell command -v python3.13 2>/dev/null || echo $$(pyenv prefix 3.13 2>/dev/null)/bin/python3.13)
+# Python 3.13 (the Lambda runtime): pyenv's on these machines, else one on PATH.
+export UV_PYTHON ?= $(shell p=$$(pyenv prefix 3.13 2>/dev/null) && echo $$p/bin/python3.13 || command -v python3.13)
 PY313_BIN := $(dir $(UV_PYTHON))
 VENV := .venv
 SAM := .tools/sam/bin/sam
