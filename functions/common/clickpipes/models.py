@@ -79,6 +79,23 @@ class DbStatusResult(Model):
     waited_seconds: int
 
 
+class CdcDbRequest(Model):
+    """What the CDC database step must make true (see ``clickpipes_db.cdc``)."""
+
+    user: str
+    schemas: list[str]  # PostgreSQL: schemas to publish and grant; MySQL: schemas to grant SELECT on
+    tables: list[str]  # "schema.table": when given, the publication lists exactly these
+    publication: str  # PostgreSQL publication name
+    binlog_retention_hours: int | None  # MySQL family: mysql.rds_set_configuration('binlog retention hours')
+    plan_only: bool
+
+
+class CdcDbResult(Model):
+    actions: list[str]  # what was done (or, with plan_only, what would be done), in order, as SQL-ish text
+    warnings: list[str] = []
+    iam_auth_for_replication: bool | None = None
+
+
 class DbUserResult(Model):
     created: bool
     changed: bool

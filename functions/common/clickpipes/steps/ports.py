@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from clickpipes.models import AdminCredentials, DbDescription, DbUserResult, ExecutionView, RoleInfo
+from clickpipes.models import (
+    AdminCredentials,
+    CdcDbRequest,
+    CdcDbResult,
+    DbDescription,
+    DbUserResult,
+    ExecutionView,
+    RoleInfo,
+)
 from clickpipes.rules import DbKind, EngineFamily
 
 
@@ -37,7 +45,12 @@ class Secrets(Protocol):
 
 
 class Database(Protocol):
-    def ensure_iam_user(self, family: EngineFamily, credentials: AdminCredentials, user: str) -> DbUserResult: ...
+    def ensure_iam_user(
+        self, family: EngineFamily, credentials: AdminCredentials, user: str, *, plan_only: bool = False
+    ) -> DbUserResult: ...
+    def configure_cdc(
+        self, family: EngineFamily, credentials: AdminCredentials, request: CdcDbRequest
+    ) -> CdcDbResult: ...
 
 
 class StateMachine(Protocol):
