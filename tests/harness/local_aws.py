@@ -1209,14 +1209,15 @@ class RunningExecution:
         return waits
 
     def follow(self, poll_interval: float = 0.02, timeout: float = 60) -> Iterator[Progress]:
-        """Yield a ``Progress`` each time the history grows, until the execution stops running."""
+        """Yield a ``Progress`` each time the history grows or the status changes, until the execution
+        stops running (the last one has the final status and the complete history)."""
         deadline = time.monotonic() + timeout
-        seen = -1
+        seen: tuple[int, str] | None = None
         while True:
             status = self.status  # read before the history so the final snapshot is complete
             events = self.history()
-            if len(events) != seen:
-                seen = len(events)
+            if (len(events), status) != seen:
+                seen = (len(events), status)
                 yield Progress(status, steps_from_history(events, status, self._wait_seconds()), events)
             if status != "RUNNING":
                 return

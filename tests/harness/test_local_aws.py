@@ -252,8 +252,11 @@ def test_timeout_stops_the_execution() -> None:
         create_instance(world, "db1")
         world.feed_statuses("db1", ["modifying"])
         execution = world.start(SM, {"dbIdentifier": "db1"})
-        with pytest.raises(ExecutionTimeoutError, match="WaitForDb"):
-            execution.wait(timeout=0.5)
+        for progress in execution.follow(timeout=20):  # until it sits in the 30 s Wait
+            if progress.steps and progress.steps[-1].name == "WaitForDb":
+                break
+        with pytest.raises(ExecutionTimeoutError, match="last states: .*IsAvailable -> WaitForDb"):
+            execution.wait(timeout=0.2)
         assert execution.status == "ABORTED"
 
 

@@ -47,7 +47,11 @@ def test_role_is_created_with_exactly_the_documented_policies(iam: Any, context:
 def test_rerun_is_a_no_op(iam: Any, context: FakeContext) -> None:
     first = create_iam_role.handler(EVENT, context)
     second = create_iam_role.handler(EVENT, context)
-    assert second == first | {"created": False, "updated": False}
+    assert second == first | {"created": False, "updated": False, "changes": []}
+    assert first["changes"] == [
+        f"CreateRole /clickpipes/{first['role_name']}: trust {PRINCIPAL}",
+        f"PutRolePolicy: rds-db:connect on {DBUSER}",
+    ]
     assert len(iam.list_roles(PathPrefix="/clickpipes/")["Roles"]) == 1
 
 

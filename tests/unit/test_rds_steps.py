@@ -30,10 +30,14 @@ def tags(rds: Any, arn: str) -> dict[str, str]:
 def test_enable_turns_iam_auth_on_then_skips(make_db: Any, rds: Any, context: FakeContext) -> None:
     # Clusters: moto does not reflect ModifyDBCluster's IAM flag; tests/e2e covers them with the harness patch.
     target = target_of(make_db, context)
-    assert enable_iam_auth.handler({"target": target}, context) == {"modified": True, "warnings": []}
+    assert enable_iam_auth.handler({"target": target}, context) == {
+        "modified": True,
+        "changes": ["ModifyInstance(orders-pg): EnableIAMDatabaseAuthentication=true, ApplyImmediately=true"],
+        "warnings": [],
+    }
     db = rds.describe_db_instances(DBInstanceIdentifier="orders-pg")["DBInstances"][0]
     assert db["IAMDatabaseAuthenticationEnabled"] is True
-    assert enable_iam_auth.handler({"target": target}, context) == {"modified": False, "warnings": []}
+    assert enable_iam_auth.handler({"target": target}, context) == {"modified": False, "changes": [], "warnings": []}
 
 
 class RecordingRds:
@@ -147,7 +151,18 @@ def test_record_result_tags_ready_and_builds_output(make_db: Any, rds: Any, cont
         "dbuser_arn": event["role"]["dbuser_arn"],
         "role_arn": role_arn,
         "pipe_modes": ["initial_load"],
-        "warnings": [],
+        "changes": [
+            *event["enable"]["changes"],
+            *event["db_user"]["actions"],
+            *event["cdc_parameters"]["changes"],
+            *event["cdc_database"]["actions"],
+        ],
+        "warnings": [
+            "CDC needs a reboot of DB instance 'orders-pg' to take effect (parameter group "
+            "clickpipes-instance-orders-pg, rds.logical_replication): reboot it in a maintenance window, or run "
+            "the onboarding again with allow_reboot: true. Until then ClickPipes can do initial loads only."
+        ],
+        "plan_only": False,
     }
 
 

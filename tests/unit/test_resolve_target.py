@@ -47,6 +47,15 @@ def test_instance_is_resolved(make_db: Any, context: FakeContext) -> None:
         "admin_secret_arn": db["MasterUserSecret"]["SecretArn"],
         "db_user": "clickpipes_iam_user",
         "clickhouse_role_arn": PRINCIPAL,
+        "cdc": {
+            "enabled": True,
+            "schemas": ["public"],
+            "tables": [],
+            "publication": "clickpipes",
+            "binlog_retention_hours": None,
+            "allow_reboot": False,
+        },
+        "plan_only": False,
         "warnings": [],
     }
 

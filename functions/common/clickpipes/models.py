@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from clickpipes.errors import InvalidInputError
 from clickpipes.rules import DbKind, Engine
 
+SchemaName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")]
+TableName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_$]{0,62}\.[A-Za-z_][A-Za-z0-9_$]{0,62}$")]
 SecretArn = Annotated[
     str,
     Field(
@@ -33,6 +35,25 @@ class OnboardingInput(Model):
     db_user: Annotated[str, Field(min_length=1, max_length=256)] | None = None
     admin_secret_arn: SecretArn | None = None
     database: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$")] | None = None
+    # CDC readiness (the rest of ClickPipes' source setup)
+    cdc: bool = True
+    schemas: Annotated[list[SchemaName], Field(max_length=100)] | None = None
+    tables: Annotated[list[TableName], Field(max_length=1000)] | None = None
+    publication: SchemaName = "clickpipes"
+    binlog_retention_hours: Annotated[int, Field(ge=1, le=2160)] | None = None
+    allow_reboot: bool = False
+    plan_only: bool = False
+
+
+class CdcOptions(Model):
+    """CDC settings after defaults and engine checks (see ``steps.resolve_target``)."""
+
+    enabled: bool
+    schemas: list[str]
+    tables: list[str]
+    publication: str
+    binlog_retention_hours: int | None
+    allow_reboot: bool
 
 
 class Target(Model):
@@ -54,6 +75,8 @@ class Target(Model):
     admin_secret_arn: str
     db_user: str
     clickhouse_role_arn: str
+    cdc: CdcOptions
+    plan_only: bool = False
     warnings: list[str] = []
 
 
@@ -61,9 +84,15 @@ class TargetRequest(Model):
     target: Target
 
 
-class EnableIamAuthResult(Model):
-    modified: bool
+class StepResult(Model):
+    """Every changing step reports its changes (with plan_only: the changes it would make) and warnings."""
+
+    changes: list[str] = []
     warnings: list[str] = []
+
+
+class EnableIamAuthResult(StepResult):
+    modified: bool
 
 
 class CheckDbStatusRequest(Model):
@@ -99,18 +128,29 @@ class CdcDbResult(Model):
 class DbUserResult(Model):
     created: bool
     changed: bool
-    actions: list[str]
+    actions: list[str]  # the SQL run (with plan_only: that would run)
     iam_auth_for_replication: bool | None = None
     warnings: list[str] = []
 
 
-class IamRoleResult(Model):
+class IamRoleResult(StepResult):
     role_name: str
     role_arn: str
     dbuser_arn: str
     created: bool
     updated: bool
-    warnings: list[str] = []
+
+
+class CdcParametersResult(StepResult):
+    """The AWS side of CDC: parameter group, backups. ``reboot_required``: a static change awaits a reboot."""
+
+    skipped: bool = False
+    reboot_required: bool = False
+    pending_reboot: list[str] = []
+
+
+class RebootResult(StepResult):
+    rebooted: list[str]
 
 
 class RecordResultRequest(Model):
@@ -118,6 +158,9 @@ class RecordResultRequest(Model):
     enable: EnableIamAuthResult
     db_user: DbUserResult
     role: IamRoleResult
+    cdc_parameters: CdcParametersResult | None = None
+    reboot: RebootResult | None = None
+    cdc_database: CdcDbResult | None = None
 
 
 class OnboardingOutput(Model):
@@ -134,7 +177,9 @@ class OnboardingOutput(Model):
     dbuser_arn: str
     role_arn: str
     pipe_modes: list[str]
+    changes: list[str]
     warnings: list[str]
+    plan_only: bool
 
 
 class StepError(BaseModel):
@@ -184,6 +229,10 @@ class DbDescription(Model):
     engine_mode: str | None
     database: str | None
     pending_modifications: list[str]
+    parameter_group: str | None = None  # the DB parameter group (instance) or DB cluster parameter group
+    parameter_apply_status: str | None = None  # "in-sync", "applying", "pending-reboot"
+    backup_retention_days: int = 0
+    members: list[str] = []  # cluster member instances
 
 
 class RoleInfo(Model):

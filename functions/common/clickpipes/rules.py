@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 from clickpipes.errors import DbStateError, InvalidInputError, UnsupportedEngineError
 
@@ -231,8 +231,70 @@ CONNECT_POLICY_NAME: Final = "clickpipes-rds-db-connect"
 
 
 # ClickPipes ---------------------------------------------------------------------------------------
-def pipe_modes(engine: Engine, *, iam_auth_for_replication: bool | None) -> list[str]:
-    """The ClickPipes pipe types that work with IAM authentication on this DB now."""
-    if family(engine) == "mysql" or iam_auth_for_replication:
+def pipe_modes(engine: Engine, *, iam_auth_for_replication: bool | None, cdc_ready: bool = True) -> list[str]:
+    """The ClickPipes pipe types that work with IAM authentication on this DB now. ``cdc_ready``: the CDC
+    setup is complete and in effect (nothing awaits a reboot)."""
+    if cdc_ready and (family(engine) == "mysql" or iam_auth_for_replication):
         return ["initial_load", "cdc"]
     return ["initial_load"]
+
+
+# CDC readiness --------------------------------------------------------------------------------------
+class CdcParameter(NamedTuple):
+    name: str
+    value: str
+    static: bool  # static parameters take effect at the next reboot ("pending-reboot")
+
+
+_PG_CDC = (
+    CdcParameter("rds.logical_replication", "1", static=True),
+    CdcParameter("rds.iam_auth_for_replication", "1", static=False),
+)
+_BINLOG = (
+    CdcParameter("binlog_format", "ROW", static=False),
+    CdcParameter("binlog_row_image", "FULL", static=False),
+    CdcParameter("binlog_row_metadata", "FULL", static=False),
+)
+_GTID = (
+    CdcParameter("enforce_gtid_consistency", "ON", static=True),
+    CdcParameter("gtid-mode", "ON", static=True),
+)
+CDC_PARAMETERS: Final[dict[Engine, tuple[CdcParameter, ...]]] = {
+    "postgres": _PG_CDC,
+    "aurora-postgresql": _PG_CDC,
+    "mysql": _BINLOG + _GTID,
+    "mariadb": _BINLOG,  # MariaDB's GTID is always on
+    # Aurora MySQL's binlog_format is static (cluster parameter group)
+    "aurora-mysql": (CdcParameter("binlog_format", "ROW", static=True), *_BINLOG[1:], *_GTID),
+}
+# mysql.rds_set_configuration('binlog retention hours', N): RDS MySQL/MariaDB allow 1-168, Aurora MySQL 1-2160.
+BINLOG_RETENTION_MAX: Final[dict[Engine, int]] = {"mysql": 168, "mariadb": 168, "aurora-mysql": 2160}
+DEFAULT_BINLOG_RETENTION_HOURS: Final = 72
+DEFAULT_PG_SCHEMAS: Final = ("public",)
+
+
+def parameter_group_family(engine: Engine, version: str) -> str:
+    """The parameter group family of an engine version, e.g. postgres16, aurora-mysql8.0, mariadb10.11."""
+    numbers = _version_tuple(version)
+    if engine in ("postgres", "aurora-postgresql"):
+        return f"{engine}{numbers[0]}" if numbers and numbers[0] >= 10 else f"{engine}{'.'.join(map(str, numbers[:2]))}"
+    if engine == "aurora-mysql":
+        return "aurora-mysql8.0" if numbers[:1] == (8,) else "aurora-mysql5.7"
+    return f"{engine}{'.'.join(map(str, numbers[:2]))}"
+
+
+def cdc_parameter_group_name(kind: DbKind, identifier: str) -> str:
+    """Our own parameter group for a DB (defaults cannot be modified; a shared group is not ours to change)."""
+    return f"clickpipes-{kind}-{identifier}"[:255]
+
+
+def check_binlog_retention(engine: Engine, hours: int | None) -> int | None:
+    if family(engine) != "mysql":
+        if hours is not None:
+            raise InvalidInputError("binlog_retention_hours applies to MySQL, MariaDB and Aurora MySQL only.")
+        return None
+    hours = DEFAULT_BINLOG_RETENTION_HOURS if hours is None else hours
+    limit = BINLOG_RETENTION_MAX[engine]
+    if not 1 <= hours <= limit:
+        raise InvalidInputError(f"binlog_retention_hours must be between 1 and {limit} for {engine}, not {hours}.")
+    return hours

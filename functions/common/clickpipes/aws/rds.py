@@ -50,6 +50,97 @@ class RdsGateway:
                     raise TransientError(f"DB {kind} {identifier} is busy ({error_code(exc)}); will retry.") from exc
                 raise
 
+    # parameter groups: DB parameter groups for instances, DB cluster parameter groups for clusters ----------
+    def parameter_values(self, kind: DbKind, group: str, names: list[str]) -> dict[str, str | None]:
+        """Current values of the named parameters (None: not set, or unknown to the group)."""
+        values: dict[str, str | None] = dict.fromkeys(names)
+        operation = "describe_db_parameters" if kind == "instance" else "describe_db_cluster_parameters"
+        key = "DBParameterGroupName" if kind == "instance" else "DBClusterParameterGroupName"
+        with transient_faults(f"read parameter group {group}"):
+            try:
+                pages = self._rds.get_paginator(operation).paginate(
+                    **{key: group}, Filters=[{"Name": "parameter-name", "Values": names}]
+                )
+                for page in pages:
+                    for p in page["Parameters"]:
+                        if p["ParameterName"] in values:
+                            values[p["ParameterName"]] = p.get("ParameterValue")
+            except ClientError as exc:
+                if error_code(exc) not in {"DBParameterGroupNotFound", "DBParameterGroupNotFoundFault"}:
+                    raise
+        return values
+
+    def create_parameter_group(self, kind: DbKind, name: str, *, family: str, source: str | None) -> None:
+        """Our own group: a copy of ``source`` (a custom group), or a new one of ``family`` (like a default)."""
+        description = "ClickPipes CDC settings (created by clickpipes-onboarding)"
+        with transient_faults(f"create parameter group {name}"):
+            try:
+                if kind == "instance" and source:
+                    self._rds.copy_db_parameter_group(
+                        SourceDBParameterGroupIdentifier=source,
+                        TargetDBParameterGroupIdentifier=name,
+                        TargetDBParameterGroupDescription=description,
+                    )
+                elif kind == "instance":
+                    self._rds.create_db_parameter_group(
+                        DBParameterGroupName=name, DBParameterGroupFamily=family, Description=description
+                    )
+                elif source:
+                    self._rds.copy_db_cluster_parameter_group(
+                        SourceDBClusterParameterGroupIdentifier=source,
+                        TargetDBClusterParameterGroupIdentifier=name,
+                        TargetDBClusterParameterGroupDescription=description,
+                    )
+                else:
+                    self._rds.create_db_cluster_parameter_group(
+                        DBClusterParameterGroupName=name, DBParameterGroupFamily=family, Description=description
+                    )
+            except ClientError as exc:
+                if error_code(exc) != "DBParameterGroupAlreadyExists":
+                    raise
+
+    def set_parameters(self, kind: DbKind, group: str, parameters: dict[str, tuple[str, bool]]) -> None:
+        """Set name -> (value, static); static ones apply at the next reboot."""
+        items = [
+            {"ParameterName": n, "ParameterValue": v, "ApplyMethod": "pending-reboot" if static else "immediate"}
+            for n, (v, static) in parameters.items()
+        ]
+        with transient_faults(f"modify parameter group {group}"):
+            if kind == "instance":
+                self._rds.modify_db_parameter_group(DBParameterGroupName=group, Parameters=items)
+            else:
+                self._rds.modify_db_cluster_parameter_group(DBClusterParameterGroupName=group, Parameters=items)
+
+    def attach_parameter_group(self, kind: DbKind, identifier: str, group: str) -> None:
+        with transient_faults(f"attach parameter group {group} to {identifier}"):
+            if kind == "instance":
+                self._rds.modify_db_instance(
+                    DBInstanceIdentifier=identifier, DBParameterGroupName=group, ApplyImmediately=True
+                )
+            else:
+                self._rds.modify_db_cluster(
+                    DBClusterIdentifier=identifier, DBClusterParameterGroupName=group, ApplyImmediately=True
+                )
+
+    def enable_backups(self, identifier: str, days: int) -> None:
+        with transient_faults(f"enable automated backups of {identifier}"):
+            self._rds.modify_db_instance(
+                DBInstanceIdentifier=identifier, BackupRetentionPeriod=days, ApplyImmediately=True
+            )
+
+    def reboot(self, kind: DbKind, identifier: str, members: list[str]) -> list[str]:
+        """Reboot an instance, or every instance of a cluster; returns what was rebooted."""
+        targets = [identifier] if kind == "instance" else members
+        for instance in targets:
+            with transient_faults(f"reboot {instance}"):
+                try:
+                    self._rds.reboot_db_instance(DBInstanceIdentifier=instance)
+                except ClientError as exc:
+                    if error_code(exc) in BUSY:
+                        raise TransientError(f"DB instance {instance} is busy; will retry the reboot.") from exc
+                    raise
+        return targets
+
     def tag(self, arn: str, tags: dict[str, str]) -> None:
         with transient_faults(f"tag {arn}"):
             self._rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
@@ -66,6 +157,7 @@ def _pending(values: dict[str, Any] | None) -> list[str]:
 
 def _instance(d: dict[str, Any]) -> DbDescription:
     endpoint = d.get("Endpoint") or {}
+    groups = d.get("DBParameterGroups") or [{}]
     return DbDescription(
         kind="instance",
         identifier=d["DBInstanceIdentifier"],
@@ -82,6 +174,9 @@ def _instance(d: dict[str, Any]) -> DbDescription:
         engine_mode=None,
         database=d.get("DBName"),
         pending_modifications=_pending(d.get("PendingModifiedValues")),
+        parameter_group=groups[0].get("DBParameterGroupName"),
+        parameter_apply_status=groups[0].get("ParameterApplyStatus"),
+        backup_retention_days=int(d.get("BackupRetentionPeriod") or 0),
     )
 
 
@@ -102,4 +197,11 @@ def _cluster(d: dict[str, Any]) -> DbDescription:
         engine_mode=d.get("EngineMode"),
         database=d.get("DatabaseName"),
         pending_modifications=_pending(d.get("PendingModifiedValues")),
+        parameter_group=d.get("DBClusterParameterGroup"),
+        parameter_apply_status=next(
+            (m.get("DBClusterParameterGroupStatus") for m in d.get("DBClusterMembers", []) if m.get("IsClusterWriter")),
+            None,
+        ),
+        backup_retention_days=int(d.get("BackupRetentionPeriod") or 0),
+        members=[m["DBInstanceIdentifier"] for m in d.get("DBClusterMembers", [])],
     )

@@ -12,7 +12,9 @@ from clickpipes.steps.ports import Rds
 def check_db_status(request: CheckDbStatusRequest, *, rds: Rds) -> DbStatusResult:
     target = request.target
     db = current(rds, target)
-    ready = rules.check_db_state(db.kind, db.identifier, db.status) and db.iam_auth_enabled
+    available = rules.check_db_state(db.kind, db.identifier, db.status)
+    # plan_only changed nothing, so there is nothing to wait for
+    ready = available and (db.iam_auth_enabled or target.plan_only)
     if not ready and request.waited_seconds >= request.max_wait_seconds:
         raise ModificationTimeoutError(
             f"DB {db.kind} '{db.identifier}' is still '{db.status}' (IAM authentication "

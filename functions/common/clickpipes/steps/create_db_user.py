@@ -33,4 +33,4 @@ def admin_credentials(secret: dict[str, Any], target: Target) -> AdminCredential
 def create_db_user(target: Target, *, secrets: Secrets, database: Database) -> DbUserResult:
     user = rules.check_db_user(target.db_user, target.engine)
     credentials = admin_credentials(secrets.get_json(target.admin_secret_arn), target)
-    return database.ensure_iam_user(rules.family(target.engine), credentials, user)
+    return database.ensure_iam_user(rules.family(target.engine), credentials, user, plan_only=target.plan_only)

@@ -22,6 +22,15 @@ def create_iam_role(target: Target, *, iam: Iam, permissions_boundary: str | Non
 
     existing = iam.get_role(name)
     if existing is None:
+        changes = [
+            f"CreateRole {rules.ROLE_PATH}{name}: trust {principal}",
+            f"PutRolePolicy: rds-db:connect on {dbuser}",
+        ]
+        if target.plan_only:
+            arn = f"arn:{target.partition}:iam::{target.account}:role{rules.ROLE_PATH}{name}"
+            return IamRoleResult(
+                role_name=name, role_arn=arn, dbuser_arn=dbuser, created=False, updated=False, changes=changes
+            )
         arn = iam.create_role(
             name,
             path=rules.ROLE_PATH,
@@ -31,18 +40,29 @@ def create_iam_role(target: Target, *, iam: Iam, permissions_boundary: str | Non
             permissions_boundary=permissions_boundary or None,
         )
         iam.put_inline_policy(name, rules.CONNECT_POLICY_NAME, policy)
-        return IamRoleResult(role_name=name, role_arn=arn, dbuser_arn=dbuser, created=True, updated=False)
+        return IamRoleResult(
+            role_name=name, role_arn=arn, dbuser_arn=dbuser, created=True, updated=False, changes=changes
+        )
 
     if existing.tags.get(rules.DB_ARN_TAG) != target.arn or existing.path != rules.ROLE_PATH:
         raise RoleConflictError(
             f"IAM role {existing.arn} exists but was not created for {target.arn} (tag {rules.DB_ARN_TAG}): "
             "delete or rename it, then run the onboarding again."
         )
-    updated = False
+    changes = []
     if existing.trust_policy != trust:
-        iam.update_trust_policy(name, trust)
-        updated = True
+        changes.append(f"UpdateAssumeRolePolicy {name}: trust {principal}")
+        if not target.plan_only:
+            iam.update_trust_policy(name, trust)
     if iam.get_inline_policy(name, rules.CONNECT_POLICY_NAME) != policy:
-        iam.put_inline_policy(name, rules.CONNECT_POLICY_NAME, policy)
-        updated = True
-    return IamRoleResult(role_name=name, role_arn=existing.arn, dbuser_arn=dbuser, created=False, updated=updated)
+        changes.append(f"PutRolePolicy {name}: rds-db:connect on {dbuser}")
+        if not target.plan_only:
+            iam.put_inline_policy(name, rules.CONNECT_POLICY_NAME, policy)
+    return IamRoleResult(
+        role_name=name,
+        role_arn=existing.arn,
+        dbuser_arn=dbuser,
+        created=False,
+        updated=bool(changes) and not target.plan_only,
+        changes=changes,
+    )

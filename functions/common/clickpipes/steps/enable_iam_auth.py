@@ -27,11 +27,14 @@ def enable_iam_auth(target: Target, *, rds: Rds) -> EnableIamAuthResult:
             f"DB {db.kind} '{db.identifier}' is '{db.status}': RDS accepts the modification once it is "
             "available; will retry."
         )
+    change = f"Modify{db.kind.title()}({db.identifier}): EnableIAMDatabaseAuthentication=true, ApplyImmediately=true"
     warnings = []
     if db.pending_modifications:
         warnings.append(
             f"ApplyImmediately also applied the pending modifications of DB {db.kind} '{db.identifier}': "
             f"{', '.join(db.pending_modifications)}."
         )
+    if target.plan_only:
+        return EnableIamAuthResult(modified=False, changes=[change], warnings=warnings)
     rds.enable_iam_auth(db.kind, db.identifier)
-    return EnableIamAuthResult(modified=True, warnings=warnings)
+    return EnableIamAuthResult(modified=True, changes=[change], warnings=warnings)

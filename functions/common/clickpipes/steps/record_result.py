@@ -9,7 +9,35 @@ from clickpipes.steps.ports import Rds
 
 def record_result(request: RecordResultRequest, *, rds: Rds) -> OnboardingOutput:
     target = request.target
-    rds.tag(target.arn, {rules.STATUS_TAG: "ready", rules.ROLE_ARN_TAG: request.role.role_arn})
+    params, reboot, cdc_db = request.cdc_parameters, request.reboot, request.cdc_database
+    reboot_pending = bool(params and params.reboot_required and reboot is None)
+    changes = [
+        *request.enable.changes,
+        *request.db_user.actions,
+        *request.role.changes,
+        *(params.changes if params else []),
+        *(reboot.changes if reboot else []),
+        *(cdc_db.actions if cdc_db else []),
+    ]
+    warnings = [
+        *target.warnings,
+        *request.enable.warnings,
+        *request.db_user.warnings,
+        *request.role.warnings,
+        *(params.warnings if params else []),
+        *(cdc_db.warnings if cdc_db else []),
+    ]
+    if reboot_pending and params:
+        warnings.append(
+            f"CDC needs a reboot of DB {target.kind} '{target.db_identifier}' to take effect "
+            f"({', '.join(params.pending_reboot)}): reboot it in a maintenance window, or run the onboarding again "
+            "with allow_reboot: true. Until then ClickPipes can do initial loads only."
+        )
+    cdc_changes_planned = target.plan_only and bool((params and params.changes) or (cdc_db and cdc_db.actions))
+    cdc_ready = target.cdc.enabled and not reboot_pending and not cdc_changes_planned
+    replication = cdc_db.iam_auth_for_replication if cdc_db else request.db_user.iam_auth_for_replication
+    if not target.plan_only:
+        rds.tag(target.arn, {rules.STATUS_TAG: "ready", rules.ROLE_ARN_TAG: request.role.role_arn})
     return OnboardingOutput(
         db_identifier=target.db_identifier,
         kind=target.kind,
@@ -21,11 +49,8 @@ def record_result(request: RecordResultRequest, *, rds: Rds) -> OnboardingOutput
         db_user=target.db_user,
         dbuser_arn=request.role.dbuser_arn,
         role_arn=request.role.role_arn,
-        pipe_modes=rules.pipe_modes(target.engine, iam_auth_for_replication=request.db_user.iam_auth_for_replication),
-        warnings=[
-            *target.warnings,
-            *request.enable.warnings,
-            *request.db_user.warnings,
-            *request.role.warnings,
-        ],
+        pipe_modes=rules.pipe_modes(target.engine, iam_auth_for_replication=replication, cdc_ready=cdc_ready),
+        changes=changes,
+        warnings=warnings,
+        plan_only=target.plan_only,
     )

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 from clickpipes import rules
 from clickpipes.errors import AdminCredentialsError, DbNotFoundError, InvalidInputError
-from clickpipes.models import DbDescription, OnboardingInput, Target
+from clickpipes.models import CdcOptions, DbDescription, OnboardingInput, Target
 from clickpipes.settings import ResolveSettings
 from clickpipes.steps.ports import Rds
 
@@ -40,6 +40,7 @@ def resolve_target(request: OnboardingInput, *, rds: Rds, settings: ResolveSetti
     db, warnings = _find(rds, kind_hint, identifier)
     engine = rules.check_engine(db.engine, db.engine_version, engine_mode=db.engine_mode)
     rules.check_db_user(user, engine)
+    cdc = cdc_options(request, engine, db.database)
     rules.check_db_state(db.kind, db.identifier, db.status)
 
     secret_arn = request.admin_secret_arn or db.master_secret_arn
@@ -66,7 +67,34 @@ def resolve_target(request: OnboardingInput, *, rds: Rds, settings: ResolveSetti
         admin_secret_arn=secret_arn,
         db_user=user,
         clickhouse_role_arn=principal,
+        cdc=cdc,
+        plan_only=request.plan_only,
         warnings=warnings,
+    )
+
+
+def cdc_options(request: OnboardingInput, engine: rules.Engine, database: str | None) -> CdcOptions:
+    """The CDC settings with their per-engine defaults and bounds."""
+    retention = rules.check_binlog_retention(engine, request.binlog_retention_hours)
+    if request.tables:
+        unknown = sorted({t.split(".", 1)[0] for t in request.tables} - set(request.schemas or []))
+        if request.schemas is not None and unknown:
+            raise InvalidInputError(f"tables name schemas that are not in schemas: {', '.join(unknown)}.")
+    if request.schemas is not None:
+        schemas = list(request.schemas)
+    elif request.tables:
+        schemas = sorted({t.split(".", 1)[0] for t in request.tables})
+    elif rules.family(engine) == "postgres":
+        schemas = list(rules.DEFAULT_PG_SCHEMAS)
+    else:
+        schemas = [database] if database else []
+    return CdcOptions(
+        enabled=request.cdc,
+        schemas=schemas,
+        tables=list(request.tables or []),
+        publication=request.publication,
+        binlog_retention_hours=retention,
+        allow_reboot=request.allow_reboot,
     )
 
 

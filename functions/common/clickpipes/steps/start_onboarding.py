@@ -35,7 +35,7 @@ def start_onboarding(
         )
     suffix = hashlib.sha256(dedupe_key.encode()).hexdigest()[:12] if dedupe_key else uuid.uuid4().hex[:12]
     name = f"{identifier}--{suffix}"
-    if not sfn.start(name, request.model_dump(exclude_none=True)):
+    if not sfn.start(name, request.model_dump(exclude_unset=True)):
         raise OnboardingInProgressError(f"Onboarding {name} of DB '{identifier}' was already started.")
     return name
 

@@ -1,0 +1,23 @@
+"""Step ConfigureCdcDatabase: the database side of CDC readiness (grants, publication, binlog retention)."""
+
+from __future__ import annotations
+
+from clickpipes import rules
+from clickpipes.models import CdcDbRequest, CdcDbResult, Target
+from clickpipes.steps.create_db_user import admin_credentials
+from clickpipes.steps.ports import Database, Secrets
+
+
+def configure_cdc_database(target: Target, *, secrets: Secrets, database: Database) -> CdcDbResult:
+    if not target.cdc.enabled:
+        return CdcDbResult(actions=[])
+    credentials = admin_credentials(secrets.get_json(target.admin_secret_arn), target)
+    request = CdcDbRequest(
+        user=rules.check_db_user(target.db_user, target.engine),
+        schemas=target.cdc.schemas,
+        tables=target.cdc.tables,
+        publication=target.cdc.publication,
+        binlog_retention_hours=target.cdc.binlog_retention_hours,
+        plan_only=target.plan_only,
+    )
+    return database.configure_cdc(rules.family(target.engine), credentials, request)
