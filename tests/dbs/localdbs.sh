@@ -291,6 +291,8 @@ CREATE ROLE rds_superuser NOLOGIN;
 CREATE ROLE rds_replication NOLOGIN;
 -- The RDS master user: powerful, but not a superuser.
 CREATE ROLE rdsmaster LOGIN CREATEROLE CREATEDB PASSWORD :'pw' IN ROLE rds_superuser;
+-- As on RDS, the master user owns the initial database (and so, on PG15, its public schema).
+ALTER DATABASE postgres OWNER TO rdsmaster;
 SQL
 }
 

@@ -35,7 +35,10 @@ def record_result(request: RecordResultRequest, *, rds: Rds) -> OnboardingOutput
         )
     cdc_changes_planned = target.plan_only and bool((params and params.changes) or (cdc_db and cdc_db.actions))
     cdc_ready = target.cdc.enabled and not reboot_pending and not cdc_changes_planned
-    replication = cdc_db.iam_auth_for_replication if cdc_db else request.db_user.iam_auth_for_replication
+    # PostgreSQL CDC with IAM needs rds.iam_auth_for_replication: what the server says, else what our
+    # parameter group set (in effect once nothing awaits a reboot)
+    reported = cdc_db.iam_auth_for_replication if cdc_db else request.db_user.iam_auth_for_replication
+    replication = reported if reported is not None else cdc_ready
     if not target.plan_only:
         rds.tag(target.arn, {rules.STATUS_TAG: "ready", rules.ROLE_ARN_TAG: request.role.role_arn})
     return OnboardingOutput(
