@@ -3,7 +3,8 @@
 from typing import Any
 
 from clickpipes.aws.rds import RdsGateway
-from clickpipes.models import OnboardingInput, parse
+from clickpipes.aws.sfn import SfnGateway
+from clickpipes.models import OnboardingInput, ResolveTargetRequest, parse
 from clickpipes.observability import lambda_step
 from clickpipes.settings import ResolveSettings
 from clickpipes.steps.resolve_target import resolve_target
@@ -11,6 +12,12 @@ from clickpipes.steps.resolve_target import resolve_target
 
 @lambda_step("ResolveTarget")
 def handler(event: dict[str, Any]) -> dict[str, Any]:
-    request = parse(OnboardingInput, event)
-    target = resolve_target(request, rds=RdsGateway(), settings=ResolveSettings.from_env())
+    envelope = parse(ResolveTargetRequest, event)
+    target = resolve_target(
+        parse(OnboardingInput, envelope.request),
+        rds=RdsGateway(),
+        settings=ResolveSettings.from_env(),
+        sfn=SfnGateway(envelope.state_machine_arn),
+        execution_arn=envelope.execution_arn,
+    )
     return target.model_dump(mode="json")

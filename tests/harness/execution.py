@@ -186,7 +186,7 @@ class ExecutionResult:
     stopped_at: datetime | None
     events: list[dict[str, Any]] = field(repr=False)
     steps: list[Step] = field(repr=False)
-    api_calls: Counter[str] = field(default_factory=Counter, repr=False)
+    api_calls: Counter[str] = field(default_factory=Counter, repr=False)  # world's calls while it ran
     wall_time_s: float = 0.0  # harness-measured: start_execution .. status seen final
 
     @property

@@ -150,7 +150,7 @@ def _moto_patch(
 
 @_moto_patch(
     "lambda_invoke_local",
-    gap="moto runs Lambda functions in Docker (lambci images, pulled from a registry): no Docker/registry here",
+    gap="moto runs Lambda functions in Docker containers (images pulled from a registry): neither exists here",
     touches="moto.awslambda.models.LambdaFunction._invoke_lambda",
 )
 def _patch_lambda_invoke(stack: ExitStack, world: LocalWorld) -> None:

@@ -410,6 +410,34 @@ def test_jsonata_wait_seconds_from_an_expression(world: LocalWorld) -> None:
     assert result.steps[0].wait_seconds == 14
 
 
+def test_jsonata_wait_assign_and_null_variables(world: LocalWorld) -> None:
+    result = ok(
+        run_definition(
+            world,
+            jsonata(
+                {
+                    "S": {"Type": "Pass", "Assign": {"waited": 0, "poll": "{% 5 %}", "t": None}, "Next": "W"},
+                    "W": {
+                        "Type": "Wait",
+                        "Seconds": "{% $poll %}",
+                        "Assign": {"waited": "{% $waited + $poll %}"},
+                        "Next": "C",
+                    },
+                    "C": {
+                        "Type": "Choice",
+                        "Choices": [{"Condition": "{% $waited >= 15 %}", "Next": "E"}],
+                        "Default": "W",
+                    },
+                    "E": {"Type": "Pass", "Output": {"waited": "{% $waited %}", "t": "{% $t %}"}, "End": True},
+                },
+                "S",
+            ),
+        )
+    )
+    assert result.output == {"waited": 15, "t": None}
+    assert [s.wait_seconds for s in result.steps_named("W")] == [5, 5, 5]
+
+
 def test_jsonata_strings_with_quotes_and_newlines(world: LocalWorld) -> None:
     result = ok(
         run_definition(

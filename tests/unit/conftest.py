@@ -136,3 +136,26 @@ def make_db(rds: Any) -> Callable[..., dict[str, Any]]:
         )
 
     return make
+
+
+def resolve(request: Any, context: FakeContext | None = None) -> dict[str, Any]:
+    """Run the ResolveTarget handler as the state machine calls it: the request plus which execution this is."""
+    import resolve_target
+
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    existing = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"] == "unit"]
+    arn = (
+        existing[0]
+        if existing
+        else sfn.create_state_machine(
+            name="unit",
+            definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+            roleArn="arn:aws:iam::123456789012:role/sfn",
+        )["stateMachineArn"]
+    )
+    event = {
+        "request": request,
+        "execution_arn": arn.replace(":stateMachine:", ":execution:") + ":unit",
+        "state_machine_arn": arn,
+    }
+    return resolve_target.handler(event, context or FakeContext())

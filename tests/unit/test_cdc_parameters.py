@@ -6,9 +6,8 @@ from typing import Any
 import configure_cdc_parameters
 import pytest
 import reboot_db
-import resolve_target
 
-from tests.unit.conftest import PRINCIPAL, FakeContext
+from tests.unit.conftest import PRINCIPAL, FakeContext, resolve
 
 
 def target_of(
@@ -20,7 +19,7 @@ def target_of(
         **({} if engine.startswith("aurora") else {"BackupRetentionPeriod": BackupRetentionPeriod}),
     )
     event = {"db_identifier": identifier, "clickhouse_role_arn": PRINCIPAL, **request}
-    return resolve_target.handler(event, context)
+    return resolve(event, context)
 
 
 def parameters(rds: Any, group: str, cluster: bool = False) -> dict[str, str]:
@@ -85,7 +84,7 @@ def test_a_shared_custom_group_is_copied_not_changed(make_db: Any, rds: Any, con
         Parameters=[{"ParameterName": "work_mem", "ParameterValue": "65536", "ApplyMethod": "immediate"}],
     )
     make_db("orders-pg", DBParameterGroupName="team-pg16")
-    target = resolve_target.handler({"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL}, context)
+    target = resolve({"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL}, context)
     result = configure_cdc_parameters.handler({"target": target}, context)
     assert parameters(rds, "team-pg16") == {"work_mem": "65536"}
     assert parameters(rds, "clickpipes-instance-orders-pg")["work_mem"] == "65536"

@@ -8,19 +8,18 @@ import enable_iam_auth
 import pytest
 import record_failure
 import record_result
-import resolve_target
 from clickpipes.errors import DbNotFoundError, DbStateError, ModificationTimeoutError, TransientError
 from clickpipes.models import DbDescription, Target
 from clickpipes.steps.enable_iam_auth import enable_iam_auth as enable_step
 
-from tests.unit.conftest import PRINCIPAL, FakeContext, load_event
+from tests.unit.conftest import PRINCIPAL, FakeContext, load_event, resolve
 
 
 def target_of(
     make_db: Any, context: FakeContext, identifier: str = "orders-pg", engine: str = "postgres"
 ) -> dict[str, Any]:
     make_db(identifier, engine=engine)
-    return resolve_target.handler({"db_identifier": identifier, "clickhouse_role_arn": PRINCIPAL}, context)
+    return resolve({"db_identifier": identifier, "clickhouse_role_arn": PRINCIPAL}, context)
 
 
 def tags(rds: Any, arn: str) -> dict[str, str]:

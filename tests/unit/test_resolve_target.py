@@ -3,7 +3,6 @@
 from typing import Any
 
 import pytest
-import resolve_target
 from clickpipes.errors import (
     AdminCredentialsError,
     DbNotFoundError,
@@ -12,11 +11,7 @@ from clickpipes.errors import (
     UnsupportedEngineError,
 )
 
-from tests.unit.conftest import PRINCIPAL, FakeContext, load_event
-
-
-def resolve(event: dict[str, Any], context: FakeContext) -> dict[str, Any]:
-    return resolve_target.handler(event, context)
+from tests.unit.conftest import PRINCIPAL, FakeContext, load_event, resolve
 
 
 def nothing_changed(rds: Any, iam: Any) -> None:
@@ -29,7 +24,7 @@ def nothing_changed(rds: Any, iam: Any) -> None:
 
 def test_instance_is_resolved(make_db: Any, context: FakeContext) -> None:
     db = make_db("orders-pg")
-    target = resolve(load_event("resolve_target.json"), context)
+    target = resolve(load_event("resolve_target.json")["request"], context)
     assert target == {
         "db_identifier": "orders-pg",
         "kind": "instance",
@@ -189,7 +184,7 @@ def test_stopped_db_is_refused(make_db: Any, rds: Any, iam: Any, context: FakeCo
     make_db("orders-pg")
     rds.stop_db_instance(DBInstanceIdentifier="orders-pg")
     with pytest.raises(DbStateError, match="'stopped'.*start it"):
-        resolve(load_event("resolve_target.json"), context)
+        resolve(load_event("resolve_target.json")["request"], context)
     nothing_changed(rds, iam)
 
 
@@ -204,5 +199,45 @@ def test_db_without_managed_secret_needs_admin_secret_arn(rds: Any, iam: Any, co
         AllocatedStorage=20,
     )
     with pytest.raises(AdminCredentialsError, match="admin_secret_arn"):
-        resolve(load_event("resolve_target.json"), context)
+        resolve(load_event("resolve_target.json")["request"], context)
     nothing_changed(rds, iam)
+
+
+class Running:
+    """StateMachine port double: a fixed list of running executions."""
+
+    def __init__(self, *executions: tuple[str, str, str]) -> None:
+        from clickpipes.models import RunningExecution
+
+        self.executions = [
+            RunningExecution(arn=f"arn:exec:{name}", name=name, started_at=started, db_identifier=db)
+            for name, started, db in executions
+        ]
+
+    def running(self) -> list[Any]:
+        return self.executions
+
+
+@pytest.mark.parametrize(
+    ("me", "others", "goes_on"),
+    [
+        ("a", [], True),
+        ("b", [("a", "2026-01-01T00:00:00", "orders-pg")], False),  # a started first
+        ("a", [("b", "2026-01-01T00:00:02", "orders-pg")], True),
+        ("b", [("a", "2026-01-01T00:00:01", "other-db")], True),  # another DB does not block
+        ("b", [("a", "2026-01-01T00:00:00", "arn:aws:rds:us-east-1:123456789012:db:orders-pg")], False),
+        ("b", [("a", "2026-01-01T00:00:01", "not a db")], True),
+        ("b", [("a", "2026-01-01T00:00:01", "orders-pg")], False),  # same instant: the smaller ARN wins
+        ("a", [("b", "2026-01-01T00:00:01", "orders-pg")], True),
+    ],
+)
+def test_one_onboarding_per_db_at_a_time(me: str, others: list[tuple[str, str, str]], goes_on: bool) -> None:
+    from clickpipes.errors import OnboardingInProgressError
+    from clickpipes.steps.resolve_target import one_at_a_time
+
+    sfn = Running((me, "2026-01-01T00:00:01", "orders-pg"), *others)  # this execution started at second 1
+    if goes_on:
+        one_at_a_time("orders-pg", f"arn:exec:{me}", sfn)  # type: ignore[arg-type]
+    else:
+        with pytest.raises(OnboardingInProgressError, match="already running"):
+            one_at_a_time("orders-pg", f"arn:exec:{me}", sfn)  # type: ignore[arg-type]

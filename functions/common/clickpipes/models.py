@@ -45,6 +45,14 @@ class OnboardingInput(Model):
     plan_only: bool = False
 
 
+class ResolveTargetRequest(Model):
+    """ResolveTarget's event: the execution input, and which execution this is (for the one-at-a-time guard)."""
+
+    request: dict[str, Any]
+    execution_arn: str
+    state_machine_arn: str
+
+
 class CdcOptions(Model):
     """CDC settings after defaults and engine checks (see ``steps.resolve_target``)."""
 
@@ -253,6 +261,13 @@ class AdminCredentials(Model):
     host: Annotated[str, Field(min_length=1)]
     port: Annotated[int, Field(ge=1, le=65535)]
     database: str | None
+
+
+class RunningExecution(Model):
+    arn: str
+    name: str
+    started_at: str  # ISO 8601
+    db_identifier: str | None  # from its input
 
 
 class ExecutionView(Model):

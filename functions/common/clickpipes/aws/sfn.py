@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from clickpipes.aws.clients import client, error_code, transient_faults
-from clickpipes.models import ExecutionView
+from clickpipes.models import ExecutionView, RunningExecution
 
 
 class SfnGateway:
@@ -25,6 +25,30 @@ class SfnGateway:
             for page in pages:
                 names += [e["name"] for e in page["executions"] if e["name"].startswith(prefix)]
         return names
+
+    def running(self) -> list[RunningExecution]:
+        """Every running execution, with the DB its input names."""
+        found: list[RunningExecution] = []
+        with transient_faults("list running onboardings"):
+            pages = self._sfn.get_paginator("list_executions").paginate(
+                stateMachineArn=self._arn, statusFilter="RUNNING"
+            )
+            for page in pages:
+                for e in page["executions"]:
+                    described = self._sfn.describe_execution(executionArn=e["executionArn"])
+                    try:
+                        reference = json.loads(described.get("input") or "{}").get("db_identifier")
+                    except (ValueError, AttributeError):
+                        reference = None
+                    found.append(
+                        RunningExecution(
+                            arn=e["executionArn"],
+                            name=e["name"],
+                            started_at=e["startDate"].isoformat(),
+                            db_identifier=reference if isinstance(reference, str) else None,
+                        )
+                    )
+        return found
 
     def start(self, name: str, payload: dict[str, Any]) -> bool:
         """Start an execution; False when one with that name exists already (a duplicate request)."""

@@ -12,6 +12,7 @@ from clickpipes.models import (
     DbUserResult,
     ExecutionView,
     RoleInfo,
+    RunningExecution,
 )
 from clickpipes.rules import DbKind, EngineFamily
 
@@ -61,5 +62,6 @@ class Database(Protocol):
 
 class StateMachine(Protocol):
     def running_names(self, prefix: str) -> list[str]: ...
+    def running(self) -> list[RunningExecution]: ...
     def start(self, name: str, payload: dict[str, Any]) -> bool: ...
     def describe(self, name: str) -> ExecutionView | None: ...

@@ -29,7 +29,8 @@ def failure_message(cause: str | None) -> str:
 
 
 # Failures that mean "there is no DB of yours to mark": nothing was touched, nothing is tagged.
-UNTAGGED_ERRORS = frozenset({"InvalidInputError", "DbNotFoundError"})
+# OnboardingInProgressError: another execution is onboarding that DB; its tags are not ours to touch.
+UNTAGGED_ERRORS = frozenset({"InvalidInputError", "DbNotFoundError", "OnboardingInProgressError"})
 
 
 def _db_arn(request: RecordFailureRequest, rds: Rds) -> str | None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from clickpipes import rules
-from clickpipes.errors import AdminCredentialsError, DbNotFoundError, InvalidInputError
-from clickpipes.models import CdcOptions, DbDescription, OnboardingInput, Target
+from clickpipes.errors import AdminCredentialsError, DbNotFoundError, InvalidInputError, OnboardingInProgressError
+from clickpipes.models import CdcOptions, DbDescription, OnboardingInput, RunningExecution, Target
 from clickpipes.settings import ResolveSettings
-from clickpipes.steps.ports import Rds
+from clickpipes.steps.ports import Rds, StateMachine
 
 
 class CheckedRequest(NamedTuple):
@@ -33,10 +33,42 @@ def check_request(request: OnboardingInput, *, region: str, default_principal: s
     return CheckedRequest(kind, identifier, user, principal)
 
 
-def resolve_target(request: OnboardingInput, *, rds: Rds, settings: ResolveSettings) -> Target:
+def one_at_a_time(identifier: str, execution_arn: str, sfn: StateMachine) -> None:
+    """Of the executions running for one DB, only the first started goes on (ties: the smaller ARN).
+    Every one of them runs this check, so two started at the same instant still leave exactly one."""
+    me: RunningExecution | None = None
+    rivals: list[RunningExecution] = []
+    for execution in sfn.running():
+        if execution.arn == execution_arn:
+            me = execution
+            continue
+        try:
+            same_db = execution.db_identifier and rules.parse_db_reference(execution.db_identifier)[1] == identifier
+        except InvalidInputError:
+            same_db = False
+        if same_db:
+            rivals.append(execution)
+    mine = (me.started_at, me.arn) if me else ("~", execution_arn)
+    first = min(rivals, key=lambda e: (e.started_at, e.arn), default=None)
+    if first is not None and (first.started_at, first.arn) < mine:
+        raise OnboardingInProgressError(
+            f"Onboarding {first.name} of DB '{identifier}' is already running: this one stops here, changing nothing."
+        )
+
+
+def resolve_target(
+    request: OnboardingInput,
+    *,
+    rds: Rds,
+    settings: ResolveSettings,
+    sfn: StateMachine | None = None,
+    execution_arn: str = "",
+) -> Target:
     kind_hint, identifier, user, principal = check_request(
         request, region=settings.region, default_principal=settings.default_clickhouse_role_arn
     )
+    if sfn is not None:
+        one_at_a_time(identifier, execution_arn, sfn)
     db, warnings = _find(rds, kind_hint, identifier)
     engine = rules.check_engine(db.engine, db.engine_version, engine_mode=db.engine_mode)
     rules.check_db_user(user, engine)
