@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 import create_db_user
@@ -22,15 +22,21 @@ from clickpipes.errors import (
     IamAuthNotActiveError,
     InvalidInputError,
 )
+from clickpipes.models import AdminCredentials
+from clickpipes.settings import DbSettings
+from clickpipes_db.gateway import DatabaseGateway
 from moto import mock_aws
 from psycopg import sql
+from pydantic import SecretStr
 
 from tests.dbs.pytest_plugin import unique_name
 from tests.dbs.servers import (
     LocalDbsEnv,
     iam_token,
+    mariadb_connect,
     mariadb_login_with_token,
     mariadb_root_connect,
+    pg_connect,
     pg_login_with_token,
     pg_superuser_connect,
 )
@@ -296,3 +302,89 @@ def test_mysql_conversion_without_the_iam_plugin_is_reported_clearly(
         cur.execute("CREATE USER %s@'%%' IDENTIFIED BY 'old-password'", (user_name,))
     with pytest.raises(IamAuthNotActiveError, match="not active"):
         run_step("mysql", user_name)
+
+
+# plan_only: the same inspection, nothing executed ------------------------------------------------------------
+GatewayFor = Callable[..., tuple[DatabaseGateway, AdminCredentials]]
+
+
+@pytest.fixture
+def gateway_for(world: LocalDbsEnv) -> GatewayFor:
+    """The product's DatabaseGateway and admin credentials for one local server (TLS verified, local CA)."""
+
+    def make(engine: str, **changes: Any) -> tuple[DatabaseGateway, AdminCredentials]:
+        srv = world.postgres if server(engine) == "postgres" else world.mariadb
+        fields: dict[str, Any] = {
+            "username": srv.admin_user,
+            "password": SecretStr(srv.admin_password),
+            "host": srv.host,
+            "port": srv.port,
+            "database": "postgres" if server(engine) == "postgres" else None,
+        }
+        gateway = DatabaseGateway(DbSettings.from_env({"DB_TLS_MODE": "verify-full", "DB_CA_BUNDLE": world.ca_file}))
+        return gateway, AdminCredentials(**(fields | changes))
+
+    return make
+
+
+def family_of(engine: str) -> Literal["postgres", "mysql"]:
+    return "postgres" if server(engine) == "postgres" else "mysql"
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mariadb"])
+def test_plan_only_for_a_new_user_creates_nothing(
+    world: LocalDbsEnv, gateway_for: GatewayFor, user_name: str, engine: str
+) -> None:
+    gateway, admin = gateway_for(engine)
+    before = accounts(world)
+    plan = gateway.ensure_iam_user(family_of(engine), admin, user_name, plan_only=True)
+    assert accounts(world) == before
+    assert (plan.created, plan.changed) == (True, True)
+    real = gateway.ensure_iam_user(family_of(engine), admin, user_name)
+    assert plan.actions == real.actions  # what the plan said is what the run did
+    assert plan.actions == (
+        [f"CREATE USER {user_name}", f"GRANT rds_iam TO {user_name}"]
+        if engine == "postgres"
+        else [f"CREATE USER '{user_name}'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'"]
+    )
+    assert not plan.warnings  # the IAM plugin is active here
+    again = gateway.ensure_iam_user(family_of(engine), admin, user_name, plan_only=True)
+    assert (again.created, again.changed, again.actions) == (False, False, [])
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mariadb"])
+def test_plan_only_for_a_password_user_keeps_the_password(
+    world: LocalDbsEnv, gateway_for: GatewayFor, user_name: str, engine: str
+) -> None:
+    gateway, admin = gateway_for(engine)
+    if engine == "postgres":
+        with pg_superuser_connect(world) as conn:
+            conn.execute(sql.SQL("CREATE USER {} PASSWORD 'old-password'").format(sql.Identifier(user_name)))
+    else:
+        with mariadb_root_connect(world) as conn, conn.cursor() as cur:
+            cur.execute("CREATE USER %s@'%%' IDENTIFIED BY 'old-password'", (user_name,))
+    before = accounts(world)
+    plan = gateway.ensure_iam_user(family_of(engine), admin, user_name, plan_only=True)
+    assert accounts(world) == before
+    assert (plan.created, plan.changed) == (False, True)
+    assert len(plan.actions) == 1
+    assert plan.actions[0].startswith("GRANT rds_iam" if engine == "postgres" else "ALTER USER")
+    assert "would then authenticate with IAM only" in plan.warnings[0]
+    if engine == "postgres":  # the password still works: nothing was changed
+        with pg_connect(user_name, "old-password", env=world) as conn:
+            assert conn.execute("SELECT current_user").fetchone() == (user_name,)
+    else:
+        mariadb_connect(user_name, "old-password", env=world).close()
+
+
+def test_plan_only_postgres_admin_without_createrole(
+    world: LocalDbsEnv,
+    gateway_for: GatewayFor,
+    low_privilege_admin: tuple[str, str],
+    user_name: str,
+) -> None:
+    """The plan fails the way the run would (no CREATEROLE), without trying it."""
+    name, password = low_privilege_admin
+    gateway, admin = gateway_for("postgres", username=name, password=SecretStr(password))
+    with pytest.raises(DbPrivilegeError, match="may not create"):
+        gateway.ensure_iam_user("postgres", admin, user_name, plan_only=True)

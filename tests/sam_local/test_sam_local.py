@@ -50,9 +50,10 @@ def role_name(identifier: str) -> str:
 # ------------------------------------------------------------------------------------------------ world
 @pytest.fixture(scope="session")
 def world(samlocal: SamLocal) -> dict[str, dict[str, Any]]:
-    """Seed moto: two PostgreSQL 16.4 instances with an RDS-managed master secret, IAM authentication off."""
+    """Seed moto: two PostgreSQL 16.4 instances with an RDS-managed master secret and IAM authentication off;
+    the state machine events/resolve_target.json names, with one execution running for WAITING_DB."""
     rds = samlocal.aws("rds")
-    made = {}
+    made: dict[str, dict[str, Any]] = {}
     for identifier in (DB, WAITING_DB):
         made[identifier] = rds.create_db_instance(
             DBInstanceIdentifier=identifier,
@@ -64,12 +65,24 @@ def world(samlocal: SamLocal) -> dict[str, dict[str, Any]]:
             AllocatedStorage=20,
         )["DBInstance"]
         assert made[identifier]["IAMDatabaseAuthenticationEnabled"] is False
+    sfn = samlocal.aws("stepfunctions")
+    machine = sfn.create_state_machine(
+        name=event("resolve_target")["state_machine_arn"].split(":stateMachine:")[1],
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/onboarding-state-machine",
+        definition=json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 3600, "End": True}}}),
+    )
+    made["rival"] = sfn.start_execution(
+        stateMachineArn=machine["stateMachineArn"],
+        name=f"{WAITING_DB}--rival",
+        input=json.dumps({"db_identifier": WAITING_DB}),
+    )
     return made
 
 
 @pytest.fixture(scope="session")
 def resolved(samlocal: SamLocal, world: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """ResolveTargetFunction on events/resolve_target.json: the target every later event carries."""
+    """ResolveTargetFunction on events/resolve_target.json (an execution not in moto: no rival for orders-pg):
+    the target every later event carries."""
     return samlocal.invoke("ResolveTargetFunction", event("resolve_target")).ok()
 
 
@@ -154,7 +167,22 @@ def test_resolve_target_returns_the_seeded_instance(resolved: dict[str, Any], wo
 def test_resolve_target_rejects_an_empty_event(samlocal: SamLocal) -> None:
     result = samlocal.invoke("ResolveTargetFunction", {})
     assert result.error_type == "InvalidInputError"
-    assert result.payload["errorMessage"] == "Invalid input: db_identifier: Field required."
+    assert result.payload["errorMessage"].startswith("Invalid input: request: Field required; ")
+
+
+def test_resolve_target_stops_a_second_onboarding_of_a_db(samlocal: SamLocal, world: dict[str, dict[str, Any]]) -> None:
+    """An execution for WAITING_DB is running in moto: a later one (not listed yet) must stop, changing nothing."""
+    base = event("resolve_target")
+    later = base["execution_arn"].rsplit(":", 1)[0] + f":{WAITING_DB}--later"
+    result = samlocal.invoke(
+        "ResolveTargetFunction",
+        base | {"request": base["request"] | {"db_identifier": WAITING_DB}, "execution_arn": later},
+    )
+    assert result.error_type == "OnboardingInProgressError", result.payload
+    assert result.payload["errorMessage"] == (
+        f"Onboarding {WAITING_DB}--rival of DB '{WAITING_DB}' is already running: "
+        "this one stops here, changing nothing."
+    )
 
 
 # ------------------------------------------------------------------------------------------------ EnableIamAuth

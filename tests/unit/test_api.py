@@ -7,6 +7,8 @@ from typing import Any
 import api
 import boto3
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.unit.conftest import PRINCIPAL, FakeContext, load_event
 
@@ -121,3 +123,36 @@ def test_openapi_documents_exactly_the_status_codes_the_api_answers() -> None:
     paths = api.openapi_document()["paths"]
     assert sorted(paths["/onboardings"]["post"]["responses"]) == ["202", "400", "409"]
     assert sorted(paths["/onboardings/{onboarding_id}"]["get"]["responses"]) == ["200", "404"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(
+    st.one_of(
+        st.dictionaries(
+            st.sampled_from(["db_identifier", "clickhouse_role_arn", "db_user", "plan_only", "x"]), json_values
+        ),
+        st.fixed_dictionaries(
+            {
+                "db_identifier": st.from_regex(r"[a-z][a-z0-9]{0,8}", fullmatch=True),
+                "clickhouse_role_arn": st.just(PRINCIPAL),
+            },
+            optional={"db_user": st.text(max_size=70), "schemas": st.lists(st.text(max_size=10), max_size=2)},
+        ),
+        json_values,
+    )
+)
+def test_any_body_is_202_409_or_a_precise_400(state_machine: str, body: Any) -> None:
+    status, answer = post(body)
+    assert status in {202, 400, 409}
+    if status == 400:
+        assert answer["error"] == "InvalidInputError"
+        assert answer["message"]
+    if status == 202:
+        assert answer["id"].startswith(f"{body['db_identifier']}--")

@@ -18,7 +18,9 @@ class FakeDatabase:
     def __init__(self) -> None:
         self.calls: list[tuple[str, AdminCredentials, str]] = []
 
-    def ensure_iam_user(self, family: str, credentials: AdminCredentials, user: str) -> DbUserResult:
+    def ensure_iam_user(
+        self, family: str, credentials: AdminCredentials, user: str, *, plan_only: bool = False
+    ) -> DbUserResult:
         self.calls.append((family, credentials, user))
         return DbUserResult(created=True, changed=True, actions=["CREATE USER"])
 

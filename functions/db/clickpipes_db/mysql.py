@@ -16,6 +16,7 @@ from clickpipes.errors import (
 )
 from clickpipes.models import AdminCredentials, DbUserResult
 from pymysql.connections import Connection
+from pymysql.cursors import Cursor
 
 from clickpipes_db.postgres import _first_line
 from clickpipes_db.tls import Tls
@@ -62,8 +63,11 @@ def connect(credentials: AdminCredentials, tls: Tls, timeout: int) -> Iterator[C
         conn.close()
 
 
-def ensure_iam_user(conn: Connection, user: str) -> DbUserResult:
-    """Idempotent: creates the IAM user, or converts an existing user of another plugin with ALTER USER."""
+def ensure_iam_user(conn: Connection, user: str, *, plan_only: bool = False) -> DbUserResult:
+    """Idempotent: creates the IAM user, or converts an existing user of another plugin with ALTER USER.
+
+    ``plan_only``: only reads ``mysql.user``; ``actions``, ``created`` and ``changed`` say what a real run would do.
+    """
     actions: list[str] = []
     warnings: list[str] = []
     row = None
@@ -72,13 +76,19 @@ def ensure_iam_user(conn: Connection, user: str) -> DbUserResult:
             cur.execute("SELECT plugin FROM mysql.user WHERE User = %s AND Host = '%%'", (user,))
             row = cur.fetchone()
             if row is None:
-                cur.execute("CREATE USER %s@'%%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'", (user,))
+                if not plan_only:
+                    cur.execute("CREATE USER %s@'%%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'", (user,))
                 actions.append(f"CREATE USER '{user}'@'%' IDENTIFIED WITH {IAM_PLUGIN} AS 'RDS'")
             elif str(row[0]).lower() != IAM_PLUGIN.lower():
-                cur.execute("ALTER USER %s@'%%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'", (user,))
+                if not plan_only:
+                    cur.execute("ALTER USER %s@'%%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'", (user,))
                 actions.append(f"ALTER USER '{user}'@'%' IDENTIFIED WITH {IAM_PLUGIN} AS 'RDS'")
+                now = "would then authenticate" if plan_only else "now authenticates"
+                warnings.append(f"User '{user}' already existed with plugin '{row[0]}': it {now} with IAM only.")
+            if plan_only and actions and not _iam_plugin_active(cur):
                 warnings.append(
-                    f"User '{user}' already existed with plugin '{row[0]}': it now authenticates with IAM only."
+                    f"{IAM_PLUGIN} is not active on the server yet: the real run fails with IamAuthNotActiveError "
+                    "until IAM database authentication is enabled and the DB is 'available'."
                 )
     except pymysql.err.MySQLError as exc:
         code = exc.args[0] if exc.args else None
@@ -98,3 +108,11 @@ def ensure_iam_user(conn: Connection, user: str) -> DbUserResult:
             raise TransientError(f"Connection to MySQL lost ({detail}); will retry.") from None
         raise
     return DbUserResult(created=row is None, changed=bool(actions), actions=actions, warnings=warnings)
+
+
+def _iam_plugin_active(cur: Cursor) -> bool:
+    cur.execute(
+        "SELECT PLUGIN_STATUS FROM information_schema.PLUGINS WHERE PLUGIN_NAME = %s AND PLUGIN_STATUS = 'ACTIVE'",
+        (IAM_PLUGIN,),
+    )
+    return cur.fetchone() is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from clickpipes.errors import AdminCredentialsError, DbConnectionError, DbPrivilegeError, TransientError
@@ -49,29 +50,38 @@ def connect(credentials: AdminCredentials, tls: Tls, timeout: int) -> Iterator[p
         conn.close()
 
 
-def ensure_iam_user(conn: psycopg.Connection, user: str) -> DbUserResult:
-    """Idempotent: creates the login role if missing, grants rds_iam if not a member yet."""
+def ensure_iam_user(conn: psycopg.Connection, user: str, *, plan_only: bool = False) -> DbUserResult:
+    """Idempotent: creates the login role if missing, grants rds_iam if not a member yet.
+
+    ``plan_only``: only reads the catalogs; ``actions``, ``created`` and ``changed`` say what a real run would do.
+    """
     actions: list[str] = []
     warnings: list[str] = []
     ident = sql.Identifier(user)
     try:
         with conn.cursor() as cur:
+
+            def run(statement: sql.Composed, action: str) -> None:
+                if not plan_only:
+                    cur.execute(statement)
+                actions.append(action)
+
             row = cur.execute(
                 "SELECT r.rolcanlogin, pg_has_role(r.oid, 'rds_iam', 'MEMBER') FROM pg_roles r WHERE r.rolname = %s",
                 (user,),
             ).fetchone()
+            if plan_only:
+                _check_plan(cur, needs_role_changes=row is None or not row[0] or not row[1])
             if row is None:
-                cur.execute(sql.SQL("CREATE USER {}").format(ident))
-                actions.append(f"CREATE USER {user}")
+                run(sql.SQL("CREATE USER {}").format(ident), f"CREATE USER {user}")
             elif not row[0]:
-                cur.execute(sql.SQL("ALTER ROLE {} LOGIN").format(ident))
-                actions.append(f"ALTER ROLE {user} LOGIN")
+                run(sql.SQL("ALTER ROLE {} LOGIN").format(ident), f"ALTER ROLE {user} LOGIN")
             if row is None or not row[1]:
-                cur.execute(sql.SQL("GRANT rds_iam TO {}").format(ident))
-                actions.append(f"GRANT rds_iam TO {user}")
+                run(sql.SQL("GRANT rds_iam TO {}").format(ident), f"GRANT rds_iam TO {user}")
                 if row is not None:
+                    now = "would then authenticate" if plan_only else "now authenticates"
                     warnings.append(
-                        f"Role '{user}' already existed and now authenticates with IAM only: its password no "
+                        f"Role '{user}' already existed and {now} with IAM only: its password no "
                         "longer works (PostgreSQL answers 'PAM authentication failed')."
                     )
             replication = cur.execute("SELECT current_setting('rds.iam_auth_for_replication', true)").fetchone()
@@ -94,6 +104,15 @@ def ensure_iam_user(conn: psycopg.Connection, user: str) -> DbUserResult:
         iam_auth_for_replication=_on(replication[0] if replication else None),
         warnings=warnings,
     )
+
+
+def _check_plan(cur: psycopg.Cursor[Any], *, needs_role_changes: bool) -> None:
+    """Without executing anything, fail the way the real run would: no rds_iam role, or no CREATEROLE."""
+    if cur.execute("SELECT 1 FROM pg_roles WHERE rolname = 'rds_iam'").fetchone() is None:
+        raise errors.UndefinedObject('role "rds_iam" does not exist')
+    admin = cur.execute("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user").fetchone()
+    if needs_role_changes and not (admin and admin[0]):
+        raise errors.InsufficientPrivilege("permission denied to create role (no CREATEROLE)")
 
 
 def _on(value: str | None) -> bool | None:

@@ -1,0 +1,264 @@
+"""MySQL, MariaDB, Aurora MySQL CDC readiness: replication grants, binlog retention, binlog settings check.
+
+What ClickPipes' RDS/Aurora MySQL and RDS MariaDB source pages ask for, made idempotent::
+
+    CALL mysql.rds_set_configuration('binlog retention hours', 72);
+    GRANT SELECT ON `mysql`.* TO u;  GRANT REPLICATION CLIENT ON *.* TO u;  GRANT REPLICATION SLAVE ON *.* TO u;
+    GRANT SELECT ON `schema`.* TO u;   -- each replicated schema
+
+``SHOW GRANTS`` and ``mysql.rds_show_configuration()`` decide what is missing; only that runs. The binlog
+parameters (``binlog_format``, ``binlog_row_image``, ``binlog_row_metadata``, ``log_bin``) belong to the
+parameter group: they are only checked and reported. With ``plan_only`` nothing but reads runs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+import pymysql
+from clickpipes import rules
+from clickpipes.errors import DbPrivilegeError, InvalidInputError, TransientError
+from clickpipes.models import CdcDbRequest, CdcDbResult
+from pymysql.connections import Connection
+from pymysql.cursors import Cursor
+
+from clickpipes_db.mysql import ACCESS_DENIED, CONNECTION_LOST, PRIVILEGE_ERRORS
+from clickpipes_db.postgres import _first_line
+
+IDENTIFIER: Final = re.compile(r"[A-Za-z0-9_]{1,64}")
+SYSTEM_SCHEMAS: Final = frozenset({"information_schema", "performance_schema", "sys"})
+RETENTION: Final = "binlog retention hours"
+RETENTION_LIMITS: Final = "1 to 168 hours on RDS MySQL and RDS MariaDB, 1 to 2160 on Aurora MySQL"
+RDS_MAX_RETENTION: Final = 168
+AURORA_MAX_RETENTION: Final = 2160
+SIGNAL: Final = 1644  # ER_SIGNAL_EXCEPTION: what rds_set_configuration raises for a refused value
+NO_SUCH_PROCEDURE: Final = 1305
+REPLICATION: Final = ("REPLICATION CLIENT", "REPLICATION SLAVE")
+# MariaDB 10.5+ shows REPLICATION CLIENT as BINLOG MONITOR; REPLICATION REPLICA is an alias of REPLICATION SLAVE.
+ALIASES: Final = {"BINLOG MONITOR": "REPLICATION CLIENT", "REPLICATION REPLICA": "REPLICATION SLAVE"}
+BINLOG_SETTINGS: Final = {
+    "log_bin": "ON",
+    "binlog_format": "ROW",
+    "binlog_row_image": "FULL",
+    "binlog_row_metadata": "FULL",
+}
+GRANT_LINE: Final = re.compile(r"GRANT (?P<privileges>.+?) ON (?P<schema>\*|`(?:[^`]|``)+`)\.\* TO ", re.DOTALL)
+
+
+def quote_identifier(name: str, what: str = "schema") -> str:
+    """Check a name and return it backtick-quoted, for the one place PyMySQL cannot help: identifiers.
+
+    PyMySQL only binds values (``%s`` becomes a quoted string literal), so a schema name in
+    ``GRANT SELECT ON `name`.*`` has to be written into the SQL text. That is safe only because the name is
+    checked first: ``[A-Za-z0-9_]{1,64}`` lets no backtick, quote, backslash, dot, space or ``%`` through,
+    so the quoting cannot be escaped. Every identifier this module puts into SQL comes from here
+    (user names are bound as values: ``%s@'%%'``). Note that ``_`` stays a one-character wildcard in a
+    database-level GRANT (MySQL's rule), so ``a_b`` also covers a database named ``aXb``, if one exists.
+    """
+    if not isinstance(name, str) or not IDENTIFIER.fullmatch(name):
+        shown = name if isinstance(name, str) and len(name) <= 80 else f"{str(name)[:80]}…"
+        raise InvalidInputError(
+            f"{what.capitalize()} name {shown!r} is not allowed: use 1-64 characters from A-Z, a-z, 0-9 and _."
+        )
+    return f"`{name}`"
+
+
+@dataclass(frozen=True)
+class Wanted:
+    user: str
+    schemas: tuple[str, ...]
+    retention_hours: int | None
+    plan_only: bool
+
+
+def check_request(request: CdcDbRequest) -> Wanted:
+    """Validate the request's names (InvalidInputError) before any SQL. ``tables`` and ``publication`` are
+    PostgreSQL's: ignored here."""
+    user = rules.check_db_user(request.user, "mysql")
+    schemas: list[str] = []
+    for schema in request.schemas:
+        quote_identifier(schema)
+        if schema.lower() in SYSTEM_SCHEMAS:
+            raise InvalidInputError(f"Schema {schema!r} is a system schema: it cannot be replicated.")
+        if schema != "mysql" and schema not in schemas:  # `mysql`.* is granted anyway
+            schemas.append(schema)
+    return Wanted(user, tuple(schemas), request.binlog_retention_hours, request.plan_only)
+
+
+@dataclass(frozen=True)
+class Statement:
+    sql: str
+    args: tuple[object, ...]
+    text: str  # for ``actions``
+
+
+def configure_cdc(conn: Connection, request: CdcDbRequest) -> CdcDbResult:
+    """Idempotent: set the binlog retention if it differs, grant what the IAM user lacks, report binlog settings.
+
+    The retention goes first: if the server refuses the value (InvalidInputError), nothing was granted.
+    Errors: InvalidInputError, DbPrivilegeError (the admin may not grant, or this is not an RDS server),
+    TransientError (connection lost).
+    """
+    wanted = check_request(request)
+    try:
+        with conn.cursor() as cur:
+            statements = _plan(cur, wanted)
+            warnings = _binlog_warnings(cur)
+            if not wanted.plan_only:
+                for statement in statements:
+                    _run(cur, statement)
+    except pymysql.err.MySQLError as exc:
+        code = exc.args[0] if exc.args else None
+        detail = _first_line(str(exc.args[-1])) if exc.args else "no detail"
+        if code in PRIVILEGE_ERRORS or code == ACCESS_DENIED:  # 1045 after login: a GRANT without GRANT OPTION
+            raise DbPrivilegeError(
+                f"The admin user may not grant replication privileges ({detail}): use the RDS master user, or grant "
+                "it SELECT, REPLICATION CLIENT and REPLICATION SLAVE WITH GRANT OPTION."
+            ) from None
+        if code == NO_SUCH_PROCEDURE:
+            raise DbPrivilegeError(
+                f"{detail}: mysql.rds_show_configuration / rds_set_configuration are missing, so this is not an "
+                "RDS or Aurora MySQL server, or the secret's host/port point elsewhere."
+            ) from None
+        if code in CONNECTION_LOST:
+            raise TransientError(f"Connection to MySQL lost ({detail}); will retry.") from None
+        raise
+    return CdcDbResult(actions=[s.text for s in statements], warnings=warnings)
+
+
+def _plan(cur: Cursor, wanted: Wanted) -> list[Statement]:
+    user = wanted.user
+    cur.execute("SELECT 1 FROM mysql.user WHERE User = %s AND Host = '%%'", (user,))
+    user_exists = cur.fetchone() is not None
+    if not user_exists and not wanted.plan_only:
+        raise InvalidInputError(
+            f"User '{user}'@'%' does not exist on this server: create the IAM user first (step CreateDbUser)."
+        )
+    if wanted.schemas:
+        cur.execute(
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE BINARY SCHEMA_NAME IN %s", (wanted.schemas,)
+        )
+        found = {str(row[0]) for row in cur.fetchall()}
+        missing = [s for s in wanted.schemas if s not in found]
+        if missing:
+            raise InvalidInputError(
+                f"Schema(s) {', '.join(missing)} do not exist on this server, or the admin user cannot see them: "
+                "check the names (they are case-sensitive)."
+            )
+    statements: list[Statement] = []
+    if wanted.retention_hours is not None:
+        statements.extend(_retention(cur, wanted.retention_hours, plan_only=wanted.plan_only))
+    held = _grants(cur, user) if user_exists else {}
+    every = held.get("*", set())
+    for privilege in REPLICATION:
+        if privilege not in every:
+            statements.append(
+                Statement(f"GRANT {privilege} ON *.* TO %s@'%%'", (user,), f"GRANT {privilege} ON *.* TO '{user}'@'%'")
+            )
+    for schema in ("mysql", *wanted.schemas):
+        if "SELECT" not in every and "SELECT" not in held.get(schema, set()):
+            quoted = quote_identifier(schema)
+            statements.append(
+                Statement(
+                    f"GRANT SELECT ON {quoted}.* TO %s@'%%'", (user,), f"GRANT SELECT ON {quoted}.* TO '{user}'@'%'"
+                )
+            )
+    return statements
+
+
+def _grants(cur: Cursor, user: str) -> dict[str, set[str]]:
+    """What SHOW GRANTS gives the user on ``*.*`` (key ``*``) and on each ``schema.*``; ALL PRIVILEGES expanded."""
+    cur.execute("SHOW GRANTS FOR %s@'%%'", (user,))
+    held: dict[str, set[str]] = {}
+    for (line,) in cur.fetchall():
+        match = GRANT_LINE.match(str(line))
+        if match is None:
+            continue  # roles, proxies, table, column and routine grants
+        schema = match["schema"]
+        key = "*" if schema == "*" else schema[1:-1].replace("``", "`")
+        privileges = {ALIASES.get(p, p) for p in _split(match["privileges"].upper())}
+        if "ALL PRIVILEGES" in privileges or "ALL" in privileges:
+            privileges |= {"SELECT", *REPLICATION}
+        held.setdefault(key, set()).update(privileges)
+    return held
+
+
+def _split(privileges: str) -> list[str]:
+    """Split "SELECT, INSERT (a, b), REPLICATION SLAVE" at the top-level commas."""
+    parts, depth, current = [], 0, ""
+    for char in privileges:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    parts.append(current.strip())
+    return [p for p in parts if p]
+
+
+def _retention(cur: Cursor, hours: int, *, plan_only: bool) -> list[Statement]:
+    cur.execute("CALL mysql.rds_show_configuration()")
+    rows = cur.fetchall()
+    while cur.nextset():  # a CALL answers with a result set per SELECT, then a status
+        pass
+    current = next((row[1] for row in rows if str(row[0]).lower() == RETENTION), None)
+    if current is not None and str(current).strip() == str(hours):
+        return []
+    if plan_only:  # the server would check the range: say now what it would answer
+        cur.execute("SHOW GLOBAL VARIABLES LIKE 'aurora_version'")
+        limit = AURORA_MAX_RETENTION if cur.fetchone() else RDS_MAX_RETENTION
+        if not 1 <= hours <= limit:
+            raise _bad_retention(hours, f"at most {limit} hours here")
+    return [
+        Statement(
+            "CALL mysql.rds_set_configuration(%s, %s)",
+            (RETENTION, hours),
+            f"CALL mysql.rds_set_configuration('{RETENTION}', {hours})",
+        )
+    ]
+
+
+def _bad_retention(hours: int, detail: str) -> InvalidInputError:
+    return InvalidInputError(
+        f"binlog_retention_hours {hours} is refused ({detail}): allowed are {RETENTION_LIMITS} (72 is recommended)."
+    )
+
+
+def _run(cur: Cursor, statement: Statement) -> None:
+    try:
+        cur.execute(statement.sql, statement.args)
+    except pymysql.err.MySQLError as exc:
+        if exc.args and exc.args[0] == SIGNAL and statement.sql.startswith("CALL"):
+            raise _bad_retention(int(str(statement.args[1])), _first_line(str(exc.args[-1]))) from None
+        raise
+    while cur.nextset():
+        pass
+
+
+def _binlog_warnings(cur: Cursor) -> list[str]:
+    """The binlog parameters ClickPipes needs; the ones this server lacks (MySQL 5.7: binlog_row_metadata) skip."""
+    cur.execute(
+        "SHOW GLOBAL VARIABLES WHERE Variable_name IN (%s, %s, %s, %s)",
+        tuple(BINLOG_SETTINGS),
+    )
+    values = {str(name).lower(): str(value) for name, value in cur.fetchall()}
+    warnings = []
+    for name, expected in BINLOG_SETTINGS.items():
+        value = values.get(name)
+        if value is None or value.upper() == expected:
+            continue
+        if name == "log_bin":
+            warnings.append(
+                "Binary logging is off (log_bin=OFF): turn on automated backups (RDS MySQL/MariaDB) or set "
+                "binlog_format in the DB cluster parameter group (Aurora MySQL); the change may still be pending a "
+                "reboot. ClickPipes CDC cannot start before."
+            )
+        else:
+            warnings.append(
+                f"{name} is {value}, ClickPipes CDC needs {expected}: set it in the DB's custom (cluster) parameter "
+                "group; if that is done, the change may still be pending a reboot."
+            )
+    return warnings

@@ -1,0 +1,638 @@
+"""CDC readiness on the database (DatabaseGateway.configure_cdc) against real PostgreSQL 15 and MariaDB 10.11
+servers that behave like RDS: the admin is the RDS-like master (PG ``rdsmaster``: not a superuser), TLS is
+verified against the local CA, and what was granted is checked from the catalogs and by logging in as the
+IAM user with a real token.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import pytest
+from clickpipes.errors import DbConnectionError, DbPrivilegeError, InvalidInputError
+from clickpipes.models import AdminCredentials, CdcDbRequest, CdcDbResult
+from clickpipes.settings import DbSettings
+from clickpipes_db.gateway import DatabaseGateway
+from psycopg import sql
+from pydantic import SecretStr
+
+from tests.dbs.pytest_plugin import unique_name
+from tests.dbs.servers import (
+    LocalDbsEnv,
+    iam_token,
+    mariadb_connect,
+    mariadb_root_connect,
+    pg_connect,
+    pg_superuser_connect,
+)
+
+pytestmark = pytest.mark.dbs
+
+HOSTILE_SCHEMAS = [
+    'x"; DROP ROLE rdsmaster; --',
+    "x'; DROP USER admin; --",
+    "back`tick",
+    "back\\slash",
+    "a" * 65,
+    "",
+    "x y",
+    "semi;colon",
+    "dot.ted",
+    "1starts_with_digit_pg",
+    "pg_catalog",
+    "information_schema",
+]
+
+
+@pytest.fixture(scope="module")
+def gateway(local_dbs: LocalDbsEnv) -> DatabaseGateway:
+    return DatabaseGateway(DbSettings.from_env({"DB_TLS_MODE": "verify-full", "DB_CA_BUNDLE": local_dbs.ca_file}))
+
+
+def request(**changes: Any) -> CdcDbRequest:
+    fields: dict[str, Any] = {
+        "tables": [],
+        "publication": "clickpipes",
+        "binlog_retention_hours": None,
+        "plan_only": False,
+    }
+    return CdcDbRequest(**(fields | changes))
+
+
+# =========================================================================================================
+# PostgreSQL
+# =========================================================================================================
+@pytest.fixture(scope="module")
+def pg_db(local_dbs: LocalDbsEnv) -> Iterator[str]:
+    """A database the RDS-like master created (so it owns it and may CREATE PUBLICATION there, as on RDS)."""
+    name = unique_name("cdc_db")
+    with pg_connect(local_dbs.postgres.admin_user, local_dbs.postgres.admin_password, env=local_dbs) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield name
+    with pg_superuser_connect(local_dbs) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def pg_admin(env: LocalDbsEnv, database: str, **changes: Any) -> AdminCredentials:
+    fields: dict[str, Any] = {
+        "username": env.postgres.admin_user,
+        "password": SecretStr(env.postgres.admin_password),
+        "host": env.postgres.host,
+        "port": env.postgres.port,
+        "database": database,
+    }
+    return AdminCredentials(**(fields | changes))
+
+
+@dataclass(frozen=True)
+class PgCase:
+    env: LocalDbsEnv
+    database: str
+    schema: str
+    user: str
+    publication: str
+    admin: AdminCredentials
+
+    def table(self, name: str) -> str:
+        return f"{self.schema}.{name}"
+
+    def as_admin(self) -> psycopg.Connection[Any]:
+        return pg_connect(
+            self.env.postgres.admin_user, self.env.postgres.admin_password, env=self.env, dbname=self.database
+        )
+
+    def as_superuser(self) -> psycopg.Connection[Any]:
+        return pg_superuser_connect(self.env, dbname=self.database)
+
+    def as_user(self) -> psycopg.Connection[Any]:
+        """The IAM user, logged in with a real token over verified TLS."""
+        token = iam_token(self.env, "postgres", self.user)
+        return pg_connect(self.user, token, env=self.env, dbname=self.database)
+
+    def request(self, **changes: Any) -> CdcDbRequest:
+        return request(**({"user": self.user, "schemas": [self.schema], "publication": self.publication} | changes))
+
+
+def drop_pg_role(env: LocalDbsEnv, database: str, role: str) -> None:
+    ident = sql.Identifier(role)
+    with pg_superuser_connect(env, dbname=database) as conn:
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+            conn.execute(sql.SQL("DROP OWNED BY {} CASCADE").format(ident))
+    with pg_superuser_connect(env) as conn:
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(ident))
+
+
+@pytest.fixture
+def pg_case(local_dbs: LocalDbsEnv, pg_db: str, gateway: DatabaseGateway) -> Iterator[PgCase]:
+    """A schema with three tables owned by the master (keyed: PK; nokey: none; full: REPLICA IDENTITY FULL),
+    and an IAM user made by the product (ensure_iam_user) with no privileges yet."""
+    case = PgCase(
+        env=local_dbs,
+        database=pg_db,
+        schema=unique_name("Sales"),  # mixed case: identifiers are quoted, never folded
+        user=unique_name("cp_cdc"),
+        publication=unique_name("pub"),
+        admin=pg_admin(local_dbs, pg_db),
+    )
+    s = sql.Identifier(case.schema)
+    with case.as_admin() as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(s))
+        conn.execute(sql.SQL("CREATE TABLE {}.keyed (id int PRIMARY KEY, v text)").format(s))
+        conn.execute(sql.SQL("CREATE TABLE {}.nokey (id int, v text)").format(s))
+        conn.execute(sql.SQL("CREATE TABLE {}.full (id int, v text)").format(s))
+        conn.execute(sql.SQL("ALTER TABLE {}.full REPLICA IDENTITY FULL").format(s))
+        conn.execute(sql.SQL("INSERT INTO {}.nokey VALUES (1, 'a')").format(s))
+    gateway.ensure_iam_user("postgres", case.admin, case.user)
+    yield case
+    with case.as_superuser() as conn:
+        conn.execute(sql.SQL("DROP PUBLICATION IF EXISTS {}").format(sql.Identifier(case.publication)))
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(s))
+    drop_pg_role(local_dbs, pg_db, case.user)
+
+
+def published(case: PgCase) -> set[str]:
+    with case.as_superuser() as conn:
+        rows = conn.execute(
+            "SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = %s", (case.publication,)
+        ).fetchall()
+    return {r[0] for r in rows}
+
+
+def pg_snapshot(case: PgCase, user: str | None = None) -> dict[str, Any]:
+    """Everything configure_cdc could change, read as the superuser. Publications and ACLs are those of the test's
+    own database; roles and memberships (cluster-wide, shared with other sessions) those of the user."""
+    user = user or case.user
+    with case.as_superuser() as conn:
+
+        def rows(query: str, *args: Any) -> list[tuple[Any, ...]]:
+            return conn.execute(query, args).fetchall()
+
+        return {
+            "publications": rows(
+                "SELECT pubname, pubowner, puballtables, pubinsert, pubupdate, pubdelete, pubtruncate "
+                "FROM pg_publication"
+            ),
+            "publication_tables": rows("SELECT * FROM pg_publication_tables ORDER BY 1, 2, 3"),
+            "publication_schemas": rows("SELECT pnpubid, pnnspid FROM pg_publication_namespace ORDER BY 1, 2"),
+            "members": rows(
+                "SELECT roleid::regrole::text FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member "
+                "WHERE r.rolname = %s ORDER BY 1",
+                user,
+            ),
+            "role": rows("SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = %s", user),
+            "schema_acl": rows("SELECT nspname, nspacl::text FROM pg_namespace ORDER BY 1"),
+            "table_acl": rows("SELECT oid::regclass::text, relacl::text FROM pg_class WHERE relkind = 'r' ORDER BY 1"),
+            "default_acl": rows(
+                "SELECT defaclrole, defaclnamespace, defaclacl::text FROM pg_default_acl ORDER BY 1, 2"
+            ),
+        }
+
+
+def test_pg_configure_grants_publishes_and_warns(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+    case = pg_case
+    result = gateway.configure_cdc("postgres", case.admin, case.request())
+    s, u, p = f'"{case.schema}"', f'"{case.user}"', f'"{case.publication}"'
+    assert result.actions == [
+        f"GRANT USAGE ON SCHEMA {s} TO {u}",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {u}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {s} GRANT SELECT ON TABLES TO {u}",
+        f"GRANT rds_replication TO {u}",
+        # rdsmaster is not a superuser: FOR TABLES IN SCHEMA is refused, the tables are listed instead
+        f'CREATE PUBLICATION {p} FOR TABLE {s}."full", {s}."keyed", {s}."nokey"',
+    ]
+    assert published(case) == {case.table("keyed"), case.table("nokey"), case.table("full")}
+    assert result.iam_auth_for_replication is None  # not an RDS parameter here
+    identity = [w for w in result.warnings if "REPLICA IDENTITY FULL" in w]
+    assert len(identity) == 1
+    assert case.table("nokey") in identity[0]
+    assert any("tables created later are not replicated" in w for w in result.warnings)
+
+    with case.as_superuser() as conn:
+        member = conn.execute("SELECT pg_has_role(%s, 'rds_replication', 'MEMBER')", (case.user,)).fetchone()
+    assert member == (True,)
+    with case.as_user() as conn:  # the IAM user itself, logged in with a token
+        for table in ("keyed", "nokey", "full"):
+            qualified = sql.Identifier(case.schema, table)
+            assert conn.execute(
+                sql.SQL("SELECT has_table_privilege({}, 'SELECT')").format(sql.Literal(f'"{case.schema}".{table}'))
+            ).fetchone() == (True,)
+            conn.execute(sql.SQL("SELECT * FROM {}").format(qualified)).fetchall()
+    # The warning is true: published without a replica identity, the table refuses UPDATE.
+    with case.as_admin() as conn, pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="replica identity"):
+        conn.execute(sql.SQL("UPDATE {}.nokey SET v = 'b'").format(sql.Identifier(case.schema)))
+
+
+def test_pg_default_privileges_and_new_tables(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+    case = pg_case
+    gateway.configure_cdc("postgres", case.admin, case.request())
+    with case.as_admin() as conn:
+        conn.execute(sql.SQL("CREATE TABLE {}.later (id int PRIMARY KEY)").format(sql.Identifier(case.schema)))
+    with case.as_user() as conn:  # ALTER DEFAULT PRIVILEGES: readable without a new GRANT
+        conn.execute(sql.SQL("SELECT * FROM {}.later").format(sql.Identifier(case.schema))).fetchall()
+    assert case.table("later") not in published(case)  # as the fallback warning says
+    again = gateway.configure_cdc("postgres", case.admin, case.request())
+    assert again.actions == [
+        f'ALTER PUBLICATION "{case.publication}" SET TABLE "{case.schema}"."full", "{case.schema}"."keyed", '
+        f'"{case.schema}"."later", "{case.schema}"."nokey"'
+    ]
+    assert case.table("later") in published(case)
+
+
+def test_pg_rerun_is_a_no_op(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+    first = gateway.configure_cdc("postgres", pg_case.admin, pg_case.request())
+    before = pg_snapshot(pg_case)
+    again = gateway.configure_cdc("postgres", pg_case.admin, pg_case.request())
+    assert first.actions
+    assert again.actions == []
+    assert again.warnings == first.warnings  # the state is the same, so is what is worth saying
+    assert pg_snapshot(pg_case) == before
+
+
+def test_pg_tables_subset_sets_the_publication(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+    case = pg_case
+    gateway.configure_cdc("postgres", case.admin, case.request())
+    subset = case.request(tables=[case.table("keyed"), case.table("full")])
+    result = gateway.configure_cdc("postgres", case.admin, subset)
+    assert result.actions == [
+        f'ALTER PUBLICATION "{case.publication}" SET TABLE "{case.schema}"."keyed", "{case.schema}"."full"'
+    ]
+    assert published(case) == {case.table("keyed"), case.table("full")}
+    assert not any("REPLICA IDENTITY" in w for w in result.warnings)  # nokey is no longer published
+    assert gateway.configure_cdc("postgres", case.admin, subset).actions == []
+    back = gateway.configure_cdc("postgres", case.admin, case.request())
+    assert len(back.actions) == 1
+    assert back.actions[0].startswith(f'ALTER PUBLICATION "{case.publication}" SET TABLE')
+    assert published(case) == {case.table("keyed"), case.table("nokey"), case.table("full")}
+
+
+def test_pg_existing_publication_with_other_contents_is_corrected(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+    case = pg_case
+    with case.as_admin() as conn:
+        conn.execute(
+            sql.SQL("CREATE PUBLICATION {} FOR TABLE {} WHERE (id > 10) WITH (publish = 'insert')").format(
+                sql.Identifier(case.publication), sql.Identifier(case.schema, "keyed")
+            )
+        )
+    wanted = case.request(tables=[case.table("keyed")])
+    result = gateway.configure_cdc("postgres", case.admin, wanted)
+    assert result.actions[-2:] == [
+        f"ALTER PUBLICATION \"{case.publication}\" SET (publish = 'insert, update, delete, truncate')",
+        f'ALTER PUBLICATION "{case.publication}" SET TABLE "{case.schema}"."keyed"',
+    ]
+    with case.as_superuser() as conn:
+        row = conn.execute(
+            "SELECT p.pubupdate AND p.pubdelete AND p.pubtruncate, pr.prqual IS NULL FROM pg_publication p "
+            "JOIN pg_publication_rel pr ON pr.prpubid = p.oid WHERE p.pubname = %s",
+            (case.publication,),
+        ).fetchall()
+    assert row == [(True, True)]  # every operation, no row filter left
+    assert gateway.configure_cdc("postgres", case.admin, wanted).actions == []
+
+
+def test_pg_plan_only_changes_nothing_and_predicts_the_run(
+    pg_case: PgCase, gateway: DatabaseGateway, local_dbs: LocalDbsEnv
+) -> None:
+    case = pg_case
+    before = pg_snapshot(case)
+    started = time.monotonic()
+    plan = gateway.configure_cdc("postgres", case.admin, case.request(plan_only=True))
+    assert time.monotonic() - started < 10
+    assert plan.actions  # fresh user, fresh schema: everything is to do
+    assert pg_snapshot(case) == before  # grants, memberships, publications: untouched
+    assert any(case.table("nokey") in w for w in plan.warnings)
+    real = gateway.configure_cdc("postgres", case.admin, case.request())
+    assert real.actions == plan.actions  # the plan said exactly what the run did
+    assert gateway.configure_cdc("postgres", case.admin, case.request(plan_only=True)).actions == []
+
+
+def test_pg_plan_only_for_a_user_not_created_yet(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+    """A plan_only onboarding does not create the user either: the CDC plan still lists everything."""
+    future = unique_name("cp_future")
+    before = pg_snapshot(pg_case, future)
+    wanted = request(user=future, schemas=[pg_case.schema], plan_only=True)
+    plan = gateway.configure_cdc("postgres", pg_case.admin, wanted)
+    assert [a.split(" TO ")[-1] for a in plan.actions[:4]] == [f'"{future}"'] * 4
+    assert plan.actions[3] == f'GRANT rds_replication TO "{future}"'
+    assert pg_snapshot(pg_case, future) == before
+    with pytest.raises(InvalidInputError, match="does not exist"):
+        gateway.configure_cdc("postgres", pg_case.admin, request(user=future, schemas=[pg_case.schema]))
+
+
+def test_pg_superuser_admin_publishes_tables_in_schema(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+    """With a superuser (the unix socket's trust login), FOR TABLES IN SCHEMA is used, and a table list left by
+    an earlier fallback is converted to it."""
+    case = pg_case
+    gateway.configure_cdc("postgres", case.admin, case.request())  # as rdsmaster: the table-list fallback
+    superuser = pg_admin(
+        case.env, case.database, username=case.env.postgres.superuser, password=SecretStr("unused"),
+        host=case.env.postgres.socket_dir,
+    )  # fmt: skip
+    result = gateway.configure_cdc("postgres", superuser, case.request())
+    assert result.actions == [
+        # default privileges belong to the role that creates the tables: now the superuser's are set too
+        f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{case.schema}" GRANT SELECT ON TABLES TO "{case.user}"',
+        f'ALTER PUBLICATION "{case.publication}" SET TABLES IN SCHEMA "{case.schema}"',
+    ]
+    assert not any("tables created later" in w for w in result.warnings)
+    with case.as_superuser() as conn:
+        conn.execute(sql.SQL("CREATE TABLE {}.later (id int PRIMARY KEY)").format(sql.Identifier(case.schema)))
+    assert case.table("later") in published(case)  # new tables are published by themselves now
+    assert gateway.configure_cdc("postgres", superuser, case.request()).actions == []
+    # rdsmaster, which cannot publish schemas, accepts the schema publication as it is
+    assert gateway.configure_cdc("postgres", case.admin, case.request()).actions == []
+
+
+def test_pg_missing_schema_or_table(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+    before = pg_snapshot(pg_case)
+    with pytest.raises(InvalidInputError, match="no_such_schema"):
+        gateway.configure_cdc("postgres", pg_case.admin, pg_case.request(schemas=[pg_case.schema, "no_such_schema"]))
+    with pytest.raises(InvalidInputError, match="no_such_table"):
+        gateway.configure_cdc(
+            "postgres", pg_case.admin, pg_case.request(tables=[pg_case.table("keyed"), pg_case.table("no_such_table")])
+        )
+    with pytest.raises(InvalidInputError, match="not in schemas"):
+        gateway.configure_cdc("postgres", pg_case.admin, pg_case.request(tables=["public.keyed"]))
+    assert pg_snapshot(pg_case) == before
+
+
+@pytest.mark.parametrize("name", HOSTILE_SCHEMAS)
+def test_pg_hostile_schema_names_are_refused_before_any_sql(
+    pg_case: PgCase, gateway: DatabaseGateway, name: str
+) -> None:
+    # An unreachable port proves no connection is even opened: the name is refused first.
+    unreachable = pg_case.admin.model_copy(update={"port": 1})
+    with pytest.raises(InvalidInputError, match="[Ss]chema"):
+        gateway.configure_cdc("postgres", unreachable, pg_case.request(schemas=[name]))
+    with pytest.raises(InvalidInputError):
+        gateway.configure_cdc("postgres", unreachable, pg_case.request(tables=[f"{name}.t"], schemas=[name]))
+    before = pg_snapshot(pg_case)
+    with pytest.raises(InvalidInputError):
+        gateway.configure_cdc("postgres", pg_case.admin, pg_case.request(schemas=[pg_case.schema, name]))
+    assert pg_snapshot(pg_case) == before
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"tables": ['keyed"; DROP TABLE x; --']},
+        {"tables": ["a.b.c"]},
+        {"publication": 'p"; DROP PUBLICATION x; --'},
+        {"user": 'u"; DROP ROLE rdsmaster; --'},
+    ],
+)
+def test_pg_other_hostile_names_are_refused(pg_case: PgCase, gateway: DatabaseGateway, changes: dict[str, Any]) -> None:
+    unreachable = pg_case.admin.model_copy(update={"port": 1})
+    with pytest.raises(InvalidInputError):
+        gateway.configure_cdc("postgres", unreachable, pg_case.request(**changes))
+
+
+def test_pg_unreachable_server_is_a_connection_error(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+    """The same connect function as ensure_iam_user: the same errors."""
+    with pytest.raises(DbConnectionError, match="Cannot connect"):
+        gateway.configure_cdc("postgres", pg_case.admin.model_copy(update={"port": 1}), pg_case.request())
+
+
+def test_pg_table_the_admin_does_not_own(pg_case: PgCase, gateway: DatabaseGateway, local_dbs: LocalDbsEnv) -> None:
+    """On RDS the master is not a superuser: a table of another role can be neither granted nor published by it.
+    The check comes before any change."""
+    case = pg_case
+    owner = unique_name("app_owner")
+    try:
+        with case.as_superuser() as conn:
+            conn.execute(sql.SQL("CREATE ROLE {}").format(sql.Identifier(owner)))
+            conn.execute(
+                sql.SQL("CREATE TABLE {}.foreign_owned (id int PRIMARY KEY)").format(sql.Identifier(case.schema))
+            )
+            conn.execute(
+                sql.SQL("ALTER TABLE {}.foreign_owned OWNER TO {}").format(
+                    sql.Identifier(case.schema), sql.Identifier(owner)
+                )
+            )
+        before = pg_snapshot(case)
+        with pytest.raises(DbPrivilegeError, match="foreign_owned") as caught:
+            gateway.configure_cdc("postgres", case.admin, case.request())
+        assert "Nothing was changed" in str(caught.value)
+        assert pg_snapshot(case) == before
+    finally:
+        with case.as_superuser() as conn:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}.foreign_owned").format(sql.Identifier(case.schema)))
+        drop_pg_role(local_dbs, case.database, owner)
+
+
+def test_pg_all_tables_publication_is_not_narrowed(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+    with pg_case.as_superuser() as conn:
+        conn.execute(sql.SQL("CREATE PUBLICATION {} FOR ALL TABLES").format(sql.Identifier(pg_case.publication)))
+    before = pg_snapshot(pg_case)
+    with pytest.raises(InvalidInputError, match="FOR ALL TABLES"):
+        gateway.configure_cdc("postgres", pg_case.admin, pg_case.request())
+    assert pg_snapshot(pg_case) == before
+
+
+# =========================================================================================================
+# MariaDB (RDS MySQL / MariaDB / Aurora MySQL)
+# =========================================================================================================
+@dataclass(frozen=True)
+class MyCase:
+    env: LocalDbsEnv
+    schema: str
+    user: str
+    admin: AdminCredentials
+
+    def request(self, **changes: Any) -> CdcDbRequest:
+        return request(**({"user": self.user, "schemas": [self.schema], "binlog_retention_hours": 72} | changes))
+
+
+def retention(env: LocalDbsEnv) -> str | None:
+    with mariadb_root_connect(env) as conn, conn.cursor() as cur:
+        cur.execute("CALL mysql.rds_show_configuration()")
+        rows = cur.fetchall()
+    value = next(r[1] for r in rows if r[0] == "binlog retention hours")
+    return None if value is None else str(value)
+
+
+def grants(env: LocalDbsEnv, user: str) -> list[str]:
+    with mariadb_root_connect(env) as conn, conn.cursor() as cur:
+        cur.execute("SHOW GRANTS FOR %s@'%%'", (user,))
+        return sorted(r[0] for r in cur.fetchall())
+
+
+def my_snapshot(case: MyCase) -> tuple[list[str], str | None]:
+    """The user's grants and the server-wide binlog retention. Only for tests that may touch the retention: other
+    sessions on the same server (e2e) may set it at any time."""
+    return grants(case.env, case.user), retention(case.env)
+
+
+@pytest.fixture
+def my_case(local_dbs: LocalDbsEnv, mariadb_iam_user: str) -> Iterator[MyCase]:
+    """A database with a table, an IAM user (raw SQL, the tests/dbs fixture); the server-wide binlog retention
+    is put back afterwards (other sessions share the server)."""
+    schema = unique_name("shop")
+    saved = retention(local_dbs)
+    with mariadb_root_connect(local_dbs) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{schema}`")
+        cur.execute(f"CREATE TABLE `{schema}`.orders (id INT PRIMARY KEY, v TEXT)")
+        cur.execute(f"INSERT INTO `{schema}`.orders VALUES (1, 'a')")  # noqa: S608 (unique_name: safe)
+        cur.execute("CALL mysql.rds_set_configuration('binlog retention hours', NULL)")
+    admin = AdminCredentials(
+        username=local_dbs.mariadb.admin_user,
+        password=SecretStr(local_dbs.mariadb.admin_password),
+        host=local_dbs.mariadb.host,
+        port=local_dbs.mariadb.port,
+        database=None,
+    )
+    yield MyCase(local_dbs, schema, mariadb_iam_user, admin)
+    with mariadb_root_connect(local_dbs) as conn, conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{schema}`")
+        cur.execute("CALL mysql.rds_set_configuration('binlog retention hours', %s)", (saved,))
+
+
+def test_mariadb_configure_grants_and_retention(my_case: MyCase, gateway: DatabaseGateway) -> None:
+    case = my_case
+    result = gateway.configure_cdc("mysql", case.admin, case.request())
+    u = f"'{case.user}'@'%'"
+    assert result.actions == [
+        "CALL mysql.rds_set_configuration('binlog retention hours', 72)",
+        f"GRANT REPLICATION CLIENT ON *.* TO {u}",
+        f"GRANT REPLICATION SLAVE ON *.* TO {u}",
+        f"GRANT SELECT ON `mysql`.* TO {u}",
+        f"GRANT SELECT ON `{case.schema}`.* TO {u}",
+    ]
+    shown = grants(case.env, case.user)
+    assert shown[0].startswith(f"GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `{case.user}`@`%`")  # MariaDB
+    assert f"GRANT SELECT ON `mysql`.* TO `{case.user}`@`%`" in shown
+    assert f"GRANT SELECT ON `{case.schema}`.* TO `{case.user}`@`%`" in shown
+    assert retention(case.env) == "72"
+    # binlog_row_metadata defaults to NO_LOG on MariaDB: reported, not changed (a parameter group matter)
+    assert any(w.startswith("binlog_row_metadata is NO_LOG") and "reboot" in w for w in result.warnings)
+    assert result.iam_auth_for_replication is None
+    # The IAM user itself, logged in with a token: reads the table and the binlog position.
+    conn = mariadb_connect(case.user, iam_token(case.env, "mariadb", case.user), env=case.env)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT v FROM `{case.schema}`.orders")  # noqa: S608 (unique_name: safe)
+            assert cur.fetchall() == (("a",),)
+            cur.execute("SHOW BINARY LOGS")  # needs REPLICATION CLIENT (BINLOG MONITOR)
+            assert cur.fetchall()
+            cur.execute("SELECT COUNT(*) FROM mysql.db")
+    finally:
+        conn.close()
+
+
+def test_mariadb_rerun_is_a_no_op(my_case: MyCase, gateway: DatabaseGateway) -> None:
+    gateway.configure_cdc("mysql", my_case.admin, my_case.request())
+    before = my_snapshot(my_case)
+    assert gateway.configure_cdc("mysql", my_case.admin, my_case.request()).actions == []
+    assert my_snapshot(my_case) == before
+    # without a retention in the request, the retention is left alone
+    assert gateway.configure_cdc("mysql", my_case.admin, my_case.request(binlog_retention_hours=None)).actions == []
+
+
+def test_mariadb_plan_only_changes_nothing_and_predicts_the_run(my_case: MyCase, gateway: DatabaseGateway) -> None:
+    before = my_snapshot(my_case)
+    plan = gateway.configure_cdc("mysql", my_case.admin, my_case.request(plan_only=True))
+    assert len(plan.actions) == 5
+    assert my_snapshot(my_case) == before
+    real = gateway.configure_cdc("mysql", my_case.admin, my_case.request())
+    assert real.actions == plan.actions
+    assert gateway.configure_cdc("mysql", my_case.admin, my_case.request(plan_only=True)).actions == []
+
+
+def test_mariadb_plan_only_for_a_user_not_created_yet(my_case: MyCase, gateway: DatabaseGateway) -> None:
+    future = unique_name("cp_future")
+    plan = gateway.configure_cdc("mysql", my_case.admin, my_case.request(user=future, plan_only=True))
+    assert sum(f"'{future}'@'%'" in a for a in plan.actions) == 4
+    with pytest.raises(InvalidInputError, match="does not exist"):
+        gateway.configure_cdc("mysql", my_case.admin, my_case.request(user=future))
+
+
+@pytest.mark.parametrize("hours", [500, 0])
+def test_mariadb_out_of_range_retention(my_case: MyCase, gateway: DatabaseGateway, hours: int) -> None:
+    before = my_snapshot(my_case)
+    with pytest.raises(InvalidInputError, match="1 to 168 hours") as caught:  # the procedure's SIGNAL, mapped
+        gateway.configure_cdc("mysql", my_case.admin, my_case.request(binlog_retention_hours=hours))
+    assert "between 1 and 168" in str(caught.value)  # the server's own words
+    assert my_snapshot(my_case) == before  # the retention goes first: nothing was granted either
+    with pytest.raises(InvalidInputError, match="1 to 168 hours"):
+        gateway.configure_cdc("mysql", my_case.admin, my_case.request(binlog_retention_hours=hours, plan_only=True))
+
+
+MYSQL_HOSTILE_SCHEMAS = [
+    *(n for n in HOSTILE_SCHEMAS if n not in {"pg_catalog", "1starts_with_digit_pg"}),
+    "performance_schema",
+    "dash-ed",
+    "dollar$",
+    "x%",
+    "x_%",
+    "x\x00",
+]
+
+
+@pytest.mark.parametrize("name", MYSQL_HOSTILE_SCHEMAS)
+def test_mariadb_hostile_schema_names_are_refused_before_any_sql(
+    my_case: MyCase, gateway: DatabaseGateway, name: str
+) -> None:
+    unreachable = my_case.admin.model_copy(update={"port": 1})
+    with pytest.raises(InvalidInputError, match="[Ss]chema"):
+        gateway.configure_cdc("mysql", unreachable, my_case.request(schemas=[name]))
+    before = grants(my_case.env, my_case.user)
+    with pytest.raises(InvalidInputError):
+        gateway.configure_cdc("mysql", my_case.admin, my_case.request(schemas=[my_case.schema, name]))
+    assert grants(my_case.env, my_case.user) == before
+
+
+def test_mariadb_missing_schema(my_case: MyCase, gateway: DatabaseGateway) -> None:
+    before = grants(my_case.env, my_case.user)
+    with pytest.raises(InvalidInputError, match="no_such_db"):
+        gateway.configure_cdc("mysql", my_case.admin, my_case.request(schemas=[my_case.schema, "no_such_db"]))
+    with pytest.raises(InvalidInputError, match=my_case.schema.upper()):  # names are case-sensitive
+        gateway.configure_cdc("mysql", my_case.admin, my_case.request(schemas=[my_case.schema.upper()]))
+    assert grants(my_case.env, my_case.user) == before
+
+
+def test_mariadb_admin_without_grant_option(my_case: MyCase, gateway: DatabaseGateway) -> None:
+    name, password = unique_name("lowpriv"), "lowpriv-password-1"
+    with mariadb_root_connect(my_case.env) as conn, conn.cursor() as cur:
+        cur.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (name, password))
+        cur.execute("GRANT SELECT ON mysql.* TO %s@'%%'", (name,))
+        cur.execute(f"GRANT SELECT ON `{my_case.schema}`.* TO %s@'%%'", (name,))
+        cur.execute("GRANT EXECUTE ON PROCEDURE mysql.rds_show_configuration TO %s@'%%'", (name,))
+    try:
+        low = my_case.admin.model_copy(update={"username": name, "password": SecretStr(password)})
+        before = grants(my_case.env, my_case.user)
+        with pytest.raises(DbPrivilegeError, match="may not grant"):
+            gateway.configure_cdc("mysql", low, my_case.request(binlog_retention_hours=None))
+        assert grants(my_case.env, my_case.user) == before
+    finally:
+        with mariadb_root_connect(my_case.env) as conn, conn.cursor() as cur:
+            cur.execute("DROP USER IF EXISTS %s@'%%'", (name,))
+
+
+def test_result_model_round_trips(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+    """What the step returns to Step Functions: plain JSON."""
+    result = gateway.configure_cdc("postgres", pg_case.admin, pg_case.request(plan_only=True))
+    assert CdcDbResult.model_validate_json(result.model_dump_json()) == result
+
+
+def test_pg_schema_without_tables(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+    """Publishing an empty schema: an empty publication (SET needs a table), and a publication that had tables
+    is emptied with DROP TABLE."""
+    case = pg_case
+    empty = unique_name("empty")
+    with case.as_admin() as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(empty)))
+    gateway.configure_cdc("postgres", case.admin, case.request(tables=[case.table("keyed")]))
+    result = gateway.configure_cdc("postgres", case.admin, case.request(schemas=[empty]))
+    assert result.actions[-1] == f'ALTER PUBLICATION "{case.publication}" DROP TABLE "{case.schema}"."keyed"'
+    assert published(case) == set()
+    assert any("lists the 0 table(s)" in w for w in result.warnings)
+    assert gateway.configure_cdc("postgres", case.admin, case.request(schemas=[empty])).actions == []
+    with case.as_superuser() as conn:
+        conn.execute(sql.SQL("DROP PUBLICATION {}").format(sql.Identifier(case.publication)))
+    again = gateway.configure_cdc("postgres", case.admin, case.request(schemas=[empty]))
+    assert again.actions == [f'CREATE PUBLICATION "{case.publication}"']
+    with case.as_superuser() as conn:
+        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(empty)))
