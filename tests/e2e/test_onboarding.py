@@ -60,7 +60,7 @@ def test_onboarding_per_engine(world: LocalWorld, local_dbs: LocalDbsEnv, engine
     # moto says "available" at once: feed what RDS really reports while it applies the change
     world.feed_statuses(identifier, ["available", "available", "modifying", "configuring-iam-database-auth"])
 
-    result = onboard(world, identifier, user)
+    result = onboard(world, identifier, user, cdc=False)  # the IAM part; tests/e2e/test_cdc.py adds CDC
 
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     # the polling loop polled: two "not yet" answers, two waits, then ready
@@ -72,6 +72,13 @@ def test_onboarding_per_engine(world: LocalWorld, local_dbs: LocalDbsEnv, engine
     role_name = result.output["role_arn"].rsplit("/", 1)[1]
     dbuser_arn = f"arn:aws:rds-db:us-east-1:123456789012:dbuser:{resource_id}/{user}"
     assert resource_id.startswith("cluster-" if case.kind == "cluster" else "db-")
+    changes = result.output.pop("changes")
+    assert changes[0].endswith("EnableIAMDatabaseAuthentication=true, ApplyImmediately=true")
+    assert any(user in change for change in changes[1:-2])  # CREATE USER / GRANT rds_iam
+    assert changes[-2:] == [
+        f"CreateRole /clickpipes/{role_name}: trust {PRINCIPAL}",
+        f"PutRolePolicy: rds-db:connect on {dbuser_arn}",
+    ]
     assert result.output == {
         "db_identifier": identifier,
         "kind": case.kind,
@@ -83,8 +90,9 @@ def test_onboarding_per_engine(world: LocalWorld, local_dbs: LocalDbsEnv, engine
         "db_user": user,
         "dbuser_arn": dbuser_arn,
         "role_arn": f"arn:aws:iam::123456789012:role/clickpipes/{role_name}",
-        "pipe_modes": ["initial_load", "cdc"] if case.server == "mariadb" else ["initial_load"],
+        "pipe_modes": ["initial_load"],  # CDC not asked for
         "warnings": [],
+        "plan_only": False,
     }
     iam = world.client("iam")
     role = iam.get_role(RoleName=role_name)["Role"]
@@ -115,15 +123,17 @@ def test_onboarding_per_engine(world: LocalWorld, local_dbs: LocalDbsEnv, engine
 def test_rerun_is_a_no_op_success(world: LocalWorld, local_dbs: LocalDbsEnv, engine: str) -> None:
     identifier, user = fresh("rerun")
     create_db(world, local_dbs, engine, identifier)
-    first = onboard(world, identifier, user)
-    second = onboard(world, identifier, user)
+    first = onboard(world, identifier, user, allow_reboot=True)
+    second = onboard(world, identifier, user, allow_reboot=True)
     assert (first.status, second.status) == ("SUCCEEDED", "SUCCEEDED")
-    assert second.output == first.output
-    assert payload(second, "EnableIamAuth") == {"modified": False, "warnings": []}
+    assert second.output == first.output | {"changes": []}
+    assert first.output["pipe_modes"] == ["initial_load", "cdc"]
+    assert payload(second, "EnableIamAuth") == {"modified": False, "changes": [], "warnings": []}
     assert payload(second, "CreateDbUser")["changed"] is False
     assert payload(second, "CreateIamRole")["created"] is False
     assert payload(second, "CreateIamRole")["updated"] is False
     assert [s.name for s in second.steps].count("WaitForDb") == 0
+    assert "RebootDb" not in [s.name for s in second.steps]
     roles = world.client("iam").list_roles(PathPrefix="/clickpipes/")["Roles"]
     assert [r["Arn"] for r in roles].count(first.output["role_arn"]) == 1
 
