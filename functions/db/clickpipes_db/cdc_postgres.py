@@ -10,12 +10,18 @@ Everything is read from the catalogs first; then only what is missing runs, in o
 nothing). With ``plan_only`` nothing but catalog reads runs, and ``actions`` is what a real run would execute.
 Every identifier goes through ``psycopg.sql.Identifier``; names are checked by :func:`check_request`
 before any SQL.
+
+A table without a usable replica identity (no primary key and no REPLICA IDENTITY FULL, or REPLICA IDENTITY
+NOTHING, or USING INDEX on a dropped index) is never published: once it is in a publication that publishes UPDATE
+and DELETE, PostgreSQL refuses them on it, and the application using it breaks. Such tables are left out (with a
+warning each), removed from a publication an earlier run made, and FOR TABLES IN SCHEMA (which would publish them
+too) is used only when the schemas have none.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -103,7 +109,7 @@ def configure_cdc(conn: psycopg.Connection[Any], request: CdcDbRequest) -> CdcDb
             else:
                 cur.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
                 actions, warnings = _execute(conn, cur, plan)
-            warnings.extend(_identity_warnings(cur, plan.published, done=not wanted.plan_only))
+                _check_published_identities(cur, wanted.publication)
     except errors.InsufficientPrivilege as exc:
         raise DbPrivilegeError(
             f"The admin user may not configure CDC ({_first_line(str(exc))}): use the RDS master user, or the "
@@ -165,31 +171,97 @@ def _execute(conn: psycopg.Connection[Any], cur: psycopg.Cursor[Any], plan: Plan
     return actions, warnings
 
 
-def _identity_warnings(cur: psycopg.Cursor[Any], published: list[int], *, done: bool) -> list[str]:
-    """Published tables without a replica identity: PostgreSQL refuses UPDATE/DELETE on them once published."""
-    if not published:
-        return []
-    rows = cur.execute(
-        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE (c.oid = ANY(%(oids)s::oid[]) OR c.oid IN "  # the tables, and the partitions of partitioned ones
-        "       (SELECT t.relid FROM unnest(%(oids)s::oid[]) AS p(oid), LATERAL pg_partition_tree(p.oid) t "
-        "        WHERE t.isleaf)) "
-        "  AND c.relkind = 'r' AND c.relpersistence = 'p' "
-        "  AND (c.relreplident = 'n' "
-        "       OR (c.relreplident = 'd' AND NOT EXISTS "
-        "           (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)) "
-        "       OR (c.relreplident = 'i' AND NOT EXISTS "
-        "           (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident))) "
-        "ORDER BY 1, 2",
-        {"oids": published},
-    ).fetchall()
-    refuses = "refuses" if done else "will refuse"
-    return [
-        f"Table {schema}.{table} has no primary key and no REPLICA IDENTITY FULL: published, PostgreSQL {refuses} "
-        f"UPDATE and DELETE on it ('does not have a replica identity and publishes updates') and ClickPipes cannot "
-        f"replicate them. Add a primary key, or run ALTER TABLE {schema}.{table} REPLICA IDENTITY FULL."
-        for schema, table in rows
+UNIDENTIFIED_SQL: Final = (
+    # For each candidate: itself when it is a plain table, or the leaf partitions of a partitioned one (the rows
+    # live there: UPDATE and DELETE are checked there), that have no usable replica identity.
+    "SELECT c.oid, ln.nspname, l.relname, quote_ident(ln.nspname) || '.' || quote_ident(l.relname), "
+    "  l.relreplident::text "
+    "FROM pg_class c "
+    "CROSS JOIN LATERAL (SELECT c.oid AS relid UNION "
+    "                    SELECT t.relid FROM pg_partition_tree(c.oid) t WHERE t.isleaf) leaf "
+    "JOIN pg_class l ON l.oid = leaf.relid JOIN pg_namespace ln ON ln.oid = l.relnamespace "
+    "WHERE c.oid = ANY(%(oids)s::oid[]) AND l.relkind = 'r' AND l.relpersistence = 'p' "
+    "  AND (l.relreplident = 'n' "
+    "       OR (l.relreplident = 'd' AND NOT EXISTS "
+    "           (SELECT 1 FROM pg_index i WHERE i.indrelid = l.oid AND i.indisprimary)) "
+    "       OR (l.relreplident = 'i' AND NOT EXISTS "
+    "           (SELECT 1 FROM pg_index i WHERE i.indrelid = l.oid AND i.indisreplident))) "
+    "ORDER BY 2, 3"
+)
+
+
+@dataclass(frozen=True)
+class Unidentified:
+    """A permanent table without a usable replica identity: PostgreSQL refuses UPDATE/DELETE on it once published."""
+
+    schema: str
+    name: str
+    quoted: str  # schema.table as SQL accepts it (quote_ident)
+    identity: str  # pg_class.relreplident: 'd' (default, no primary key), 'n' (nothing), 'i' (index dropped)
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+def _unidentified(cur: psycopg.Cursor[Any], oids: Sequence[int]) -> dict[int, tuple[Unidentified, ...]]:
+    """The given tables (oids) that have no usable replica identity, with the tables lacking it (themselves, or
+    their leaf partitions)."""
+    if not oids:
+        return {}
+    found: dict[int, list[Unidentified]] = {}
+    for oid, *table in cur.execute(UNIDENTIFIED_SQL, {"oids": list(oids)}).fetchall():
+        found.setdefault(oid, []).append(Unidentified(*table))
+    return {oid: tuple(tables) for oid, tables in found.items()}
+
+
+def _check_published_identities(cur: psycopg.Cursor[Any], publication: str) -> None:
+    """After the changes, in the same transaction: the publication holds no table without a replica identity (one
+    may have lost it, or been created, since the catalogs were read). Else everything is rolled back."""
+    oids = [
+        row[0]
+        for row in cur.execute(
+            "SELECT c.oid FROM pg_publication_tables pt JOIN pg_namespace n ON n.nspname = pt.schemaname "
+            "JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename WHERE pt.pubname = %s",
+            (publication,),
+        ).fetchall()
     ]
+    tables = sorted({t.qualified for found in _unidentified(cur, oids).values() for t in found})
+    if tables:
+        raise TransientError(
+            f"Table(s) {_names(tables)} lost their replica identity (or were created without one) while "
+            f"publication {publication} was being set: will retry. Nothing was changed."
+        )
+
+
+def _exclusion_warning(relation: Relation, tables: Sequence[Unidentified]) -> str:
+    refuses = "PostgreSQL would refuse UPDATE and DELETE on it once published"
+    if len(tables) == 1 and (tables[0].schema, tables[0].name) == (relation.schema, relation.name):
+        table = tables[0]
+        if table.identity == "n":
+            return (
+                f"Table {table.qualified} has REPLICA IDENTITY NOTHING: not published ({refuses}). Run ALTER TABLE "
+                f"{table.quoted} REPLICA IDENTITY FULL (or DEFAULT, if it has a primary key), then run the "
+                "onboarding again."
+            )
+        if table.identity == "i":
+            return (
+                f"Table {table.qualified} has no replica identity (the index of its REPLICA IDENTITY USING INDEX "
+                f"was dropped): not published ({refuses}). Run ALTER TABLE {table.quoted} REPLICA IDENTITY FULL, "
+                "or USING INDEX on a unique index, then run the onboarding again."
+            )
+        return (
+            f"Table {table.qualified} has no primary key and no REPLICA IDENTITY FULL: not published ({refuses}). "
+            f"Add a primary key, or run ALTER TABLE {table.quoted} REPLICA IDENTITY FULL, then run the onboarding "
+            "again."
+        )
+    partitions = _names([t.qualified for t in tables])
+    return (
+        f"Partitioned table {relation.qualified} is not published: its partition(s) {partitions} have no primary "
+        "key and no REPLICA IDENTITY FULL (PostgreSQL would refuse UPDATE and DELETE on them once published). Add a "
+        f"primary key to {relation.qualified}, or run ALTER TABLE <partition> REPLICA IDENTITY FULL on each of "
+        "them, then run the onboarding again."
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -249,6 +321,7 @@ class Catalog:
     publication: Publication | None
     wal_level: str
     iam_auth_for_replication: bool | None
+    unidentified: Mapping[int, tuple[Unidentified, ...]]  # tables of the schemas with no usable replica identity
 
 
 def _inspect(cur: psycopg.Cursor[Any], wanted: Wanted) -> Catalog:
@@ -284,6 +357,7 @@ def _inspect(cur: psycopg.Cursor[Any], wanted: Wanted) -> Catalog:
             "case-sensitive) and the database."
         )
     relations = _relations(cur, wanted, [found[s][0] for s in wanted.schemas], user_exists=user_exists)
+    publishable = [r.oid for r in relations if r.kind in PUBLISHABLE_KINDS and r.persistence == "p"]
     schemas = tuple(
         Schema(
             oid=found[s][0],
@@ -307,6 +381,7 @@ def _inspect(cur: psycopg.Cursor[Any], wanted: Wanted) -> Catalog:
         publication=_publication(cur, wanted.publication),
         wal_level=wal_level,
         iam_auth_for_replication=_on(iam_replication),
+        unidentified=_unidentified(cur, publishable),
     )
 
 
@@ -379,7 +454,6 @@ class Step:
 class Plan:
     steps: list[Step] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    published: list[int] = field(default_factory=list)  # oids of the tables the publication will hold
 
 
 def _plan(catalog: Catalog, wanted: Wanted) -> Plan:
@@ -412,7 +486,7 @@ def _plan(catalog: Catalog, wanted: Wanted) -> Plan:
         )
     if not catalog.user_replicates:
         plan.steps.append(Step(sql.SQL("GRANT rds_replication TO {}").format(user)))
-    plan.published = _plan_publication(plan, catalog, wanted)
+    _plan_publication(plan, catalog, wanted)
     plan.warnings.extend(_unpublishable(catalog, wanted))
     if catalog.wal_level != "logical":
         plan.warnings.append(
@@ -422,11 +496,10 @@ def _plan(catalog: Catalog, wanted: Wanted) -> Plan:
     return plan
 
 
-def _plan_publication(plan: Plan, catalog: Catalog, wanted: Wanted) -> list[int]:
-    """Add the publication's step; return the oids of the tables it will publish (for the identity check)."""
+def _plan_publication(plan: Plan, catalog: Catalog, wanted: Wanted) -> None:
+    """Add the publication's steps. Tables without a usable replica identity are left out, with a warning each."""
     pub = catalog.publication
     name = sql.Identifier(wanted.publication)
-    relations = {(r.schema, r.name): r for s in catalog.schemas for r in s.relations}
     if pub is not None and pub.all_tables:
         raise InvalidInputError(
             f"Publication {wanted.publication} exists FOR ALL TABLES: it cannot be narrowed. Choose another "
@@ -437,50 +510,76 @@ def _plan_publication(plan: Plan, catalog: Catalog, wanted: Wanted) -> list[int]
             Step(sql.SQL("ALTER PUBLICATION {} SET (publish = {})").format(name, sql.Literal(PUBLISH_ALL)))
         )
     if wanted.tables:
-        absent = [f"{s}.{t}" for s, t in wanted.tables if (s, t) not in relations]
-        wrong = [
-            f"{s}.{t}"
-            for s, t in wanted.tables
-            if (s, t) in relations
-            and (relations[s, t].kind not in PUBLISHABLE_KINDS or relations[s, t].persistence != "p")
-        ]
-        if absent:
-            raise InvalidInputError(
-                f"Table(s) {_names(absent)} do not exist in database {catalog.database} (names are case-sensitive)."
-            )
-        if wrong:
-            raise InvalidInputError(
-                f"{_names(wrong)}: only permanent (not UNLOGGED) tables can be published, not views or foreign tables."
-            )
-        targets = [relations[key] for key in wanted.tables]
-        oids = [r.oid for r in targets]
-        if not _publication_is(pub, oids, ()):
-            _check_publishable(catalog, pub, targets)
-            plan.steps.extend(Step(s) for s in _set_tables(pub, wanted.publication, targets))
-        return oids
-    # The schemas: FOR TABLES IN SCHEMA needs a superuser (PostgreSQL 15+); else, the tables there now.
+        _plan_tables(plan, catalog, wanted)
+    else:
+        _plan_schemas(plan, catalog, wanted)
+
+
+def _plan_tables(plan: Plan, catalog: Catalog, wanted: Wanted) -> None:
+    """The publication lists the requested tables (but those without a replica identity)."""
+    pub = catalog.publication
+    relations = {(r.schema, r.name): r for s in catalog.schemas for r in s.relations}
+    absent = [f"{s}.{t}" for s, t in wanted.tables if (s, t) not in relations]
+    wrong = [
+        f"{s}.{t}"
+        for s, t in wanted.tables
+        if (s, t) in relations and (relations[s, t].kind not in PUBLISHABLE_KINDS or relations[s, t].persistence != "p")
+    ]
+    if absent:
+        raise InvalidInputError(
+            f"Table(s) {_names(absent)} do not exist in database {catalog.database} (names are case-sensitive)."
+        )
+    if wrong:
+        raise InvalidInputError(
+            f"{_names(wrong)}: only permanent (not UNLOGGED) tables can be published, not views or foreign tables."
+        )
+    targets = _with_identity(plan, catalog, [relations[key] for key in wanted.tables])
+    if not _publication_is(pub, [r.oid for r in targets], ()):
+        _check_publishable(catalog, pub, targets)
+        plan.steps.extend(Step(s) for s in _set_tables(pub, wanted.publication, targets))
+
+
+def _plan_schemas(plan: Plan, catalog: Catalog, wanted: Wanted) -> None:
+    """The schemas: FOR TABLES IN SCHEMA needs a superuser (PostgreSQL 15+), and would publish the tables without a
+    replica identity too; else, the tables there now (but those)."""
+    pub = catalog.publication
+    name = sql.Identifier(wanted.publication)
     schema_oids = [s.oid for s in catalog.schemas]
     schema_names = sql.SQL(", ").join(sql.Identifier(s.name) for s in catalog.schemas)
-    listed = [
-        r
-        for s in catalog.schemas
-        for r in s.relations
-        if r.kind in PUBLISHABLE_KINDS
-        and r.persistence == "p"
-        and not (r.is_partition and r.root_schema in wanted.schemas)
-    ]
-    every = [r.oid for s in catalog.schemas for r in s.relations if r.kind in PUBLISHABLE_KINDS]
+    listed = _with_identity(
+        plan,
+        catalog,
+        [
+            r
+            for s in catalog.schemas
+            for r in s.relations
+            if r.kind in PUBLISHABLE_KINDS
+            and r.persistence == "p"
+            and not (r.is_partition and r.root_schema in wanted.schemas)
+        ],
+    )
+    if catalog.admin_is_superuser and catalog.unidentified:
+        why = "rather than FOR TABLES IN SCHEMA, which would publish the tables without a replica identity too"
+    else:
+        why = (
+            f"because only a superuser may publish FOR TABLES IN SCHEMA (PostgreSQL 15+) and {catalog.admin} is not one"
+        )
     fallback_warning = (
         f"Publication {wanted.publication} lists the {len(listed)} table(s) now in schema(s) "
-        f"{', '.join(wanted.schemas)}, because only a superuser may publish FOR TABLES IN SCHEMA (PostgreSQL 15+) "
-        f"and {catalog.admin} is not one: tables created later are not replicated until you run "
+        f"{', '.join(wanted.schemas)}, {why}: tables created later are not replicated until you run "
         f"ALTER PUBLICATION {wanted.publication} ADD TABLE <schema.table> (or run this again)."
     )
+    if catalog.unidentified:  # the table list, whoever the admin is
+        if not _publication_is(pub, [r.oid for r in listed], ()):
+            _check_publishable(catalog, pub, listed)
+            plan.steps.extend(Step(s) for s in _set_tables(pub, wanted.publication, listed))
+        plan.warnings.append(fallback_warning)
+        return
     if _publication_is(pub, (), schema_oids):
-        return every
+        return
     if not catalog.admin_is_superuser and _publication_is(pub, [r.oid for r in listed], ()):
         plan.warnings.append(fallback_warning)
-        return every
+        return
     if pub is None:
         _check_publishable(catalog, pub, ())
         primary: sql.Composed = sql.SQL("CREATE PUBLICATION {} FOR TABLES IN SCHEMA {}").format(name, schema_names)
@@ -490,7 +589,18 @@ def _plan_publication(plan: Plan, catalog: Catalog, wanted: Wanted) -> list[int]
     problem = _publish_problem(catalog, listed)
     fallback = tuple(_set_tables(pub, wanted.publication, listed))
     plan.steps.append(Step(primary, fallback=fallback, fallback_warnings=(fallback_warning,), fallback_problem=problem))
-    return every
+
+
+def _with_identity(plan: Plan, catalog: Catalog, tables: Sequence[Relation]) -> list[Relation]:
+    """The tables that may be published; a warning for each of the others."""
+    kept: list[Relation] = []
+    for relation in tables:
+        missing = catalog.unidentified.get(relation.oid)
+        if missing:
+            plan.warnings.append(_exclusion_warning(relation, missing))
+        else:
+            kept.append(relation)
+    return kept
 
 
 def _publication_is(pub: Publication | None, relations: Iterable[int], schemas: Iterable[int]) -> bool:
