@@ -6,6 +6,7 @@ export UV_PYTHON ?= $(shell p=$$(pyenv prefix 3.13 2>/dev/null) && echo $$p/bin/
 PY313_BIN := $(dir $(UV_PYTHON))
 VENV := .venv
 SAM := .tools/sam/bin/sam
+CHECKOV := .tools/checkov/bin/checkov
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
@@ -23,6 +24,10 @@ deps: $(VENV)/.synced ## Python 3.13 venv with the runtime and dev dependencies 
 
 $(SAM):
 	bash tests/sam_local/samtools.sh install
+
+$(CHECKOV):
+	@command -v uv >/dev/null || python3 -m pip install -q uv
+	uv venv -q --allow-existing .tools/checkov && uv pip install -q --python .tools/checkov/bin/python checkov==3.3.30
 
 .PHONY: demo
 demo: deps ## Onboard sample databases on the local world: real servers, the real state machine, moto for AWS
@@ -43,8 +48,9 @@ lint: deps lint-template ## ruff, mypy, sam validate --lint, asl-validator
 	$(VENV)/bin/mypy
 
 .PHONY: lint-template
-lint-template: deps $(SAM) ## sam validate --lint (cfn-lint) and asl-validator on the deployed definition
+lint-template: deps $(SAM) $(CHECKOV) ## sam validate --lint (cfn-lint), checkov, asl-validator on the deployed definition
 	$(SAM) validate --lint --region $(AWS_DEFAULT_REGION)
+	BC_SKIP_MAPPING=TRUE $(CHECKOV) -f template.yaml --framework cloudformation --compact --quiet --skip-download
 	$(VENV)/bin/python -m tests.check_asl
 
 .PHONY: ca-bundle

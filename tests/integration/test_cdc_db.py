@@ -13,9 +13,10 @@ from typing import Any
 
 import psycopg
 import pytest
-from clickpipes.errors import DbConnectionError, DbPrivilegeError, InvalidInputError
+from clickpipes.errors import DbConnectionError, DbPrivilegeError, InvalidInputError, TransientError
 from clickpipes.models import AdminCredentials, CdcDbRequest, CdcDbResult
 from clickpipes.settings import DbSettings
+from clickpipes_db import cdc_postgres
 from clickpipes_db.gateway import DatabaseGateway
 from psycopg import sql
 from pydantic import SecretStr
@@ -154,6 +155,23 @@ def pg_case(local_dbs: LocalDbsEnv, pg_db: str, gateway: DatabaseGateway) -> Ite
     drop_pg_role(local_dbs, pg_db, case.user)
 
 
+def no_identity_warning(case: PgCase, table: str) -> str:
+    return (
+        f"Table {case.table(table)} has no primary key and no REPLICA IDENTITY FULL: not published (PostgreSQL "
+        f'would refuse UPDATE and DELETE on it once published). Add a primary key, or run ALTER TABLE "{case.schema}".'
+        f"{table} REPLICA IDENTITY FULL, then run the onboarding again."
+    )
+
+
+def update_and_delete(case: PgCase, table: str) -> None:
+    """What the application does: raises if the table is published without a replica identity."""
+    t = sql.Identifier(case.schema, table)
+    with case.as_admin() as conn:
+        conn.execute(sql.SQL("INSERT INTO {} VALUES (99, 'x')").format(t))
+        conn.execute(sql.SQL("UPDATE {} SET v = 'y' WHERE id = 99").format(t))
+        conn.execute(sql.SQL("DELETE FROM {} WHERE id = 99").format(t))
+
+
 def published(case: PgCase) -> set[str]:
     with case.as_superuser() as conn:
         rows = conn.execute(
@@ -201,15 +219,14 @@ def test_pg_configure_grants_publishes_and_warns(pg_case: PgCase, gateway: Datab
         f"GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {u}",
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA {s} GRANT SELECT ON TABLES TO {u}",
         f"GRANT rds_replication TO {u}",
-        # rdsmaster is not a superuser: FOR TABLES IN SCHEMA is refused, the tables are listed instead
-        f'CREATE PUBLICATION {p} FOR TABLE {s}."full", {s}."keyed", {s}."nokey"',
+        # rdsmaster is not a superuser: FOR TABLES IN SCHEMA is refused, the tables are listed instead; nokey (no
+        # primary key, no REPLICA IDENTITY FULL) is left out
+        f'CREATE PUBLICATION {p} FOR TABLE {s}."full", {s}."keyed"',
     ]
-    assert published(case) == {case.table("keyed"), case.table("nokey"), case.table("full")}
+    assert published(case) == {case.table("keyed"), case.table("full")}
     assert result.iam_auth_for_replication is None  # not an RDS parameter here
-    identity = [w for w in result.warnings if "REPLICA IDENTITY FULL" in w]
-    assert len(identity) == 1
-    assert case.table("nokey") in identity[0]
-    assert any("tables created later are not replicated" in w for w in result.warnings)
+    assert [w for w in result.warnings if "REPLICA IDENTITY" in w] == [no_identity_warning(case, "nokey")]
+    assert any("lists the 2 table(s)" in w and "tables created later are not replicated" in w for w in result.warnings)
 
     with case.as_superuser() as conn:
         member = conn.execute("SELECT pg_has_role(%s, 'rds_replication', 'MEMBER')", (case.user,)).fetchone()
@@ -221,9 +238,20 @@ def test_pg_configure_grants_publishes_and_warns(pg_case: PgCase, gateway: Datab
                 sql.SQL("SELECT has_table_privilege({}, 'SELECT')").format(sql.Literal(f'"{case.schema}".{table}'))
             ).fetchone() == (True,)
             conn.execute(sql.SQL("SELECT * FROM {}").format(qualified)).fetchall()
-    # The warning is true: published without a replica identity, the table refuses UPDATE.
-    with case.as_admin() as conn, pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="replica identity"):
+    # Not published, the table without a replica identity still takes UPDATE and DELETE: the application works.
+    update_and_delete(case, "nokey")
+    with case.as_admin() as conn:
         conn.execute(sql.SQL("UPDATE {}.nokey SET v = 'b'").format(sql.Identifier(case.schema)))
+        conn.execute(sql.SQL("DELETE FROM {}.nokey").format(sql.Identifier(case.schema)))
+    # Given a replica identity, as the warning says, the next run publishes it.
+    with case.as_admin() as conn:
+        conn.execute(sql.SQL("ALTER TABLE {}.nokey REPLICA IDENTITY FULL").format(sql.Identifier(case.schema)))
+    again = gateway.configure_cdc("postgres", case.admin, case.request())
+    assert again.actions == [f'ALTER PUBLICATION {p} SET TABLE {s}."full", {s}."keyed", {s}."nokey"']
+    assert not any("REPLICA IDENTITY" in w for w in again.warnings)
+    assert published(case) == {case.table("keyed"), case.table("nokey"), case.table("full")}
+    update_and_delete(case, "nokey")  # FULL: published and still updatable
+    assert gateway.configure_cdc("postgres", case.admin, case.request()).actions == []
 
 
 def test_pg_default_privileges_and_new_tables(pg_case: PgCase, gateway: DatabaseGateway) -> None:
@@ -237,7 +265,7 @@ def test_pg_default_privileges_and_new_tables(pg_case: PgCase, gateway: Database
     again = gateway.configure_cdc("postgres", case.admin, case.request())
     assert again.actions == [
         f'ALTER PUBLICATION "{case.publication}" SET TABLE "{case.schema}"."full", "{case.schema}"."keyed", '
-        f'"{case.schema}"."later", "{case.schema}"."nokey"'
+        f'"{case.schema}"."later"'
     ]
     assert case.table("later") in published(case)
 
@@ -255,18 +283,132 @@ def test_pg_rerun_is_a_no_op(pg_case: PgCase, gateway: DatabaseGateway) -> None:
 def test_pg_tables_subset_sets_the_publication(pg_case: PgCase, gateway: DatabaseGateway) -> None:
     case = pg_case
     gateway.configure_cdc("postgres", case.admin, case.request())
-    subset = case.request(tables=[case.table("keyed"), case.table("full")])
+    subset = case.request(tables=[case.table("keyed")])
     result = gateway.configure_cdc("postgres", case.admin, subset)
-    assert result.actions == [
-        f'ALTER PUBLICATION "{case.publication}" SET TABLE "{case.schema}"."keyed", "{case.schema}"."full"'
-    ]
-    assert published(case) == {case.table("keyed"), case.table("full")}
-    assert not any("REPLICA IDENTITY" in w for w in result.warnings)  # nokey is no longer published
+    assert result.actions == [f'ALTER PUBLICATION "{case.publication}" SET TABLE "{case.schema}"."keyed"']
+    assert published(case) == {case.table("keyed")}
+    assert not any("REPLICA IDENTITY" in w for w in result.warnings)  # nokey is not asked for
     assert gateway.configure_cdc("postgres", case.admin, subset).actions == []
     back = gateway.configure_cdc("postgres", case.admin, case.request())
-    assert len(back.actions) == 1
-    assert back.actions[0].startswith(f'ALTER PUBLICATION "{case.publication}" SET TABLE')
-    assert published(case) == {case.table("keyed"), case.table("nokey"), case.table("full")}
+    assert back.actions == [
+        f'ALTER PUBLICATION "{case.publication}" SET TABLE "{case.schema}"."full", "{case.schema}"."keyed"'
+    ]
+    assert published(case) == {case.table("keyed"), case.table("full")}
+
+
+def test_pg_requested_table_without_identity_is_not_published(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+    """Asked for by name, a table without a replica identity is left out all the same; a publication an earlier
+    run (or someone) made with it loses it, and the plan says so."""
+    case = pg_case
+    p, s = f'"{case.publication}"', f'"{case.schema}"'
+    wanted = case.request(tables=[case.table("nokey"), case.table("keyed")])
+    result = gateway.configure_cdc("postgres", case.admin, wanted)
+    assert result.actions[-1] == f'CREATE PUBLICATION {p} FOR TABLE {s}."keyed"'
+    assert [w for w in result.warnings if "REPLICA IDENTITY" in w] == [no_identity_warning(case, "nokey")]
+    assert published(case) == {case.table("keyed")}
+    update_and_delete(case, "nokey")
+    again = gateway.configure_cdc("postgres", case.admin, wanted)
+    assert again.actions == []
+    assert again.warnings == result.warnings
+
+    # Only nokey asked for: an empty publication, not a broken table.
+    alone = gateway.configure_cdc("postgres", case.admin, case.request(tables=[case.table("nokey")]))
+    assert alone.actions == [f'ALTER PUBLICATION {p} DROP TABLE {s}."keyed"']
+    assert no_identity_warning(case, "nokey") in alone.warnings
+    assert published(case) == set()
+    update_and_delete(case, "nokey")
+
+    # A publication holding it (as earlier versions made): UPDATE is refused until the run takes it out.
+    with case.as_admin() as conn:
+        conn.execute(
+            sql.SQL("ALTER PUBLICATION {} SET TABLE {}, {}").format(
+                sql.Identifier(case.publication),
+                sql.Identifier(case.schema, "keyed"),
+                sql.Identifier(case.schema, "nokey"),
+            )
+        )
+    with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="replica identity"):
+        update_and_delete(case, "nokey")
+    before = pg_snapshot(case)
+    plan = gateway.configure_cdc("postgres", case.admin, wanted.model_copy(update={"plan_only": True}))
+    assert plan.actions == [f'ALTER PUBLICATION {p} SET TABLE {s}."keyed"']
+    assert no_identity_warning(case, "nokey") in plan.warnings
+    assert pg_snapshot(case) == before
+    fixed = gateway.configure_cdc("postgres", case.admin, wanted)
+    assert fixed.actions == plan.actions
+    assert published(case) == {case.table("keyed")}
+    update_and_delete(case, "nokey")
+
+    # With REPLICA IDENTITY FULL, the next run publishes it, in the order asked.
+    with case.as_admin() as conn:
+        conn.execute(sql.SQL("ALTER TABLE {}.nokey REPLICA IDENTITY FULL").format(sql.Identifier(case.schema)))
+    last = gateway.configure_cdc("postgres", case.admin, wanted)
+    assert last.actions == [f'ALTER PUBLICATION {p} SET TABLE {s}."nokey", {s}."keyed"']
+    assert not any("REPLICA IDENTITY" in w for w in last.warnings)
+    assert published(case) == {case.table("keyed"), case.table("nokey")}
+    update_and_delete(case, "nokey")
+
+
+def test_pg_identity_lost_during_the_run_rolls_back(
+    pg_case: PgCase, gateway: DatabaseGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last check, in the run's transaction: if the publication ends up holding a table without a replica
+    identity (here: the catalog read is made to miss nokey's, as if it lost it meanwhile), nothing is committed."""
+    case = pg_case
+    real = cdc_postgres._unidentified
+    calls: list[int] = []
+
+    def stale_then_real(cur: Any, oids: Any) -> Any:
+        calls.append(1)
+        return {} if len(calls) == 1 else real(cur, oids)
+
+    monkeypatch.setattr(cdc_postgres, "_unidentified", stale_then_real)
+    before = pg_snapshot(case)
+    with pytest.raises(TransientError, match=f"{case.table('nokey')} lost their replica identity") as caught:
+        gateway.configure_cdc("postgres", case.admin, case.request())
+    assert "Nothing was changed" in str(caught.value)
+    assert pg_snapshot(case) == before
+    update_and_delete(case, "nokey")
+
+
+def test_pg_other_tables_without_identity(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+    """REPLICA IDENTITY NOTHING (even with a primary key), USING INDEX on a dropped index, a partitioned table with
+    a partition without a primary key: none is published, each with its own warning."""
+    case = pg_case
+    s = sql.Identifier(case.schema)
+    with case.as_admin() as conn:
+        conn.execute(sql.SQL("CREATE TABLE {}.nothing (id int PRIMARY KEY, v text)").format(s))
+        conn.execute(sql.SQL("ALTER TABLE {}.nothing REPLICA IDENTITY NOTHING").format(s))
+        conn.execute(sql.SQL("CREATE TABLE {}.dropped (id int NOT NULL, v text)").format(s))
+        conn.execute(sql.SQL("CREATE UNIQUE INDEX dropped_id ON {}.dropped (id)").format(s))
+        conn.execute(sql.SQL("ALTER TABLE {}.dropped REPLICA IDENTITY USING INDEX dropped_id").format(s))
+        conn.execute(sql.SQL("DROP INDEX {}.dropped_id").format(s))
+        conn.execute(sql.SQL("CREATE TABLE {}.parted (id int, v text) PARTITION BY RANGE (id)").format(s))
+        conn.execute(
+            sql.SQL("CREATE TABLE {}.parted_1 PARTITION OF {}.parted FOR VALUES FROM (0) TO (1000)").format(s, s)
+        )
+        conn.execute(
+            sql.SQL("CREATE TABLE {}.keyed_parted (id int PRIMARY KEY, v text) PARTITION BY RANGE (id)").format(s)
+        )
+        conn.execute(
+            sql.SQL("CREATE TABLE {}.keyed_parted_1 PARTITION OF {}.keyed_parted FOR VALUES FROM (0) TO (1000)").format(
+                s, s
+            )
+        )
+    result = gateway.configure_cdc("postgres", case.admin, case.request())
+    assert published(case) == {case.table(t) for t in ("keyed", "full", "keyed_parted_1")}  # leaves are shown
+    excluded = sorted(w for w in result.warnings if "not published" in w)
+    assert len(excluded) == 4
+    assert excluded[0].startswith(f"Partitioned table {case.table('parted')} is not published: its partition(s) ")
+    assert case.table("parted_1") in excluded[0]
+    assert excluded[1].startswith(f"Table {case.table('dropped')} has no replica identity (the index of its")
+    assert excluded[2].startswith(f"Table {case.table('nokey')} has no primary key")
+    assert excluded[3].startswith(f"Table {case.table('nothing')} has REPLICA IDENTITY NOTHING: not published")
+    for table in ("nokey", "nothing", "dropped", "parted", "parted_1"):
+        update_and_delete(case, table)
+    plan = gateway.configure_cdc("postgres", case.admin, case.request(plan_only=True))
+    assert plan.actions == []
+    assert sorted(w for w in plan.warnings if "not published" in w) == excluded
 
 
 def test_pg_existing_publication_with_other_contents_is_corrected(pg_case: PgCase, gateway: DatabaseGateway) -> None:
@@ -331,19 +473,42 @@ def test_pg_superuser_admin_publishes_tables_in_schema(pg_case: PgCase, gateway:
         case.env, case.database, username=case.env.postgres.superuser, password=SecretStr("unused"),
         host=case.env.postgres.socket_dir,
     )  # fmt: skip
-    result = gateway.configure_cdc("postgres", superuser, case.request())
-    assert result.actions == [
+    # nokey has no replica identity: FOR TABLES IN SCHEMA would publish it, so the table list stays
+    kept = gateway.configure_cdc("postgres", superuser, case.request())
+    assert kept.actions == [
         # default privileges belong to the role that creates the tables: now the superuser's are set too
         f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{case.schema}" GRANT SELECT ON TABLES TO "{case.user}"',
-        f'ALTER PUBLICATION "{case.publication}" SET TABLES IN SCHEMA "{case.schema}"',
     ]
-    assert not any("tables created later" in w for w in result.warnings)
+    assert no_identity_warning(case, "nokey") in kept.warnings
+    assert any("which would publish the tables without a replica identity too" in w for w in kept.warnings)
+    assert published(case) == {case.table("keyed"), case.table("full")}
+    with case.as_admin() as conn:
+        conn.execute(sql.SQL("ALTER TABLE {}.nokey REPLICA IDENTITY FULL").format(sql.Identifier(case.schema)))
+    result = gateway.configure_cdc("postgres", superuser, case.request())
+    assert result.actions == [f'ALTER PUBLICATION "{case.publication}" SET TABLES IN SCHEMA "{case.schema}"']
+    assert not any("tables created later" in w or "REPLICA IDENTITY" in w for w in result.warnings)
     with case.as_superuser() as conn:
         conn.execute(sql.SQL("CREATE TABLE {}.later (id int PRIMARY KEY)").format(sql.Identifier(case.schema)))
     assert case.table("later") in published(case)  # new tables are published by themselves now
     assert gateway.configure_cdc("postgres", superuser, case.request()).actions == []
     # rdsmaster, which cannot publish schemas, accepts the schema publication as it is
     assert gateway.configure_cdc("postgres", case.admin, case.request()).actions == []
+    # A table created later without a primary key is published by the schema form: UPDATE on it is refused. The
+    # next run (the plan says it) goes back to a table list without it.
+    with case.as_admin() as conn:
+        conn.execute(sql.SQL("CREATE TABLE {}.later_nokey (id int, v text)").format(sql.Identifier(case.schema)))
+    with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="replica identity"):
+        update_and_delete(case, "later_nokey")
+    s, p = f'"{case.schema}"', f'"{case.publication}"'
+    plan = gateway.configure_cdc("postgres", superuser, case.request(plan_only=True))
+    assert plan.actions == [f'ALTER PUBLICATION {p} SET TABLE {s}."full", {s}."keyed", {s}."later", {s}."nokey"']
+    assert no_identity_warning(case, "later_nokey") in plan.warnings
+    fixed = gateway.configure_cdc("postgres", superuser, case.request())
+    assert fixed.actions == plan.actions
+    assert fixed.warnings == plan.warnings
+    update_and_delete(case, "later_nokey")
+    assert published(case) == {case.table(t) for t in ("full", "keyed", "later", "nokey")}
+    assert gateway.configure_cdc("postgres", superuser, case.request()).actions == []
 
 
 def test_pg_missing_schema_or_table(pg_case: PgCase, gateway: DatabaseGateway) -> None:

@@ -3,15 +3,19 @@
 
 One session = `samtools.sh up` (only when the engine or the base image is missing; then `down` at the end),
 one `sam build` (`--cached`, cache under $SAMLOCAL_DATA_DIR), one moto_server (stopped by PID), and
-one `sam local invoke` per call of :meth:`SamLocal.invoke`. Logs of every step go to
-``$SAMLOCAL_DATA_DIR/sam-local-tests`` (build.log, moto.log, invokes/NN-<function>.{event,env,out,err}).
+one `sam local invoke` per call of :meth:`SamLocal.invoke`, one `sam local start-api` per
+:meth:`SamLocal.start_api` (stopped by PID with SIGTERM). Logs of every step go to
+``$SAMLOCAL_DATA_DIR/sam-local-tests`` (build.log, moto.log, invokes/NN-<function>.{event,env,out,err},
+invokes/NN-start-api.{env.json,out,err,http}).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -41,6 +45,8 @@ FAKE_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 UP_TIMEOUT = 1200  # a first `up` installs the SAM CLI and debootstraps the base image
 BUILD_TIMEOUT = 600
 INVOKE_TIMEOUT = 180
+START_API_TIMEOUT = 60  # until start-api answers HTTP (it starts no container before the first request)
+HTTP_TIMEOUT = 120  # one request through start-api: the first one builds the layer image and starts the container
 
 # Wall-clock seconds of each phase, printed after the run (pytest_terminal_summary).
 TIMINGS: dict[str, list[float]] = {}
@@ -105,6 +111,79 @@ class Invocation:
 
 
 @dataclass
+class HttpResponse:
+    """An API answer, from start-api (HTTP) or from the proxy result `sam local invoke` prints."""
+
+    status: int
+    headers: dict[str, str]
+    body: Any  # the JSON body
+
+    @classmethod
+    def from_proxy(cls, invocation: Invocation) -> HttpResponse:
+        """The API Gateway proxy result of a handler (REST API: Powertools puts headers in multiValueHeaders)."""
+        payload = invocation.ok()
+        headers = {k: v[-1] for k, v in (payload.get("multiValueHeaders") or {}).items()}
+        headers |= payload.get("headers") or {}
+        assert payload.get("isBase64Encoded") is False, payload
+        return cls(payload["statusCode"], headers, json.loads(payload["body"]))
+
+
+@dataclass
+class LocalApi:
+    """A running `sam local start-api` on 127.0.0.1:<port>. :meth:`stop` sends SIGTERM to its PID."""
+
+    proc: subprocess.Popen[bytes]
+    port: int
+    log: Path  # NN-start-api.http: every request and answer, one JSON object a line
+    docker_env: dict[str, str]
+    containers_before: set[str]
+    stopped: tuple[int, list[str]] | None = None
+
+    def request(self, method: str, path: str, body: Any = None) -> HttpResponse:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=HTTP_TIMEOUT)  # no proxy
+        data = None if body is None else json.dumps(body)
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        t0 = time.monotonic()
+        try:
+            conn.request(method, path, body=data, headers=headers)
+            answer = conn.getresponse()
+            raw = answer.read().decode()
+            response = HttpResponse(answer.status, dict(answer.getheaders()), json.loads(raw) if raw else None)
+        finally:
+            conn.close()
+        seconds = time.monotonic() - t0
+        _timed("start-api request", seconds)
+        with self.log.open("a") as out:
+            out.write(json.dumps({"request": [method, path, body], "seconds": round(seconds, 2)} | vars(response)))
+            out.write("\n")
+        return response
+
+    def stop(self) -> tuple[int, list[str]]:
+        """SIGTERM to sam's PID; (its exit code, the containers it left, which are then removed)."""
+        if self.stopped is None:
+            t0 = time.monotonic()
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait(10)
+            _timed("start-api stop", time.monotonic() - t0)
+            left = sorted(_containers(self.docker_env) - self.containers_before)
+            if left:  # leave nothing behind, whatever the test says about it
+                _run([DOCKER, "rm", "-f", *left], env=self.docker_env, timeout=60)
+            self.stopped = (self.proc.returncode, left)
+        return self.stopped
+
+
+def _containers(env: dict[str, str]) -> set[str]:
+    listed = _run([DOCKER, "ps", "-aq", "--no-trunc"], env=env, timeout=30)
+    assert listed.returncode == 0, listed.stderr
+    return set(listed.stdout.split())
+
+
+@dataclass
 class SamLocal:
     env: dict[str, str]  # the environment of every `sam` process
     sam: str
@@ -147,6 +226,46 @@ class SamLocal:
         payload = json.loads(lines[-1])
         assert isinstance(payload, dict), payload
         return Invocation(function, seconds, payload, result.stderr)
+
+    def start_api(self, env: dict[str, dict[str, str]] | None = None) -> LocalApi:
+        """`sam local start-api` on a free port of 127.0.0.1, one warm container per function (LAZY: started
+        by the first request, reused after, removed at SIGTERM). Returns once it answers HTTP; the caller
+        must :meth:`LocalApi.stop` it. `env` as for :meth:`invoke`."""
+        self._count += 1
+        stem = self.invokes / f"{self._count:02d}-start-api"
+        env_file = stem.with_suffix(".env.json")
+        env_file.write_text(json.dumps({"Parameters": {"AWS_ENDPOINT_URL": self.endpoint}, **(env or {})}, indent=1))
+        port = free_port("127.0.0.1")
+        cmd = [
+            self.sam, "local", "start-api", "--skip-pull-image", "-t", str(self.template),
+            "--env-vars", str(env_file), "--host", "127.0.0.1", "--port", str(port), "--warm-containers", "LAZY",
+        ]  # fmt: skip
+        before = _containers(self.env)
+        t0 = time.monotonic()
+        with stem.with_suffix(".out").open("wb") as out, stem.with_suffix(".err").open("wb") as err:
+            proc = subprocess.Popen(  # stopped by PID (LocalApi.stop)
+                cmd, env=self.env, cwd=WORK, stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True
+            )
+        api = LocalApi(proc, port, stem.with_suffix(".http"), self.env, before)
+        deadline = time.monotonic() + START_API_TIMEOUT
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                break
+            try:  # an unknown path: sam answers 403 itself, without a container
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/")
+                conn.getresponse().read()
+                conn.close()
+                _timed("start-api up", time.monotonic() - t0)
+                return api
+            except (OSError, http.client.HTTPException):
+                time.sleep(0.2)
+        api.stop()
+        pytest.fail(
+            f"sam local start-api did not answer on 127.0.0.1:{port} (rc={proc.returncode}):\n"
+            f"{stem.with_suffix('.err').read_text()[-3000:]}",
+            pytrace=False,
+        )
 
 
 def _boto_keys() -> dict[str, str]:
