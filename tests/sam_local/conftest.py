@@ -177,6 +177,19 @@ class LocalApi:
         return self.stopped
 
 
+def _answers_http(port: int) -> bool:
+    """Any HTTP answer on 127.0.0.1:PORT (an unknown path: sam answers 403 itself, without a container)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        conn.request("GET", "/")
+        conn.getresponse().read()
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        conn.close()
+    return True
+
+
 def _containers(env: dict[str, str]) -> set[str]:
     listed = _run([DOCKER, "ps", "-aq", "--no-trunc"], env=env, timeout=30)
     assert listed.returncode == 0, listed.stderr
@@ -248,18 +261,11 @@ class SamLocal:
             )
         api = LocalApi(proc, port, stem.with_suffix(".http"), self.env, before)
         deadline = time.monotonic() + START_API_TIMEOUT
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                break
-            try:  # an unknown path: sam answers 403 itself, without a container
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/")
-                conn.getresponse().read()
-                conn.close()
+        while time.monotonic() < deadline and proc.poll() is None:
+            if _answers_http(port):
                 _timed("start-api up", time.monotonic() - t0)
                 return api
-            except (OSError, http.client.HTTPException):
-                time.sleep(0.2)
+            time.sleep(0.2)
         api.stop()
         pytest.fail(
             f"sam local start-api did not answer on 127.0.0.1:{port} (rc={proc.returncode}):\n"

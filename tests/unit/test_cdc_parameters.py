@@ -138,3 +138,10 @@ def test_binlog_retention_bounds(make_db: Any, context: FakeContext, engine: str
 
     with pytest.raises(InvalidInputError, match=message):
         target_of(make_db, context, "retention", engine, binlog_retention_hours=hours)
+
+
+def test_mysql_schema_names_are_checked_before_anything_runs(make_db: Any, context: FakeContext) -> None:
+    from clickpipes.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match=r"schemas sales\$eu"):
+        target_of(make_db, context, "shop", "mysql", schemas=["sales$eu"])

@@ -271,6 +271,7 @@ CDC_PARAMETERS: Final[dict[Engine, tuple[CdcParameter, ...]]] = {
 BINLOG_RETENTION_MAX: Final[dict[Engine, int]] = {"mysql": 168, "mariadb": 168, "aurora-mysql": 2160}
 DEFAULT_BINLOG_RETENTION_HOURS: Final = 72
 DEFAULT_PG_SCHEMAS: Final = ("public",)
+MYSQL_SCHEMA: Final = re.compile(r"[A-Za-z0-9_]{1,64}")  # what clickpipes_db.cdc_mysql quotes
 
 
 def parameter_group_family(engine: Engine, version: str) -> str:

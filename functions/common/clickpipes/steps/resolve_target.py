@@ -119,7 +119,11 @@ def cdc_options(request: OnboardingInput, engine: rules.Engine, database: str | 
     elif rules.family(engine) == "postgres":
         schemas = list(rules.DEFAULT_PG_SCHEMAS)
     else:
-        schemas = [database] if database else []
+        schemas = [database] if database and rules.MYSQL_SCHEMA.fullmatch(database) else []
+    if rules.family(engine) == "mysql":
+        bad = [s for s in schemas if not rules.MYSQL_SCHEMA.fullmatch(s)]
+        if bad:
+            raise InvalidInputError(f"schemas {', '.join(bad)}: MySQL schema names here are letters, digits and _.")
     return CdcOptions(
         enabled=request.cdc,
         schemas=schemas,
