@@ -4,11 +4,20 @@ secrets point at the local PostgreSQL/MariaDB servers. Shared by the e2e suite, 
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from tests.dbs.servers import LocalDbsEnv, iam_token, mariadb_login_with_token, pg_login_with_token
+from psycopg import sql
+
+from tests.dbs.servers import (
+    LocalDbsEnv,
+    iam_token,
+    mariadb_login_with_token,
+    pg_login_with_token,
+    pg_superuser_connect,
+)
 from tests.harness.local_aws import Deployed, LocalWorld
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +43,12 @@ ENGINES: dict[str, EngineCase] = {
 }
 
 
+def fresh(prefix: str) -> tuple[str, str]:
+    """A DB identifier and a DB user name that no other test uses (the servers are shared)."""
+    suffix = uuid.uuid4().hex[:8]
+    return f"{prefix}-{suffix}", f"cp_{suffix}"
+
+
 def deploy(world: LocalWorld, env: LocalDbsEnv, **parameters: object) -> Deployed:
     """Deploy template.yaml as is; the only local choices are stack parameters a user has too."""
     overrides: dict[str, object] = {"DbCaBundle": env.ca_file, "PollIntervalSeconds": 5, "MaxWaitSeconds": 120}
@@ -41,12 +56,27 @@ def deploy(world: LocalWorld, env: LocalDbsEnv, **parameters: object) -> Deploye
     return world.deploy(TEMPLATE, overrides)
 
 
+DATABASE = "clickpipes_e2e"  # the DBs' initial database: PostgreSQL CDC works in it, apart from other suites'
+
+
+def ensure_database(env: LocalDbsEnv) -> None:
+    """The DBs' initial database (DBName) on both local servers, as RDS creates it (PostgreSQL: master-owned)."""
+    with pg_superuser_connect(env) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone() is None:
+            owner = sql.Identifier(env.postgres.admin_user)
+            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(DATABASE), owner))
+    with mariadb_root_connect(env) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE IF NOT EXISTS `{DATABASE}`")
+
+
 def create_db(world: LocalWorld, env: LocalDbsEnv, engine: str, identifier: str, **secret: Any) -> dict[str, Any]:
     """A DB in moto (IAM auth off, RDS-managed master secret) whose secret reaches the local server."""
     case = ENGINES[engine]
+    ensure_database(env)
     if case.kind == "cluster":
         db = world.rds.create_db_cluster(
             DBClusterIdentifier=identifier,
+            DatabaseName=DATABASE,
             Engine=case.engine,
             EngineVersion=case.version,
             MasterUsername="master",
@@ -67,6 +97,7 @@ def create_db(world: LocalWorld, env: LocalDbsEnv, engine: str, identifier: str,
             MasterUsername="master",
             ManageMasterUserPassword=True,
             AllocatedStorage=20,
+            DBName=DATABASE,
         )["DBInstance"]
     server = env.postgres if case.server == "postgres" else env.mariadb
     value = {"username": server.admin_user, "password": server.admin_password, "host": server.host, "port": server.port}

@@ -3,24 +3,18 @@ proven to change nothing (moto's state and the database catalogs compared before
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
 
 from tests.dbs.servers import LocalDbsEnv, mariadb_root_connect, pg_superuser_connect
-from tests.e2e.scenario import ENGINES, PRINCIPAL, STATE_MACHINE, create_db
+from tests.e2e.scenario import ENGINES, PRINCIPAL, STATE_MACHINE, create_db, fresh
 from tests.harness.execution import ExecutionResult
 from tests.harness.local_aws import LocalWorld
 
 pytestmark = pytest.mark.e2e
 
 CDC_STEPS = ["ConfigureCdcParameters", "ConfigureCdcDatabase"]
-
-
-def fresh(prefix: str) -> tuple[str, str]:
-    suffix = uuid.uuid4().hex[:8]
-    return f"{prefix}-{suffix}", f"cp_{suffix}"
 
 
 def onboard(world: LocalWorld, identifier: str, user: str, **request: Any) -> ExecutionResult:

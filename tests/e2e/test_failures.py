@@ -11,16 +11,11 @@ import pytest
 from psycopg import sql
 
 from tests.dbs.servers import LocalDbsEnv, mariadb_root_connect, pg_superuser_connect
-from tests.e2e.scenario import PRINCIPAL, STATE_MACHINE, create_db
+from tests.e2e.scenario import PRINCIPAL, STATE_MACHINE, create_db, fresh
 from tests.harness.execution import ExecutionResult
 from tests.harness.local_aws import LocalWorld
 
 pytestmark = pytest.mark.e2e
-
-
-def fresh(prefix: str) -> tuple[str, str]:
-    suffix = uuid.uuid4().hex[:8]
-    return f"{prefix}-{suffix}", f"cp_{suffix}"
 
 
 def run(world: LocalWorld, request: dict[str, Any]) -> ExecutionResult:

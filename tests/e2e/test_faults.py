@@ -3,7 +3,6 @@ concurrent onboardings."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -12,16 +11,11 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.dbs.servers import LocalDbsEnv
-from tests.e2e.scenario import ENGINES, PRINCIPAL, STATE_MACHINE, create_db, login_with_token
+from tests.e2e.scenario import ENGINES, PRINCIPAL, STATE_MACHINE, create_db, fresh, login_with_token
 from tests.harness.execution import ExecutionResult
 from tests.harness.local_aws import LocalWorld
 
 pytestmark = pytest.mark.e2e
-
-
-def fresh(prefix: str) -> tuple[str, str]:
-    suffix = uuid.uuid4().hex[:8]
-    return f"{prefix}-{suffix}", f"cp_{suffix}"
 
 
 def request(identifier: str, user: str) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 from urllib.parse import unquote
 
@@ -12,17 +11,11 @@ import pymysql
 import pytest
 
 from tests.dbs.servers import LocalDbsEnv, iam_token, mariadb_login_with_token, pg_login_with_token
-from tests.e2e.scenario import ENGINES, PRINCIPAL, STATE_MACHINE, create_db, login_with_token
+from tests.e2e.scenario import ENGINES, PRINCIPAL, STATE_MACHINE, create_db, fresh, login_with_token
 from tests.harness.execution import ExecutionResult
 from tests.harness.local_aws import LocalWorld
 
 pytestmark = pytest.mark.e2e
-
-
-def fresh(prefix: str) -> tuple[str, str]:
-    """A DB identifier and a DB user name no other test uses."""
-    suffix = uuid.uuid4().hex[:8]
-    return f"{prefix}-{suffix}", f"cp_{suffix}"
 
 
 def onboard(world: LocalWorld, identifier: str, user: str, **extra: Any) -> ExecutionResult:

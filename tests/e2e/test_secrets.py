@@ -5,21 +5,15 @@ from __future__ import annotations
 import io
 import json
 import logging
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from tests.dbs.servers import LocalDbsEnv, iam_token
-from tests.e2e.scenario import ENGINES, PRINCIPAL, STATE_MACHINE, create_db, deploy
+from tests.e2e.scenario import ENGINES, PRINCIPAL, STATE_MACHINE, create_db, deploy, fresh
 from tests.harness.local_aws import LocalWorld
 
 pytestmark = pytest.mark.e2e
-
-
-def fresh(prefix: str) -> tuple[str, str]:
-    suffix = uuid.uuid4().hex[:8]
-    return f"{prefix}-{suffix}", f"cp_{suffix}"
 
 
 @pytest.fixture

@@ -143,6 +143,8 @@ def executions(samlocal: SamLocal, machine_arn: str) -> list[dict[str, Any]]:
     sfn = samlocal.aws("stepfunctions")
     listed = sfn.list_executions(stateMachineArn=machine_arn)["executions"]
     described = [sfn.describe_execution(executionArn=e["executionArn"]) for e in listed]
+    for execution in described:
+        del execution["ResponseMetadata"]  # a new request id on every call
     return sorted(described, key=lambda e: e["startDate"])
 
 

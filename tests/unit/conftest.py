@@ -138,6 +138,18 @@ def make_db(rds: Any) -> Callable[..., dict[str, Any]]:
     return make
 
 
+@pytest.fixture
+def state_machine(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The triggers' state machine (STATE_MACHINE_ARN); its executions stay RUNNING (moto executes nothing here)."""
+    arn = boto3.client("stepfunctions").create_state_machine(
+        name="onboarding",
+        definition=json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )["stateMachineArn"]
+    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    return str(arn)
+
+
 def resolve(request: Any, context: FakeContext | None = None) -> dict[str, Any]:
     """Run the ResolveTarget handler as the state machine calls it: the request plus which execution this is."""
     import resolve_target

@@ -15,18 +15,6 @@ from tests.unit.conftest import PRINCIPAL, FakeContext, load_event
 OPENAPI = Path(__file__).resolve().parents[2] / "functions" / "api" / "openapi.json"
 
 
-@pytest.fixture
-def state_machine(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A state machine that stays RUNNING (moto does not execute it here)."""
-    arn = boto3.client("stepfunctions").create_state_machine(
-        name="onboarding",
-        definition=json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}),
-        roleArn="arn:aws:iam::123456789012:role/sfn",
-    )["stateMachineArn"]
-    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
-    return str(arn)
-
-
 def call(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     response = api.handler(event, FakeContext())
     return response["statusCode"], json.loads(response["body"])

@@ -10,17 +10,6 @@ import tag_trigger
 from tests.unit.conftest import PRINCIPAL, FakeContext, load_event
 
 
-@pytest.fixture
-def state_machine(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
-    arn = boto3.client("stepfunctions").create_state_machine(
-        name="onboarding",
-        definition=json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}),
-        roleArn="arn:aws:iam::123456789012:role/sfn",
-    )["stateMachineArn"]
-    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
-    return str(arn)
-
-
 def executions(arn: str) -> list[dict[str, Any]]:
     sfn = boto3.client("stepfunctions")
     found = sfn.list_executions(stateMachineArn=arn)["executions"]
