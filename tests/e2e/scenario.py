@@ -15,6 +15,7 @@ from tests.dbs.servers import (
     LocalDbsEnv,
     iam_token,
     mariadb_login_with_token,
+    mariadb_root_connect,
     pg_login_with_token,
     pg_superuser_connect,
 )

@@ -21,7 +21,7 @@ import socket
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 
@@ -427,7 +427,7 @@ def test_api_post_starts_an_onboarding(samlocal: SamLocal, api_machine: str, api
     onboarding_id = api_post.body["id"]
     assert ONBOARDING_ID.fullmatch(onboarding_id), onboarding_id
     assert api_post.body == {"id": onboarding_id, "status": "RUNNING", "location": f"/onboardings/{onboarding_id}"}
-    assert api_post.headers["Location"] == f"/onboardings/{onboarding_id}"
+    assert api_post.headers["Location"] == f"/onboardings/{onboarding_id}"  # no stage: see the xfail below
     assert api_post.headers["Content-Type"] == "application/json"
     [started] = executions(samlocal, api_machine)  # exactly one, named after the DB, with the request as input
     assert started["name"] == onboarding_id
@@ -510,7 +510,9 @@ def test_start_api_serves_the_onboarding_api(samlocal: SamLocal) -> None:
             f"(GET /onboardings/{onboarding_id}).",
         }
 
-        got = api.request("GET", f"/onboardings/{onboarding_id}")
+        followed = urlsplit(urljoin(f"http://127.0.0.1:{api.port}/onboardings", posted.headers["Location"])).path
+        assert followed == f"/onboardings/{onboarding_id}"  # locally the stage is not in the path
+        got = api.request("GET", followed)
         assert got.status == 200, got
         expected = {"id": onboarding_id, "status": "RUNNING", "db_identifier": DB, "output": None, "error": None}
         assert fields(got.body, expected) == expected
