@@ -14,9 +14,15 @@ export AWS_DEFAULT_REGION ?= us-east-1
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(VENV)/.synced: pyproject.toml uv.lock
-	@command -v uv >/dev/null || python3 -m pip install -q uv
-	uv sync --frozen
+# uv runs as `python3 -m uv`: a fresh pyenv has no shim for a uv it just installed.
+UV := python3 -m uv
+
+.PHONY: uv
+uv:
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install -q uv
+
+$(VENV)/.synced: pyproject.toml uv.lock | uv
+	$(UV) sync --frozen
 	@touch $@
 
 .PHONY: deps
@@ -25,9 +31,8 @@ deps: $(VENV)/.synced ## Python 3.13 venv with the runtime and dev dependencies 
 $(SAM):
 	bash tests/sam_local/samtools.sh install
 
-$(CHECKOV):
-	@command -v uv >/dev/null || python3 -m pip install -q uv
-	uv venv -q --allow-existing .tools/checkov && uv pip install -q --python .tools/checkov/bin/python checkov==3.3.30
+$(CHECKOV): | uv
+	$(UV) venv -q --allow-existing .tools/checkov && $(UV) pip install -q --python .tools/checkov/bin/python checkov==3.3.30
 
 .PHONY: demo
 demo: deps ## Onboard sample databases on the local world: real servers, the real state machine, moto for AWS

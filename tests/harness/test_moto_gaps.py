@@ -277,3 +277,22 @@ def test_gap_rds_status_feeder() -> None:
     assert without == "available"  # AWS: "modifying" (then "configuring-iam-database-auth"), never fed
     with LocalWorld(disable_patches={"rds_status_feeder"}) as world, pytest.raises(HarnessError):
         world.feed_statuses("db1", ["modifying"], kind="instance")
+
+
+def test_gap_eventbridge_array_matching() -> None:
+    pattern = {"source": ["aws.rds"], "detail": {"requestParameters": {"tags": {"key": ["clickpipes:onboard"]}}}}
+    detail = {
+        "requestParameters": {"tags": [{"key": "team", "value": "a"}, {"key": "clickpipes:onboard", "value": "true"}]}
+    }
+
+    def check(world: LocalWorld) -> bool:
+        events, sqs = world.client("events"), world.client("sqs")
+        url = sqs.create_queue(QueueName="q")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="r", EventPattern=json.dumps(pattern))
+        events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": arn}])
+        events.put_events(Entries=[{"Source": "aws.rds", "DetailType": "x", "Detail": json.dumps(detail)}])
+        return bool(sqs.receive_message(QueueUrl=url).get("Messages"))
+
+    without, with_ = with_and_without("eventbridge_array_matching", check)
+    assert (without, with_) == (False, True)
