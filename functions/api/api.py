@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clickpipes.aws.sfn import SfnGateway
@@ -78,7 +78,8 @@ def post_onboarding(request: Annotated[OnboardingInput, Body()]) -> Response[Acc
     name = start_onboarding(
         request, sfn=sfn, region=settings.region, default_principal=settings.default_clickhouse_role_arn
     )
-    accepted = Accepted(id=name, status="RUNNING", location=f"/onboardings/{name}")
+    # relative: it resolves against the request URL, so it keeps the stage (…/v1/onboardings/<id>)
+    accepted = Accepted(id=name, status="RUNNING", location=f"onboardings/{name}")
     return Response(
         status_code=202, content_type="application/json", body=accepted, headers={"Location": accepted.location}
     )
@@ -119,6 +120,11 @@ def _invalid_request(exc: RequestValidationError) -> Response[Problem]:
         f"{'.'.join(str(p) for p in err['loc'] if p != 'body') or 'body'}: {err['msg']}" for err in exc.errors()
     )
     return _problem(400, InvalidInputError(), f"Invalid input: {problems}.")
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def _unsupported_content_type(exc: RequestUnsupportedContentType) -> Response[Problem]:
+    return _problem(415, InvalidInputError(), "Send the body as JSON (Content-Type: application/json).")
 
 
 @app.exception_handler(InvalidInputError)

@@ -47,6 +47,7 @@ BUILD_TIMEOUT = 600
 INVOKE_TIMEOUT = 180
 START_API_TIMEOUT = 60  # until start-api answers HTTP (it starts no container before the first request)
 HTTP_TIMEOUT = 120  # one request through start-api: the first one builds the layer image and starts the container
+STOP_SIGTERMS, STOP_WAIT = 3, 10  # start-api: SIGTERMs sent (each waited for that many seconds), then SIGKILL
 
 # Wall-clock seconds of each phase, printed after the run (pytest_terminal_summary).
 TIMINGS: dict[str, list[float]] = {}
@@ -138,6 +139,7 @@ class LocalApi:
     docker_env: dict[str, str]
     containers_before: set[str]
     stopped: tuple[int, list[str]] | None = None
+    sigterms: int = 0  # how many SIGTERMs stop() needed (more than 1: sam lost one, see stop())
 
     def request(self, method: str, path: str, body: Any = None) -> HttpResponse:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=HTTP_TIMEOUT)  # no proxy
@@ -159,21 +161,34 @@ class LocalApi:
         return response
 
     def stop(self) -> tuple[int, list[str]]:
-        """SIGTERM to sam's PID; (its exit code, the containers it left, which are then removed)."""
+        """SIGTERM to sam's PID; (its exit code, the containers it left, which are then removed).
+
+        sam's SIGTERM handler raises in the main thread. When the signal lands while that thread is still
+        starting the thread of the last request, socketserver reports the exception as a failed request and
+        serves on; so SIGTERM is sent again (by PID) until sam exits, and only then is it killed."""
         if self.stopped is None:
             t0 = time.monotonic()
-            if self.proc.poll() is None:
+            for _ in range(STOP_SIGTERMS):
+                if self.proc.poll() is not None:
+                    break
                 self.proc.send_signal(signal.SIGTERM)
+                self.sigterms += 1
                 try:
-                    self.proc.wait(30)
+                    self.proc.wait(STOP_WAIT)
                 except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait(10)
-            _timed("start-api stop", time.monotonic() - t0)
+                    continue
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(10)
+            seconds = time.monotonic() - t0
+            _timed("start-api stop", seconds)
             left = sorted(_containers(self.docker_env) - self.containers_before)
             if left:  # leave nothing behind, whatever the test says about it
                 _run([DOCKER, "rm", "-f", *left], env=self.docker_env, timeout=60)
             self.stopped = (self.proc.returncode, left)
+            with self.log.open("a") as out:
+                stop = {"sigterms": self.sigterms, "returncode": self.proc.returncode, "containers_left": left}
+                out.write(json.dumps({"stop": stop, "seconds": round(seconds, 2)}) + "\n")
         return self.stopped
 
 

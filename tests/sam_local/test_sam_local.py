@@ -426,8 +426,8 @@ def test_api_post_starts_an_onboarding(samlocal: SamLocal, api_machine: str, api
     assert api_post.status == 202, api_post
     onboarding_id = api_post.body["id"]
     assert ONBOARDING_ID.fullmatch(onboarding_id), onboarding_id
-    assert api_post.body == {"id": onboarding_id, "status": "RUNNING", "location": f"/onboardings/{onboarding_id}"}
-    assert api_post.headers["Location"] == f"/onboardings/{onboarding_id}"  # no stage: see the xfail below
+    assert api_post.body == {"id": onboarding_id, "status": "RUNNING", "location": f"onboardings/{onboarding_id}"}
+    assert api_post.headers["Location"] == f"onboardings/{onboarding_id}"  # relative: keeps the stage
     assert api_post.headers["Content-Type"] == "application/json"
     [started] = executions(samlocal, api_machine)  # exactly one, named after the DB, with the request as input
     assert started["name"] == onboarding_id
@@ -435,11 +435,6 @@ def test_api_post_starts_an_onboarding(samlocal: SamLocal, api_machine: str, api
     assert json.loads(started["input"]) == {"db_identifier": DB, "clickhouse_role_arn": PRINCIPAL}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: functions/api/api.py post_onboarding sets Location to /onboardings/<id>, an absolute "
-    "path without the stage; under https://<api>.execute-api.<region>.amazonaws.com/v1 it resolves outside the API",
-)
 def test_api_location_resolves_under_the_stage(api_post: HttpResponse) -> None:
     """RFC 9110: Location resolves against the request URI, here https://<Host>/v1/onboardings."""
     request = event("api_post_onboarding")
@@ -499,8 +494,8 @@ def test_start_api_serves_the_onboarding_api(samlocal: SamLocal) -> None:
         assert posted.status == 202, posted
         onboarding_id = posted.body["id"]
         assert ONBOARDING_ID.fullmatch(onboarding_id), onboarding_id
-        assert posted.body == {"id": onboarding_id, "status": "RUNNING", "location": f"/onboardings/{onboarding_id}"}
-        assert posted.headers["Location"] == f"/onboardings/{onboarding_id}"
+        assert posted.body == {"id": onboarding_id, "status": "RUNNING", "location": f"onboardings/{onboarding_id}"}
+        assert posted.headers["Location"] == f"onboardings/{onboarding_id}"
 
         again = api.request("POST", "/onboardings", request)
         assert again.status == 409, again
@@ -530,7 +525,7 @@ def test_start_api_serves_the_onboarding_api(samlocal: SamLocal) -> None:
         assert staged.body == {"message": "Missing Authentication Token"}  # sam's answer to an unknown route
     finally:
         returncode, left = api.stop()
-    assert returncode == 0
+    assert returncode == 0, f"sam local start-api exited {returncode} after {api.sigterms} SIGTERM(s)"
     assert left == []  # the warm container went with sam
     assert [e["name"] for e in executions(samlocal, machine)] == [onboarding_id]  # the 409 started nothing
 

@@ -38,7 +38,7 @@ def test_post_starts_an_onboarding_and_get_follows_it(state_machine: str) -> Non
     assert status == 202
     assert body["status"] == "RUNNING"
     assert body["id"].startswith("orders-pg--")
-    assert body["location"] == f"/onboardings/{body['id']}"
+    assert body["location"] == f"onboardings/{body['id']}"  # relative to .../v1/onboardings: keeps the stage
     execution = boto3.client("stepfunctions").list_executions(stateMachineArn=state_machine)["executions"][0]
     assert execution["name"] == body["id"]
 
@@ -84,6 +84,17 @@ def test_invalid_input_is_400_and_starts_nothing(state_machine: str, body: Any, 
     assert boto3.client("stepfunctions").list_executions(stateMachineArn=state_machine)["executions"] == []
 
 
+def test_non_json_body_is_415_in_the_api_shape(state_machine: str) -> None:
+    event = load_event("api_post_onboarding.json")
+    event["headers"]["Content-Type"] = "text/plain"
+    status, problem = call(event)
+    assert status == 415
+    assert problem == {
+        "error": "InvalidInputError",
+        "message": "Send the body as JSON (Content-Type: application/json).",
+    }
+
+
 def test_sample_invalid_event_is_400(state_machine: str) -> None:
     assert call(load_event("api_post_onboarding_invalid.json"))[0] == 400
 
@@ -109,7 +120,7 @@ def test_published_openapi_document_matches_the_code() -> None:
 
 def test_openapi_documents_exactly_the_status_codes_the_api_answers() -> None:
     paths = api.openapi_document()["paths"]
-    assert sorted(paths["/onboardings"]["post"]["responses"]) == ["202", "400", "409"]
+    assert sorted(paths["/onboardings"]["post"]["responses"]) == ["202", "400", "409", "415"]
     assert sorted(paths["/onboardings/{onboarding_id}"]["get"]["responses"]) == ["200", "404"]
 
 
