@@ -1,6 +1,6 @@
 """ApiFunction: the REST API (AWS_IAM auth) over the onboarding workflow.
 
-POST /onboardings            start one (202), 400 invalid input, 409 one is running for that DB
+POST /onboardings            start one (202), 400 invalid input, 409 one is running for that DB, 415 not JSON
 GET  /onboardings/{id}       status, current step, output or error (200), 404 unknown id
 """
 
@@ -71,6 +71,7 @@ def _gateway() -> tuple[SfnGateway, ApiSettings]:
             "description": "An onboarding of this DB is running",
             "content": {"application/json": {"model": Problem}},
         },
+        415: {"description": "The body is not JSON", "content": {"application/json": {"model": Problem}}},
     },
 )
 def post_onboarding(request: Annotated[OnboardingInput, Body()]) -> Response[Accepted]:
