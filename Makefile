@@ -60,10 +60,12 @@ lint-template: deps $(SAM) $(CHECKOV) ## sam validate --lint (cfn-lint), checkov
 
 .PHONY: ca-bundle
 ca-bundle: ## Download the RDS global CA bundle into the DB layer (needs internet; done before deploying)
-	curl -fsSL https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem -o functions/db/rds-global-bundle.pem
+	curl -fsSL --max-time 60 https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem -o functions/db/rds-global-bundle.pem
 
 .PHONY: build
-build: $(SAM) ## sam build (no container): Python 3.13 first on PATH
+build: $(SAM) ## sam build (no container): Python 3.13 first on PATH; fetches the RDS CA bundle when it can
+	@test -s functions/db/rds-global-bundle.pem || $(MAKE) --no-print-directory ca-bundle || \
+	  echo "WARNING: no RDS CA bundle in the DB layer: run 'make ca-bundle' with internet access before deploying (verify-full TLS needs it)" >&2
 	PATH=$(PY313_BIN):$$PATH $(SAM) build
 
 .PHONY: clean

@@ -345,18 +345,24 @@ def test_record_failure_tags_failed_and_names_the_error(samlocal: SamLocal, reso
     assert found["clickpipes:error"] == "DbPrivilegeError"
 
 
+def assert_stopped_at_tls(result: Any, resolved: dict[str, Any]) -> None:
+    """The stack defaults' verify-full TLS stops a DB step before any SQL: with no CA bundle in the layer (no
+    `make ca-bundle` before `sam build`: it needs internet) before any packet leaves; with one, at the connect
+    (moto's endpoint name does not resolve)."""
+    assert result.error_type == "DbConnectionError", result.payload
+    if not BUNDLE_SOURCE.is_file():
+        assert result.payload["errorMessage"] == MISSING_BUNDLE_MESSAGE
+    else:
+        assert result.payload["errorMessage"].startswith(
+            f"Cannot connect to PostgreSQL at {resolved['endpoint']}:5432 over TLS ("
+        )
+
+
 # ------------------------------------------------------------------------------------------------ CreateDbUser
 def test_create_db_user_with_the_stack_defaults(samlocal: SamLocal, resolved: dict[str, Any]) -> None:
     """Stack defaults (verify-full, DbCaBundle = the bundle in the DbLayer) and the RDS-managed secret."""
     result = samlocal.invoke("CreateDbUserFunction", event("create_db_user", target=resolved))
-    assert result.error_type == "DbConnectionError", result.payload
-    if not BUNDLE_SOURCE.is_file():
-        # no `make ca-bundle` before `sam build` (it needs internet): refused before any packet leaves
-        assert result.payload["errorMessage"] == MISSING_BUNDLE_MESSAGE
-    else:  # moto's endpoint name does not resolve
-        assert result.payload["errorMessage"].startswith(
-            f"Cannot connect to PostgreSQL at {resolved['endpoint']}:5432 over TLS ("
-        )
+    assert_stopped_at_tls(result, resolved)
 
 
 @pytest.mark.parametrize(
@@ -635,10 +641,4 @@ def test_reboot_db_reboots_the_instance(
 def test_configure_cdc_database_with_the_stack_defaults(samlocal: SamLocal, resolved: dict[str, Any]) -> None:
     """Like CreateDbUser: the RDS-managed secret is read, then the CA bundle stops it before any packet."""
     result = samlocal.invoke("ConfigureCdcDatabaseFunction", event("configure_cdc_database", target=resolved))
-    assert result.error_type == "DbConnectionError", result.payload
-    if not BUNDLE_SOURCE.is_file():
-        assert result.payload["errorMessage"] == MISSING_BUNDLE_MESSAGE
-    else:  # moto's endpoint name does not resolve
-        assert result.payload["errorMessage"].startswith(
-            f"Cannot connect to PostgreSQL at {resolved['endpoint']}:5432 over TLS ("
-        )
+    assert_stopped_at_tls(result, resolved)
