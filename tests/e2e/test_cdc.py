@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.dbs.servers import LocalDbsEnv, mariadb_root_connect, pg_superuser_connect
-from tests.e2e.scenario import ENGINES, PRINCIPAL, STATE_MACHINE, create_db, fresh
+from tests.e2e.scenario import DATABASE, ENGINES, PRINCIPAL, STATE_MACHINE, create_db, fresh
 from tests.harness.execution import ExecutionResult
 from tests.harness.local_aws import LocalWorld
 
@@ -65,9 +65,16 @@ def test_cdc_with_allow_reboot(world: LocalWorld, local_dbs: LocalDbsEnv, engine
     assert group == f"clickpipes-{kind}-{identifier}"
     if ENGINES[engine].server == "postgres":
         assert values == {"rds.logical_replication": "1", "rds.iam_auth_for_replication": "1"}
-        with pg_superuser_connect(local_dbs) as conn:
+        with pg_superuser_connect(local_dbs, dbname=DATABASE) as conn:  # the DB's initial database
             assert conn.execute("SELECT pg_has_role(%s, 'rds_replication', 'MEMBER')", (user,)).fetchone() == (True,)
             assert conn.execute("SELECT has_schema_privilege(%s, 'public', 'USAGE')", (user,)).fetchone() == (True,)
+            default_select = conn.execute(
+                "SELECT count(*) FROM pg_default_acl d, aclexplode(d.defaclacl) a"
+                " WHERE d.defaclnamespace = 'public'::regnamespace AND d.defaclobjtype = 'r'"
+                " AND a.grantee = %s::regrole AND a.privilege_type = 'SELECT'",
+                (user,),
+            ).fetchone()
+            assert default_select == (1,), "future tables of public are readable by the new user"
             assert conn.execute("SELECT count(*) FROM pg_publication WHERE pubname = 'clickpipes'").fetchone() == (1,)
     else:
         assert values["binlog_format"] == "ROW"
@@ -131,7 +138,7 @@ def aws_state(world: LocalWorld) -> Any:
 
 
 def catalogs(env: LocalDbsEnv) -> Any:
-    with pg_superuser_connect(env) as conn:
+    with pg_superuser_connect(env, dbname=DATABASE) as conn:  # roles are global; the rest is per database
         pg = [
             conn.execute("SELECT rolname, rolcanlogin FROM pg_roles ORDER BY 1").fetchall(),
             conn.execute(

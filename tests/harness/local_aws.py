@@ -433,6 +433,30 @@ def _patch_sfn_boto_clients(stack: ExitStack, world: LocalWorld) -> None:
     )
 
 
+@_moto_patch(
+    "request_lock",
+    gap="moto's backends are plain dicts without locks: a request that iterates one (DescribeDBInstances "
+    "with Filters) while another thread's request inserts into it (CreateDBInstance) fails with "
+    "RuntimeError('OrderedDict mutated during iteration'); AWS serves concurrent calls consistently",
+    touches="moto.core.responses.BaseResponse.call_action (one re-entrant lock around every action but "
+    "Lambda's: an Invoke runs a handler whose own calls take the lock)",
+)
+def _patch_request_lock(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.awslambda.responses import LambdaResponse
+    from moto.core.responses import BaseResponse
+
+    original = BaseResponse.call_action
+    lock = threading.RLock()
+
+    def call_action(self: BaseResponse) -> Any:
+        if isinstance(self, LambdaResponse):
+            return original(self)
+        with lock:
+            return original(self)
+
+    stack.enter_context(mock.patch.object(BaseResponse, "call_action", call_action))
+
+
 # --- Step Functions aws-sdk integrations ----------------------------------------------------------
 
 _BOTOCORE: Final = botocore.session.get_session()

@@ -7,9 +7,11 @@ When moto is upgraded, a test failing in its "gap" half means moto fixed it: del
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -263,6 +265,46 @@ def test_gap_rds_mariadb_default_version() -> None:
     assert "KeyError" in without
     assert "mariadb" in without
     assert with_ == "10.11.9"
+
+
+def test_gap_request_lock() -> None:
+    """A Describe is held inside moto's backend; does a concurrent Create run meanwhile?"""
+    from moto.rds.models import RDSBackend
+
+    inside, release = threading.Event(), threading.Event()
+    original = RDSBackend._filter_resources  # a staticmethod
+    described: list[int] = []
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        inside.set()
+        release.wait(10)
+        return original(*args, **kwargs)
+
+    def describe_all(world: LocalWorld) -> None:
+        filters = [{"Name": "engine", "Values": ["postgres"]}]
+        described.append(len(world.rds.describe_db_instances(Filters=filters)["DBInstances"]))
+
+    def check(world: LocalWorld) -> bool:
+        inside.clear()
+        release.clear()
+        create_instance(world, "db1")
+        describe = threading.Thread(target=describe_all, args=(world,))
+        create = threading.Thread(target=create_instance, args=(world, "db2"))
+        with mock.patch.object(RDSBackend, "_filter_resources", staticmethod(held)):
+            describe.start()
+            assert inside.wait(10)
+            create.start()
+            create.join(1)
+            ran_meanwhile = not create.is_alive()
+            release.set()
+            describe.join(10)
+            create.join(10)
+        assert described.pop() in (1, 2), "the held Describe completed"
+        assert len(world.rds.describe_db_instances()["DBInstances"]) == 2, "and so did the Create"
+        return ran_meanwhile
+
+    without, with_ = with_and_without("request_lock", check)
+    assert (without, with_) == (True, False)  # moto mutates the backend under a running Describe; locked, it waits
 
 
 def test_gap_rds_status_feeder() -> None:
