@@ -24,10 +24,12 @@ from tests.e2e.scenario import (
     deploy,
     login_with_token,
 )
+from tests.harness.execution import ExecutionResult
 from tests.harness.local_aws import LocalWorld, RunningExecution
 
 LOCALDBS = Path(__file__).parent / "dbs" / "localdbs.sh"
 SAMPLES = {engine: f"demo-{engine.replace('aurora-', 'au-')}" for engine in ENGINES}
+REQUEST = {"clickhouse_role_arn": PRINCIPAL, "allow_reboot": True}
 WAIT_SCALE = 0.1  # each Wait of the polling loop really waits a tenth of PollIntervalSeconds
 
 
@@ -99,8 +101,9 @@ def main() -> int:
                     identifier, ["available", "available", "modifying", "configuring-iam-database-auth"]
                 )
             started = time.monotonic()
+            # sample DBs: the full CDC setup, including the reboot its static parameters need
             executions = {
-                engine: world.start(STATE_MACHINE, {"db_identifier": identifier, "clickhouse_role_arn": PRINCIPAL})
+                engine: world.start(STATE_MACHINE, {**REQUEST, "db_identifier": identifier})
                 for engine, identifier in SAMPLES.items()
             }
             follow(executions, started)
@@ -110,20 +113,25 @@ def main() -> int:
             subprocess.run(["bash", str(LOCALDBS), "down"], check=False, stdout=subprocess.DEVNULL)
 
 
-def report(env: LocalDbsEnv, results: dict[str, object]) -> int:
+def report(env: LocalDbsEnv, results: dict[str, ExecutionResult]) -> int:
     failed = 0
     print()
     for engine, result in results.items():
-        status, output = getattr(result, "status"), getattr(result, "output")  # noqa: B009
-        print(f"── {SAMPLES[engine]} ({engine}): {status} in {getattr(result, 'wall_time_s'):.1f}s")  # noqa: B009
-        if status != "SUCCEEDED":
+        print(f"── {SAMPLES[engine]} ({engine}): {result.status} in {result.wall_time_s:.1f}s")
+        if result.status != "SUCCEEDED":
             failed += 1
-            print(f"   {getattr(result, 'error')}: {getattr(result, 'cause')}")  # noqa: B009
+            print(f"   {result.error}: {result.cause}")
             continue
+        output = result.output
         print("   Paste into ClickPipes (Authentication: IAM role):")
         for key, value in clickpipes_settings(output).items():
             print(f"     {key:<15} {value}")
         print(f"   rds-db:connect on {output['dbuser_arn']}")
+        print(f"   {len(output['changes'])} changes made:")
+        for change in output["changes"]:
+            print(f"     - {change}")
+        for warning in output["warnings"]:
+            print(f"   warning: {warning}")
         who = login_with_token(env, engine, output["db_user"])
         print(f"   IAM-token login as {output['db_user']}: ok (server says current user = {who})")
     print(f"\n{len(results) - failed} of {len(results)} databases onboarded.")

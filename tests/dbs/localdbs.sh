@@ -320,7 +320,7 @@ start_mariadb() {
     --datadir="$MY/data" --socket="$MY_SOCK" --pid-file="$MY_PID" --log-error="$MY/error.log" \
     --port="$MY_PORT" --bind-address="$HOST" --skip-name-resolve --plugin-dir="$MY/plugin" \
     --ssl-ca="$TLS/ca.pem" --ssl-cert="$MY/server.pem" --ssl-key="$MY/server.key" \
-    --log-bin=mysql-bin --binlog-format=ROW --server-id=1 \
+    --log-bin=mysql-bin --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL --server-id=1 \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
     --innodb-buffer-pool-size=64M --innodb-log-file-size=16M --innodb-flush-log-at-trx-commit=0 \
     --innodb-doublewrite=0 --sync-binlog=0 --max-connections=50 \

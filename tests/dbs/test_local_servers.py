@@ -447,8 +447,8 @@ class TestMariaDB:
 
     def test_binlog_ready_for_cdc(self, local_dbs: LocalDbsEnv) -> None:
         with mariadb_root_connect(local_dbs) as conn, conn.cursor() as cur:
-            cur.execute("SELECT @@log_bin, @@binlog_format, @@server_id, @@binlog_row_image")
-            assert cur.fetchone() == (1, "ROW", 1, "FULL")
+            cur.execute("SELECT @@log_bin, @@binlog_format, @@server_id, @@binlog_row_image, @@binlog_row_metadata")
+            assert cur.fetchone() == (1, "ROW", 1, "FULL", "FULL")
 
     def test_rds_configuration_procedures(self, local_dbs: LocalDbsEnv) -> None:
         my = local_dbs.mariadb

@@ -671,8 +671,7 @@ def test_mariadb_configure_grants_and_retention(my_case: MyCase, gateway: Databa
     assert f"GRANT SELECT ON `mysql`.* TO `{case.user}`@`%`" in shown
     assert f"GRANT SELECT ON `{case.schema}`.* TO `{case.user}`@`%`" in shown
     assert retention(case.env) == "72"
-    # binlog_row_metadata defaults to NO_LOG on MariaDB: reported, not changed (a parameter group matter)
-    assert any(w.startswith("binlog_row_metadata is NO_LOG") and "reboot" in w for w in result.warnings)
+    assert (result.warnings, result.binlog_ready) == ([], True)  # the server runs as the parameter group says
     assert result.iam_auth_for_replication is None
     # The IAM user itself, logged in with a token: reads the table and the binlog position.
     conn = mariadb_connect(case.user, iam_token(case.env, "mariadb", case.user), env=case.env)
@@ -685,6 +684,30 @@ def test_mariadb_configure_grants_and_retention(my_case: MyCase, gateway: Databa
             cur.execute("SELECT COUNT(*) FROM mysql.db")
     finally:
         conn.close()
+
+
+@pytest.fixture
+def binlog_row_metadata_off(local_dbs: LocalDbsEnv) -> Iterator[None]:
+    """The server as before its parameter group applies: MariaDB's default binlog_row_metadata (dynamic)."""
+    with mariadb_root_connect(local_dbs) as conn, conn.cursor() as cur:
+        cur.execute("SET GLOBAL binlog_row_metadata = 'NO_LOG'")
+    yield
+    with mariadb_root_connect(local_dbs) as conn, conn.cursor() as cur:
+        cur.execute("SET GLOBAL binlog_row_metadata = 'FULL'")
+
+
+@pytest.mark.usefixtures("binlog_row_metadata_off")
+def test_mariadb_binlog_not_ready_is_reported_not_changed(my_case: MyCase, gateway: DatabaseGateway) -> None:
+    result = gateway.configure_cdc("mysql", my_case.admin, my_case.request())
+    assert result.binlog_ready is False
+    assert result.warnings == [
+        "binlog_row_metadata is NO_LOG, ClickPipes CDC needs FULL: set it in the DB's custom (cluster) parameter "
+        "group; if that is done, the change may still be pending a reboot."
+    ]
+    assert not any("binlog_row_metadata" in action for action in result.actions)  # a parameter group matter
+    with mariadb_root_connect(my_case.env) as conn, conn.cursor() as cur:
+        cur.execute("SELECT @@GLOBAL.binlog_row_metadata")
+        assert cur.fetchone() == ("NO_LOG",)
 
 
 def test_mariadb_rerun_is_a_no_op(my_case: MyCase, gateway: DatabaseGateway) -> None:

@@ -9,8 +9,9 @@ import pytest
 import record_failure
 import record_result
 from clickpipes.errors import DbNotFoundError, DbStateError, ModificationTimeoutError, TransientError
-from clickpipes.models import DbDescription, Target
+from clickpipes.models import DbDescription, RecordResultRequest, Target
 from clickpipes.steps.enable_iam_auth import enable_iam_auth as enable_step
+from clickpipes.steps.record_result import record_result as record_result_step
 
 from tests.unit.conftest import PRINCIPAL, FakeContext, load_event, resolve
 
@@ -163,6 +164,26 @@ def test_record_result_tags_ready_and_builds_output(make_db: Any, rds: Any, cont
         ],
         "plan_only": False,
     }
+
+
+@pytest.mark.parametrize(("binlog_ready", "modes"), [(True, ["initial_load", "cdc"]), (False, ["initial_load"])])
+def test_record_result_mysql_cdc_follows_the_live_binlog_check(binlog_ready: bool, modes: list[str]) -> None:
+    """The parameter group is set and nothing awaits a reboot: the server's own binlog settings decide."""
+    event = load_event("record_result.json")
+    event["target"] |= {"engine": "mysql", "engine_version": "8.0.39", "port": 3306}
+    event["cdc_parameters"] |= {"reboot_required": False, "pending_reboot": []}
+    warning = "binlog_row_metadata is MINIMAL, ClickPipes CDC needs FULL: …"
+    event["cdc_database"] |= {"binlog_ready": binlog_ready, "warnings": [] if binlog_ready else [warning]}
+
+    class Tags:
+        def tag(self, arn: str, tags: dict[str, str]) -> None:
+            self.tagged = (arn, tags)
+
+    rds = Tags()
+    output = record_result_step(RecordResultRequest.model_validate(event), rds=rds)
+    assert output.pipe_modes == modes
+    assert output.warnings == ([] if binlog_ready else [warning])
+    assert rds.tagged[1]["clickpipes:status"] == "ready"
 
 
 def test_record_failure_tags_failed_and_keeps_only_the_message(make_db: Any, rds: Any, context: FakeContext) -> None:

@@ -131,6 +131,8 @@ class CdcDbResult(Model):
     actions: list[str]  # what was done (or, with plan_only, what would be done), in order, as SQL-ish text
     warnings: list[str] = []
     iam_auth_for_replication: bool | None = None
+    # MySQL family: the server's live binlog settings are what CDC needs (None: not checked, PostgreSQL)
+    binlog_ready: bool | None = None
 
 
 class DbUserResult(Model):

@@ -105,7 +105,7 @@ def configure_cdc(conn: Connection, request: CdcDbRequest) -> CdcDbResult:
     try:
         with conn.cursor() as cur:
             statements = _plan(cur, wanted)
-            warnings = _binlog_warnings(cur)
+            binlog_warnings = _binlog_warnings(cur)
             if not wanted.plan_only:
                 for statement in statements:
                     _run(cur, statement)
@@ -125,7 +125,7 @@ def configure_cdc(conn: Connection, request: CdcDbRequest) -> CdcDbResult:
         if code in CONNECTION_LOST:
             raise TransientError(f"Connection to MySQL lost ({detail}); will retry.") from None
         raise
-    return CdcDbResult(actions=[s.text for s in statements], warnings=warnings)
+    return CdcDbResult(actions=[s.text for s in statements], warnings=binlog_warnings, binlog_ready=not binlog_warnings)
 
 
 def _plan(cur: Cursor, wanted: Wanted) -> list[Statement]:

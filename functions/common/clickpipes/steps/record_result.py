@@ -34,7 +34,9 @@ def record_result(request: RecordResultRequest, *, rds: Rds) -> OnboardingOutput
             "with allow_reboot: true. Until then ClickPipes can do initial loads only."
         )
     cdc_changes_planned = target.plan_only and bool((params and params.changes) or (cdc_db and cdc_db.actions))
-    cdc_ready = target.cdc.enabled and not reboot_pending and not cdc_changes_planned
+    # MySQL family: what the server says about its binlog settings outranks what the parameter group holds
+    binlog_off = bool(cdc_db and cdc_db.binlog_ready is False)
+    cdc_ready = target.cdc.enabled and not reboot_pending and not cdc_changes_planned and not binlog_off
     # PostgreSQL CDC with IAM needs rds.iam_auth_for_replication: what the server says, else what our
     # parameter group set (in effect once nothing awaits a reboot)
     reported = cdc_db.iam_auth_for_replication if cdc_db else request.db_user.iam_auth_for_replication
