@@ -24,6 +24,9 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+from packaging.utils import canonicalize_name
+
+from tests.layer_pins import LAYERS, pins
 
 from .conftest import ACCOUNT, EVENTS, PROJECT_ROOT, REGION, HttpResponse, SamLocal
 
@@ -185,7 +188,13 @@ def test_sam_build_lays_out_functions_and_layers(samlocal: SamLocal) -> None:
         assert (common / package / "__init__.py").is_file(), package
     for package in ("clickpipes_db", "psycopg", "psycopg_binary", "pymysql"):
         assert (db / package / "__init__.py").is_file(), package
-    assert not (common / "boto3").exists()  # boto3 comes from the runtime, as in AWS
+    # each layer ships exactly its pinned distributions (boto3 + botocore too: one consistent, tested pair)
+    for layer, site in (("CommonLayer", common), ("DbLayer", db)):
+        shipped = {}
+        for dist in site.glob("*.dist-info"):
+            name, version = dist.name.removesuffix(".dist-info").split("-", 1)
+            shipped[canonicalize_name(name)] = version
+        assert shipped == {name: str(next(iter(r.specifier)).version) for name, r in pins(LAYERS[layer]).items()}
     # `make ca-bundle` writes functions/db/rds-global-bundle.pem; the layer carries it to DbCaBundle's default
     assert (db / "rds-global-bundle.pem").is_file() == BUNDLE_SOURCE.is_file()
 
