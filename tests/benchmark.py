@@ -2,12 +2,14 @@
 
 - local end-to-end time per engine (the real state machine on the local world, IAM part and CDC part),
 - AWS API calls and state transitions per onboarding,
-- each function's cold import time (a fresh interpreter importing its handler module),
-- each function's built package size (`sam build` output, function code + its layers).
+- each function's built package size (`sam build` output, function code + its layers),
+- each function's cold import time (a fresh interpreter importing its handler module), as built and without
+  compiled bytecode.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import statistics
 import subprocess
@@ -56,48 +58,43 @@ def end_to_end() -> None:
                 )
 
 
-def cold_imports() -> None:
-    print("\n## Cold import time of each handler (fresh interpreter, median of 5, ms)")
-    for name, fn in load_template(ROOT / "template.yaml").functions.items():
-        module = fn.module
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(d) for d in fn.code_dirs), "AWS_REGION": "us-east-1"}
-        code = f"import time; t = time.perf_counter(); import {module}; print((time.perf_counter() - t) * 1000)"
-        samples = [
-            float(
-                subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
-            )
-            for _ in range(5)
-        ]
-        print(f"{name:<34}{statistics.median(samples):>8.0f}")
+def import_ms(module: str, path: list[Path]) -> float:
+    """Median of 5 fresh interpreters importing ``module`` from ``path``, writing no bytecode (Lambda's
+    /var/task and /opt are read-only: what is not shipped compiled is compiled at every cold start)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, path)), "AWS_REGION": "us-east-1"}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    code = f"import time; t = time.perf_counter(); import {module}; print((time.perf_counter() - t) * 1000)"
+    run = functools.partial(subprocess.run, check=True, capture_output=True, text=True, env=env)
+    return statistics.median(float(run([sys.executable, "-c", code]).stdout) for _ in range(5))
 
 
-def package_sizes() -> None:
+def built_packages() -> None:
+    """One `sam build`: each function's package size, and its cold import as built (layers with compiled
+    bytecode) next to the same code without bytecode (what `BuildMethod: python3.13` would ship)."""
     sam = ROOT / ".tools" / "sam" / "bin" / "sam"
-    print("\n## Built package size (sam build: function code + layers, MB unzipped)")
     if not sam.exists():
-        print("(skipped: SAM CLI not installed; `bash tests/sam_local/samtools.sh install`)")
+        print("\n(built packages skipped: SAM CLI not installed; `bash tests/sam_local/samtools.sh install`)")
         return
     python313 = subprocess.run(["pyenv", "prefix", "3.13"], capture_output=True, text=True, check=False).stdout.strip()
-    with tempfile.TemporaryDirectory() as build:
+    app = load_template(ROOT / "template.yaml")
+    layer_ids = {path: layer_id for layer_id, path in app.layers.items()}
+    with tempfile.TemporaryDirectory() as tmp:
+        build = Path(tmp)
         env = {**os.environ, "PATH": f"{python313}/bin:{os.environ['PATH']}", "SAM_CLI_TELEMETRY": "0"}
         t0 = time.perf_counter()
-        subprocess.run(
-            [str(sam), "build", "--build-dir", build, "--template", str(ROOT / "template.yaml")],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        print(f"(sam build took {time.perf_counter() - t0:.0f} s)")
-        app = load_template(ROOT / "template.yaml")
-        layer_ids = {path: layer_id for layer_id, path in app.layers.items()}
+        cmd = [str(sam), "build", "--build-dir", str(build), "--template", str(ROOT / "template.yaml")]
+        subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True)
+        print(f"\n## Built packages (sam build took {time.perf_counter() - t0:.0f} s)")
+        print("size: function code + its layers, MB unzipped; cold import: median of 5 fresh interpreters, ms")
+        print(f"{'function':<34}{'MB':>6}{'import as built':>17}{'without .pyc':>14}")
         for name, fn in app.functions.items():
-            parts = [Path(build) / name, *(Path(build) / layer_ids[d] for d in fn.layer_dirs)]
+            parts = [build / name, *(build / layer_ids[d] for d in fn.layer_dirs)]
             size = sum(f.stat().st_size for part in parts for f in part.rglob("*") if f.is_file())
-            print(f"{name:<34}{size / 1e6:>8.1f}")
+            built = import_ms(fn.module, [build / name, *(build / layer_ids[d] / "python" for d in fn.layer_dirs)])
+            source = import_ms(fn.module, list(fn.code_dirs))  # the repo's sources, no bytecode anywhere
+            print(f"{name:<34}{size / 1e6:>6.1f}{built:>17.0f}{source:>14.0f}")
 
 
 if __name__ == "__main__":
     end_to_end()
-    cold_imports()
-    package_sizes()
+    built_packages()

@@ -351,12 +351,7 @@ def _sam_build(env: dict[str, str], build_dir: Path) -> Path:
     (WORK / "build.log").write_text(result.stdout + result.stderr)
     if result.returncode != 0:
         pytest.fail(f"sam build -t {TEMPLATE} failed:\n{(result.stdout + result.stderr)[-3000:]}", pytrace=False)
-    # sam build ships no .pyc and /opt, /var/task are read-only in the container: every cold start would
-    # compile pydantic, Powertools and the project again (~1 s per invoke). Same code, compiled by the
-    # image's own CPython 3.13 (the one the base image copies into /var/lang).
-    t0 = time.monotonic()
-    _run([python, "-m", "compileall", "-q", "-j", "0", str(build_dir)], env=build_env, timeout=300)
-    _timed("compileall", time.monotonic() - t0)
+    # The containers run exactly this: the layers come with their bytecode (functions/*/Makefile).
     return build_dir / "template.yaml"
 
 

@@ -195,6 +195,12 @@ def test_sam_build_lays_out_functions_and_layers(samlocal: SamLocal) -> None:
             name, version = dist.name.removesuffix(".dist-info").split("-", 1)
             shipped[canonicalize_name(name)] = version
         assert shipped == {name: str(next(iter(r.specifier)).version) for name, r in pins(LAYERS[layer]).items()}
+        # compiled for Lambda's read-only /opt: every module has its .pyc, hash-based and unchecked (PEP 552
+        # flags = 1), so neither a zip's coarse mtimes nor a missing write permission recompiles it
+        sources = [p for p in site.rglob("*.py") if "bin" not in p.relative_to(site).parts]
+        compiled = [p.parent / "__pycache__" / f"{p.stem}.cpython-313.pyc" for p in sources]
+        assert [p for p in compiled if not p.is_file()] == [], layer
+        assert {int.from_bytes(p.read_bytes()[4:8], "little") for p in compiled} == {1}, layer
     # `make ca-bundle` writes functions/db/rds-global-bundle.pem; the layer carries it to DbCaBundle's default
     assert (db / "rds-global-bundle.pem").is_file() == BUNDLE_SOURCE.is_file()
 
