@@ -351,7 +351,7 @@ def _sam_build(env: dict[str, str], build_dir: Path) -> Path:
     (WORK / "build.log").write_text(result.stdout + result.stderr)
     if result.returncode != 0:
         pytest.fail(f"sam build -t {TEMPLATE} failed:\n{(result.stdout + result.stderr)[-3000:]}", pytrace=False)
-    # The containers run exactly this: the layers come with their bytecode (functions/*/Makefile).
+    # The containers run exactly this: the layers come with their bytecode (functions/layer.mk).
     return build_dir / "template.yaml"
 
 
