@@ -51,6 +51,22 @@ class RoleConflictError(OnboardingError):
     """A role with the deterministic name exists but was not created for this DB."""
 
 
+class PrincipalNotAllowedError(OnboardingError):
+    """The ClickHouse principal is not allowed by the stack (ClickHouseRoleArn, AllowedClickHousePrincipals)."""
+
+
+class ProtectedUserError(OnboardingError):
+    """db_user is the master user, the admin, a reserved name, or a user with admin-class rights. Never overridable."""
+
+
+class ExistingUserError(OnboardingError):
+    """db_user exists, was not created by this tool, and still logs in with a password (adopt_existing_user)."""
+
+
+class PendingModificationsError(OnboardingError):
+    """The DB has pending modifications that ApplyImmediately would apply now (apply_pending_modifications)."""
+
+
 class OnboardingInProgressError(OnboardingError):
     """An onboarding of the same DB is already running (the API answers 409; tag events are dropped)."""
 
@@ -74,4 +90,8 @@ BUSINESS_ERRORS: tuple[type[OnboardingError], ...] = (
     DbPrivilegeError,
     IamAuthNotActiveError,
     RoleConflictError,
+    PrincipalNotAllowedError,
+    ProtectedUserError,
+    ExistingUserError,
+    PendingModificationsError,
 )
