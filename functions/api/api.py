@@ -1,6 +1,7 @@
 """ApiFunction: the REST API (AWS_IAM auth) over the onboarding workflow.
 
-POST /onboardings            start one (202), 400 invalid input, 409 one is running for that DB, 415 not JSON
+POST /onboardings            start one (202), 400 invalid input, 403 outside the trust boundary (principal not
+                             allowed, protected user), 409 one is running for that DB, 415 not JSON
 GET  /onboardings/{id}       status, current step, output or error (200), 404 unknown id
 """
 
@@ -15,10 +16,16 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupp
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clickpipes.aws.sfn import SfnGateway
-from clickpipes.errors import InvalidInputError, OnboardingInProgressError, OnboardingNotFoundError
-from clickpipes.models import OnboardingInput
+from clickpipes.errors import (
+    InvalidInputError,
+    OnboardingInProgressError,
+    OnboardingNotFoundError,
+    PrincipalNotAllowedError,
+    ProtectedUserError,
+)
+from clickpipes.models import OnboardingInput, OnboardingRequest
 from clickpipes.observability import logger, metrics, tracer
-from clickpipes.settings import ApiSettings
+from clickpipes.settings import TriggerSettings
 from clickpipes.steps.start_onboarding import get_onboarding, start_onboarding
 from pydantic import BaseModel, ConfigDict
 
@@ -56,8 +63,8 @@ class Problem(BaseModel):
     message: str
 
 
-def _gateway() -> tuple[SfnGateway, ApiSettings]:
-    settings = ApiSettings.from_env()
+def _gateway() -> tuple[SfnGateway, TriggerSettings]:
+    settings = TriggerSettings.from_env()
     return SfnGateway(settings.state_machine_arn), settings
 
 
@@ -67,6 +74,10 @@ def _gateway() -> tuple[SfnGateway, ApiSettings]:
     responses={
         202: {"description": "Started", "content": {"application/json": {"model": Accepted}}},
         400: {"description": "Invalid input", "content": {"application/json": {"model": Problem}}},
+        403: {
+            "description": "Outside the trust boundary: PrincipalNotAllowedError, ProtectedUserError",
+            "content": {"application/json": {"model": Problem}},
+        },
         409: {
             "description": "An onboarding of this DB is running",
             "content": {"application/json": {"model": Problem}},
@@ -74,11 +85,12 @@ def _gateway() -> tuple[SfnGateway, ApiSettings]:
         415: {"description": "The body is not JSON", "content": {"application/json": {"model": Problem}}},
     },
 )
-def post_onboarding(request: Annotated[OnboardingInput, Body()]) -> Response[Accepted]:
+def post_onboarding(request: Annotated[OnboardingRequest, Body()]) -> Response[Accepted]:
     sfn, settings = _gateway()
-    name = start_onboarding(
-        request, sfn=sfn, region=settings.region, default_principal=settings.default_clickhouse_role_arn
-    )
+    # who asked: the SigV4-authenticated caller, as API Gateway's AWS_IAM authorizer saw it (never the body's word)
+    caller = app.current_event.request_context.identity.user_arn
+    execution_input = OnboardingInput(**request.model_dump(exclude_unset=True), requested_by=caller or None)
+    name = start_onboarding(execution_input, sfn=sfn, settings=settings)
     # relative: it resolves against the request URL, so it keeps the stage (…/v1/onboardings/<id>)
     accepted = Accepted(id=name, status="RUNNING", location=f"onboardings/{name}")
     return Response(
@@ -136,6 +148,12 @@ def _invalid_input(exc: InvalidInputError) -> Response[Problem]:
 @app.exception_handler(BadRequestError)
 def _bad_request(exc: BadRequestError) -> Response[Problem]:
     return _problem(400, InvalidInputError(), f"Invalid input: {exc.msg}")
+
+
+@app.exception_handler(PrincipalNotAllowedError)
+@app.exception_handler(ProtectedUserError)
+def _forbidden(exc: PrincipalNotAllowedError | ProtectedUserError) -> Response[Problem]:
+    return _problem(403, exc)
 
 
 @app.exception_handler(OnboardingNotFoundError)

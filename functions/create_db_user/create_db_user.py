@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from clickpipes.aws.rds import RdsGateway
 from clickpipes.aws.secrets import SecretsGateway
 from clickpipes.models import TargetRequest, parse
 from clickpipes.observability import lambda_step
@@ -14,4 +15,5 @@ from clickpipes_db.gateway import DatabaseGateway
 def handler(event: dict[str, Any]) -> dict[str, Any]:
     request = parse(TargetRequest, event)
     database = DatabaseGateway(DbSettings.from_env())
-    return create_db_user(request.target, secrets=SecretsGateway(), database=database).model_dump(mode="json")
+    result = create_db_user(request.target, rds=RdsGateway(), secrets=SecretsGateway(), database=database)
+    return result.model_dump(mode="json")

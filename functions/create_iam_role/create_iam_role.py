@@ -3,6 +3,7 @@
 from typing import Any
 
 from clickpipes.aws.iam import IamGateway
+from clickpipes.aws.rds import RdsGateway
 from clickpipes.models import TargetRequest, parse
 from clickpipes.observability import lambda_step
 from clickpipes.settings import RoleSettings
@@ -13,5 +14,5 @@ from clickpipes.steps.create_iam_role import create_iam_role
 def handler(event: dict[str, Any]) -> dict[str, Any]:
     request = parse(TargetRequest, event)
     settings = RoleSettings.from_env()
-    result = create_iam_role(request.target, iam=IamGateway(), permissions_boundary=settings.permissions_boundary_arn)
+    result = create_iam_role(request.target, iam=IamGateway(), rds=RdsGateway(), settings=settings)
     return result.model_dump(mode="json")

@@ -10,13 +10,13 @@ from clickpipes.aws.rds import RdsGateway
 from clickpipes.aws.sfn import SfnGateway
 from clickpipes.models import TagEvent, parse
 from clickpipes.observability import lambda_step
-from clickpipes.settings import ApiSettings
+from clickpipes.settings import TriggerSettings
 from clickpipes.steps.tag_trigger import on_tag_event
 
 
 @lambda_step("TagTrigger")
 def handler(event: dict[str, Any]) -> dict[str, Any]:
-    settings = ApiSettings.from_env()
+    settings = TriggerSettings.from_env()
     result = on_tag_event(
         parse(TagEvent, event), rds=RdsGateway(), sfn=SfnGateway(settings.state_machine_arn), settings=settings
     )

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 STATE_MACHINE = "OnboardingStateMachine"
 PRINCIPAL = "arn:aws:iam::111122223333:role/CH-S3-orange-ab-12-Role"
+ALLOWED_ACCOUNT = "111122223333"
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,12 @@ def fresh(prefix: str) -> tuple[str, str]:
 
 def deploy(world: LocalWorld, env: LocalDbsEnv, **parameters: object) -> Deployed:
     """Deploy template.yaml as is; the only local choices are stack parameters a user has too."""
-    overrides: dict[str, object] = {"DbCaBundle": env.ca_file, "PollIntervalSeconds": 5, "MaxWaitSeconds": 120}
+    overrides: dict[str, object] = {
+        "DbCaBundle": env.ca_file,
+        "PollIntervalSeconds": 5,
+        "MaxWaitSeconds": 120,
+        "AllowedClickHousePrincipals": [ALLOWED_ACCOUNT],  # PRINCIPAL's account: the ClickHouse Cloud side
+    }
     overrides.update(parameters)
     return world.deploy(TEMPLATE, overrides)
 

@@ -1108,6 +1108,7 @@ class LocalWorld:
             ),
         )["Role"]["Arn"]
 
+        self._create_managed_policies(app)
         function_arns: dict[str, str] = {}
         lambda_client = self.client("lambda")
         for logical_id, spec in app.functions.items():
@@ -1144,6 +1145,21 @@ class LocalWorld:
         )
         self.deployments.append(deployed)
         return deployed
+
+    def _create_managed_policies(self, app: SamApp) -> None:
+        """The template's AWS::IAM::ManagedPolicy resources, as CloudFormation would create them (the stack's
+        permissions boundary must exist: a role is created with it)."""
+        iam = self.client("iam")
+        for logical_id, resource in app.resources.items():
+            if resource.get("Type") != "AWS::IAM::ManagedPolicy":
+                continue
+            props = app.resolve(resource.get("Properties") or {})
+            iam.create_policy(
+                PolicyName=props.get("ManagedPolicyName", logical_id),
+                Path=props.get("Path", "/"),
+                PolicyDocument=json.dumps(props["PolicyDocument"]),
+                Description=props.get("Description", ""),
+            )
 
     def create_state_machine(self, name: str, definition: Mapping[str, Any] | str) -> str:
         """Create an ad-hoc state machine (no template) and return its ARN, for ASL experiments."""

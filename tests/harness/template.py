@@ -409,7 +409,12 @@ class _Resolver:
             return logical_id  # the local world names moto functions by logical id
         if rtype in ("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"):
             return f"arn:{c.partition}:lambda:{c.region}:{c.account_id}:layer:{logical_id}:1"
-        if rtype in ("AWS::SNS::Topic", "AWS::SecretsManager::Secret", "AWS::IAM::ManagedPolicy"):
+        if rtype == "AWS::IAM::ManagedPolicy":  # IAM is global: no region; Path and ManagedPolicyName as given
+            props = self.resources[logical_id].get("Properties") or {}
+            name = self.resolve(props.get("ManagedPolicyName")) if "ManagedPolicyName" in props else physical
+            path = self.resolve(props.get("Path")) if "Path" in props else "/"
+            return f"arn:{c.partition}:iam::{c.account_id}:policy{path}{name}"
+        if rtype in ("AWS::SNS::Topic", "AWS::SecretsManager::Secret"):
             service = _ARN_SERVICE[rtype]
             return f"arn:{c.partition}:{service}:{c.region}:{c.account_id}:{physical}"
         if rtype == "AWS::SQS::Queue":

@@ -15,6 +15,7 @@ from pytest_socket import disable_socket, enable_socket
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 PRINCIPAL = "arn:aws:iam::111122223333:role/CH-S3-orange-ab-12-Role"
+BOUNDARY = "arn:aws:iam::123456789012:policy/clickpipes/clickpipes-role-boundary"
 
 
 @pytest.fixture(autouse=True)
@@ -60,6 +61,9 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "POWERTOOLS_SERVICE_NAME": "clickpipes-onboarding",
         "POWERTOOLS_METRICS_NAMESPACE": "ClickPipesOnboarding",
         "POWERTOOLS_TRACE_DISABLED": "true",
+        # the stack's trust boundary: PRINCIPAL's account is allowed; roles carry the stack's boundary policy
+        "ALLOWED_CLICKHOUSE_PRINCIPALS": PRINCIPAL.split(":")[4],
+        "PERMISSIONS_BOUNDARY_ARN": BOUNDARY,
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
@@ -171,3 +175,23 @@ def resolve(request: Any, context: FakeContext | None = None) -> dict[str, Any]:
         "state_machine_arn": arn,
     }
     return resolve_target.handler(event, context or FakeContext())
+
+
+@pytest.fixture
+def moto_target(make_db: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """A step's ``target`` for a DB created in moto: the sample event's, with what RDS says about that DB."""
+
+    def make(event: str = "create_iam_role.json", engine: str = "postgres", **changes: Any) -> dict[str, Any]:
+        target = load_event(event)["target"]
+        db = make_db(target["db_identifier"], engine)
+        cluster = "DBClusterArn" in db
+        return target | {
+            "kind": "cluster" if cluster else "instance",
+            "engine": engine,
+            "arn": db["DBClusterArn"] if cluster else db["DBInstanceArn"],
+            "resource_id": db["DbClusterResourceId"] if cluster else db["DbiResourceId"],
+            "admin_secret_arn": db["MasterUserSecret"]["SecretArn"],
+            **changes,
+        }
+
+    return make

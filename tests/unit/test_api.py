@@ -120,7 +120,7 @@ def test_published_openapi_document_matches_the_code() -> None:
 
 def test_openapi_documents_exactly_the_status_codes_the_api_answers() -> None:
     paths = api.openapi_document()["paths"]
-    assert sorted(paths["/onboardings"]["post"]["responses"]) == ["202", "400", "409", "415"]
+    assert sorted(paths["/onboardings"]["post"]["responses"]) == ["202", "400", "403", "409", "415"]
     assert sorted(paths["/onboardings/{onboarding_id}"]["get"]["responses"]) == ["200", "404"]
 
 
@@ -155,3 +155,31 @@ def test_any_body_is_202_409_or_a_precise_400(state_machine: str, body: Any) -> 
         assert answer["message"]
     if status == 202:
         assert answer["id"].startswith(f"{body['db_identifier']}--")
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (
+            {"db_identifier": "orders-pg", "clickhouse_role_arn": "arn:aws:iam::999988887777:role/x"},
+            "PrincipalNotAllowedError",
+        ),
+        ({"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL, "db_user": "rdsadmin"}, "ProtectedUserError"),
+    ],
+)
+def test_outside_the_trust_boundary_is_403_and_starts_nothing(state_machine: str, body: Any, error: str) -> None:
+    status, problem = post(body)
+    assert (status, problem["error"]) == (403, error)
+    assert boto3.client("stepfunctions").list_executions(stateMachineArn=state_machine)["executions"] == []
+
+
+def test_the_requester_is_the_signed_caller_not_the_body(state_machine: str) -> None:
+    status, problem = post({"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL, "requested_by": "me"})
+    assert (status, problem["error"]) == (400, "InvalidInputError")
+    assert "requested_by" in problem["message"]
+    assert post({"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL})[0] == 202
+    sfn = boto3.client("stepfunctions")
+    execution = sfn.list_executions(stateMachineArn=state_machine)["executions"][0]
+    execution_input = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
+    caller = load_event("api_post_onboarding.json")["requestContext"]["identity"]["userArn"]
+    assert execution_input["requested_by"] == caller

@@ -6,42 +6,28 @@ from typing import Any
 import create_db_user
 import pytest
 from clickpipes.errors import AdminCredentialsError, DbConnectionError, InvalidInputError
-from clickpipes.models import AdminCredentials, DbUserResult, Target
+from clickpipes.models import AdminCredentials, Target
 from clickpipes.steps.create_db_user import create_db_user as create_step
 
+from tests.fakes import FakeDatabase, FakeRds, FakeSecrets, description_of
 from tests.unit.conftest import FakeContext, load_event
 
 TARGET = Target(**load_event("create_db_user.json")["target"])
 
 
-class FakeDatabase:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, AdminCredentials, str]] = []
-
-    def ensure_iam_user(
-        self, family: str, credentials: AdminCredentials, user: str, *, plan_only: bool = False
-    ) -> DbUserResult:
-        self.calls.append((family, credentials, user))
-        return DbUserResult(created=True, changed=True, actions=["CREATE USER"])
-
-
-class FakeSecrets:
-    def __init__(self, value: dict[str, Any]) -> None:
-        self.value = value
-
-    def get_json(self, arn: str) -> dict[str, Any]:
-        return self.value
+RDS = FakeRds(description_of(TARGET))
 
 
 def test_endpoint_from_rds_unless_the_secret_names_host_and_port() -> None:
     db = FakeDatabase()
-    create_step(TARGET, secrets=FakeSecrets({"username": "master", "password": "pw"}), database=db)
+    create_step(TARGET, rds=RDS, secrets=FakeSecrets({"username": "master", "password": "pw"}), database=db)
     create_step(
         TARGET,
+        rds=RDS,
         secrets=FakeSecrets({"username": "master", "password": "pw", "host": "127.0.0.1", "port": "55432"}),
         database=db,
     )
-    (_, first, _), (_, second, _) = db.calls
+    (_, _, first, _), (_, _, second, _) = db.calls
     assert (first.host, first.port) == (TARGET.endpoint, 5432)
     assert (second.host, second.port) == ("127.0.0.1", 55432)
 
@@ -63,30 +49,34 @@ def test_password_never_prints() -> None:
 )
 def test_malformed_secret_is_an_admin_credentials_error(secret: dict[str, Any]) -> None:
     with pytest.raises(AdminCredentialsError, match="must be a JSON object"):
-        create_step(TARGET, secrets=FakeSecrets(secret), database=FakeDatabase())
+        create_step(TARGET, rds=RDS, secrets=FakeSecrets(secret), database=FakeDatabase())
 
 
-def test_unreadable_secret_names_the_problem_not_the_value(secrets: Any, context: FakeContext) -> None:
+def test_unreadable_secret_names_the_problem_not_the_value(
+    secrets: Any, context: FakeContext, moto_target: Any
+) -> None:
+    target = moto_target("create_db_user.json")
+    secrets.delete_secret(SecretId=target["admin_secret_arn"], ForceDeleteWithoutRecovery=True)
     with pytest.raises(AdminCredentialsError, match="ResourceNotFoundException"):
-        create_db_user.handler({"target": TARGET.model_dump()}, context)
+        create_db_user.handler({"target": target}, context)
 
 
-def test_non_json_secret(secrets: Any, context: FakeContext) -> None:
+def test_non_json_secret(secrets: Any, context: FakeContext, moto_target: Any) -> None:
     arn = secrets.create_secret(Name="admin", SecretString="hunter2-secret")["ARN"]
     with pytest.raises(AdminCredentialsError, match="not a JSON object") as caught:
-        create_db_user.handler({"target": TARGET.model_dump() | {"admin_secret_arn": arn}}, context)
+        create_db_user.handler({"target": moto_target("create_db_user.json", admin_secret_arn=arn)}, context)
     assert "hunter2" not in str(caught.value)
 
 
 def test_missing_ca_bundle_says_how_to_get_it(
-    secrets: Any, context: FakeContext, monkeypatch: pytest.MonkeyPatch
+    secrets: Any, context: FakeContext, monkeypatch: pytest.MonkeyPatch, moto_target: Any
 ) -> None:
     arn = secrets.create_secret(
         Name="admin", SecretString=json.dumps({"username": "m", "password": "p", "host": "127.0.0.1", "port": 1})
     )["ARN"]
     monkeypatch.setenv("DB_CA_BUNDLE", "/nonexistent/rds-global-bundle.pem")
     with pytest.raises(DbConnectionError, match="make ca-bundle"):
-        create_db_user.handler({"target": TARGET.model_dump() | {"admin_secret_arn": arn}}, context)
+        create_db_user.handler({"target": moto_target("create_db_user.json", admin_secret_arn=arn)}, context)
 
 
 def test_bad_tls_mode_is_a_configuration_error(context: FakeContext, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -102,4 +92,4 @@ def test_hostile_user_in_target_is_refused_before_any_secret_is_read() -> None:
 
     hostile = TARGET.model_copy(update={"db_user": 'x"; DROP ROLE rdsadmin; --'})
     with pytest.raises(InvalidInputError, match="db_user"):
-        create_step(hostile, secrets=NoSecrets(), database=FakeDatabase())
+        create_step(hostile, rds=RDS, secrets=NoSecrets(), database=FakeDatabase())

@@ -8,7 +8,13 @@ import enable_iam_auth
 import pytest
 import record_failure
 import record_result
-from clickpipes.errors import DbNotFoundError, DbStateError, ModificationTimeoutError, TransientError
+from clickpipes.errors import (
+    DbNotFoundError,
+    DbStateError,
+    ModificationTimeoutError,
+    PendingModificationsError,
+    TransientError,
+)
 from clickpipes.models import DbDescription, RecordResultRequest, Target
 from clickpipes.steps.enable_iam_auth import enable_iam_auth as enable_step
 from clickpipes.steps.record_result import record_result as record_result_step
@@ -78,12 +84,28 @@ def description(**changes: Any) -> DbDescription:
     return DbDescription(**{**base, **changes})
 
 
-def test_enable_reports_other_pending_modifications() -> None:
+def test_enable_refuses_while_other_modifications_are_pending() -> None:
     rds = RecordingRds(description(pending_modifications=["DBInstanceClass", "AllocatedStorage"]))
-    result = enable_step(Target(**load_event("enable_iam_auth.json")["target"]), rds=rds)
+    with pytest.raises(PendingModificationsError, match=r"\(AllocatedStorage, DBInstanceClass\)"):
+        enable_step(Target(**load_event("enable_iam_auth.json")["target"]), rds=rds)
+    assert rds.modified == []
+
+
+def test_enable_applies_pending_modifications_only_when_asked() -> None:
+    rds = RecordingRds(description(pending_modifications=["DBInstanceClass", "IAMDatabaseAuthenticationEnabled"]))
+    target = Target(**load_event("enable_iam_auth.json")["target"] | {"apply_pending_modifications": True})
+    result = enable_step(target, rds=rds)
     assert rds.modified == [("instance", "orders-pg")]
     assert result.modified
-    assert "DBInstanceClass, AllocatedStorage" in result.warnings[0] or "AllocatedStorage" in result.warnings[0]
+    assert result.warnings == [
+        "ApplyImmediately also applies the pending modifications of DB instance 'orders-pg' "
+        "(apply_pending_modifications: true): DBInstanceClass."
+    ]
+
+
+def test_our_own_pending_iam_change_is_not_someone_elses() -> None:
+    rds = RecordingRds(description(pending_modifications=["IAMDatabaseAuthenticationEnabled"]))
+    assert enable_step(Target(**load_event("enable_iam_auth.json")["target"]), rds=rds).warnings == []
 
 
 def test_enable_on_a_busy_db_retries_later_without_modifying() -> None:
@@ -163,6 +185,7 @@ def test_record_result_tags_ready_and_builds_output(make_db: Any, rds: Any, cont
             "the onboarding again with allow_reboot: true. Until then ClickPipes can do initial loads only."
         ],
         "plan_only": False,
+        "requested_by": None,
     }
 
 

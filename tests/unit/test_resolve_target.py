@@ -52,6 +52,9 @@ def test_instance_is_resolved(make_db: Any, context: FakeContext) -> None:
         },
         "plan_only": False,
         "warnings": [],
+        "adopt_existing_user": False,
+        "apply_pending_modifications": False,
+        "requested_by": None,
     }
 
 

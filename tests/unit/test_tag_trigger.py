@@ -28,9 +28,14 @@ def db_tags(rds: Any, arn: str) -> dict[str, str]:
 def test_tagging_starts_one_onboarding(make_db: Any, rds: Any, state_machine: str, event_file: str) -> None:
     db = make_db("orders-pg")
     tag(rds, db["DBInstanceArn"], {"clickpipes:onboard": "true", "clickpipes:clickhouse-role-arn": PRINCIPAL})
-    result = tag_trigger.handler(load_event(event_file), FakeContext())
+    event = load_event(event_file)
+    result = tag_trigger.handler(event, FakeContext())
     assert result["started"].startswith("orders-pg--")
-    assert executions(state_machine) == [{"db_identifier": db["DBInstanceArn"], "clickhouse_role_arn": PRINCIPAL}]
+    # who asked: CloudTrail names the tagger; the aws.tag event does not
+    who = event["detail"]["userIdentity"]["arn"] if event["source"] == "aws.rds" else "unknown (tag change event)"
+    assert executions(state_machine) == [
+        {"db_identifier": db["DBInstanceArn"], "clickhouse_role_arn": PRINCIPAL, "requested_by": who}
+    ]
 
 
 def test_duplicate_events_of_one_tagging_start_it_once(make_db: Any, rds: Any, state_machine: str) -> None:
@@ -58,7 +63,9 @@ def test_stack_default_principal_is_used(
     tag(rds, db["DBInstanceArn"], {"clickpipes:onboard": "true", "clickpipes:db-user": "cp_reader"})
     monkeypatch.setenv("CLICKHOUSE_ROLE_ARN", PRINCIPAL)
     assert tag_trigger.handler(load_event("tag_change.json"), FakeContext())["started"]
-    assert executions(state_machine) == [{"db_identifier": db["DBInstanceArn"], "db_user": "cp_reader"}]
+    assert executions(state_machine) == [
+        {"db_identifier": db["DBInstanceArn"], "db_user": "cp_reader", "requested_by": "unknown (tag change event)"}
+    ]
 
 
 def test_bad_principal_tag_is_reported_on_the_db(make_db: Any, rds: Any, state_machine: str) -> None:
@@ -68,6 +75,27 @@ def test_bad_principal_tag_is_reported_on_the_db(make_db: Any, rds: Any, state_m
     assert result["started"] is None
     assert "clickhouse_role_arn" in result["reason"]
     assert db_tags(rds, db["DBInstanceArn"])["clickpipes:error"] == "InvalidInputError"
+    assert executions(state_machine) == []
+
+
+@pytest.mark.parametrize(
+    ("tags", "error"),
+    [
+        ({"clickpipes:clickhouse-role-arn": "arn:aws:iam::999988887777:role/attacker"}, "PrincipalNotAllowedError"),
+        ({"clickpipes:clickhouse-role-arn": PRINCIPAL, "clickpipes:db-user": "rdsadmin"}, "ProtectedUserError"),
+        ({"clickpipes:clickhouse-role-arn": PRINCIPAL, "clickpipes:db-user": "rds_superuser"}, "ProtectedUserError"),
+    ],
+)
+def test_a_tag_outside_the_trust_boundary_starts_nothing(
+    make_db: Any, rds: Any, state_machine: str, tags: dict[str, str], error: str
+) -> None:
+    """Whoever may tag a DB does not pick the outside party (or the user): the allowlist decides."""
+    db = make_db("orders-pg")
+    tag(rds, db["DBInstanceArn"], {"clickpipes:onboard": "true", **tags})
+    result = tag_trigger.handler(load_event("tag_cloudtrail.json"), FakeContext())
+    assert result["started"] is None
+    assert db_tags(rds, db["DBInstanceArn"])["clickpipes:status"] == "failed"
+    assert db_tags(rds, db["DBInstanceArn"])["clickpipes:error"] == error
     assert executions(state_machine) == []
 
 

@@ -27,8 +27,8 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
 
 
-class OnboardingInput(Model):
-    """The execution input: what a user (API, tag trigger or console) asks for."""
+class OnboardingRequest(Model):
+    """What a user asks for (the API's body): the execution input but the requester, which the trigger sets."""
 
     db_identifier: Annotated[str, Field(min_length=1, max_length=2048)]
     clickhouse_role_arn: Annotated[str, Field(min_length=1, max_length=2048)] | None = None
@@ -43,6 +43,16 @@ class OnboardingInput(Model):
     binlog_retention_hours: Annotated[int, Field(ge=1, le=2160)] | None = None
     allow_reboot: bool = False
     plan_only: bool = False
+    # the trust boundary's two opt-ins (never the protected users, never a principal outside the allowlist)
+    adopt_existing_user: bool = False
+    apply_pending_modifications: bool = False
+
+
+class OnboardingInput(OnboardingRequest):
+    """The execution input: the request, and who asked (API: the caller's IAM ARN; tag: the CloudTrail event's
+    userIdentity.arn; a direct StartExecution: whatever its caller, trusted by IAM to start executions, says)."""
+
+    requested_by: Annotated[str, Field(min_length=1, max_length=2048)] | None = None
 
 
 class ResolveTargetRequest(Model):
@@ -64,28 +74,49 @@ class CdcOptions(Model):
     allow_reboot: bool
 
 
+# What a step accepts about a DB: exact values, never a wildcard (each step checks its own input).
+DbIdentifier = Annotated[str, Field(pattern=r"^[a-z](?:-?[a-z0-9])*$", max_length=63)]  # no "--", no trailing "-"
+_PARTITION = r"arn:(aws|aws-cn|aws-us-gov)"
+DbArn = Annotated[
+    str, Field(pattern="^" + _PARTITION + r":rds:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:(db|cluster):[a-z][a-z0-9-]*$")
+]
+Partition = Literal["aws", "aws-cn", "aws-us-gov"]
+Region = Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")]
+Account = Annotated[str, Field(pattern=r"^[0-9]{12}$")]
+ResourceId = Annotated[str, Field(pattern=r"^(db|cluster)-[A-Z0-9]{1,255}$")]
+DbUserName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")]
+_IAM_NAME = r"[A-Za-z0-9_+=,.@-]"
+RoleArn = Annotated[
+    str, Field(pattern="^" + _PARTITION + rf":iam::[0-9]{{12}}:role/({_IAM_NAME}+/)*{_IAM_NAME}{{1,64}}$")
+]
+Hostname = Annotated[str, Field(pattern=r"^$|^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")]  # empty while RDS creates it
+
+
 class Target(Model):
     """The resolved database: everything later steps need, and no secret."""
 
-    db_identifier: str
+    db_identifier: DbIdentifier
     kind: DbKind
-    arn: str
-    partition: str
-    region: str
-    account: str
+    arn: DbArn
+    partition: Partition
+    region: Region
+    account: Account
     engine: Engine
     engine_version: str
-    resource_id: str
-    endpoint: str
-    port: int
+    resource_id: ResourceId
+    endpoint: Hostname
+    port: Annotated[int, Field(ge=1, le=65535)]
     database: str | None
     iam_auth_enabled: bool
-    admin_secret_arn: str
-    db_user: str
-    clickhouse_role_arn: str
+    admin_secret_arn: SecretArn
+    db_user: DbUserName
+    clickhouse_role_arn: RoleArn
     cdc: CdcOptions
     plan_only: bool = False
     warnings: list[str] = []
+    adopt_existing_user: bool = False
+    apply_pending_modifications: bool = False
+    requested_by: str | None = None
 
 
 class TargetRequest(Model):
@@ -190,6 +221,7 @@ class OnboardingOutput(Model):
     changes: list[str]
     warnings: list[str]
     plan_only: bool
+    requested_by: str | None
 
 
 class StepError(BaseModel):
@@ -235,6 +267,7 @@ class DbDescription(Model):
     port: int
     iam_auth_enabled: bool
     master_secret_arn: str | None
+    master_username: str | None = None
     cluster_identifier: str | None
     engine_mode: str | None
     database: str | None

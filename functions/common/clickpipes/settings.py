@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from clickpipes import trust
 from clickpipes.errors import InvalidInputError
 
 
@@ -19,15 +20,30 @@ class Settings(BaseModel):
         try:
             return cls.model_validate(env)
         except ValidationError as exc:
-            names = ", ".join(str(e["loc"][0]) for e in exc.errors())
+            names = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
             raise InvalidInputError(
                 f"The function's configuration is invalid ({names}): check the stack parameters."
             ) from None
 
 
-class ResolveSettings(Settings):
-    region: Annotated[str, Field(alias="AWS_REGION", min_length=1)]
+def _allowlist(value: object) -> object:
+    """ALLOWED_CLICKHOUSE_PRINCIPALS: the stack's CommaDelimitedList, joined with commas."""
+    if isinstance(value, str):
+        return [trust.check_allowlist_entry(entry.strip()) for entry in value.split(",") if entry.strip()]
+    return value
+
+
+class PrincipalSettings(Settings):
+    """Who may be trusted: the stack's ClickHouseRoleArn and AllowedClickHousePrincipals."""
+
     default_clickhouse_role_arn: Annotated[str, Field(alias="CLICKHOUSE_ROLE_ARN")] = ""
+    allowed_principals: Annotated[
+        tuple[str, ...], Field(alias="ALLOWED_CLICKHOUSE_PRINCIPALS"), BeforeValidator(_allowlist)
+    ] = ()
+
+
+class ResolveSettings(PrincipalSettings):
+    region: Annotated[str, Field(alias="AWS_REGION", min_length=1)]
 
 
 class DbSettings(Settings):
@@ -36,9 +52,14 @@ class DbSettings(Settings):
     connect_timeout_seconds: Annotated[int, Field(alias="DB_CONNECT_TIMEOUT_SECONDS", ge=1, le=60)] = 10
 
 
-class RoleSettings(Settings):
-    permissions_boundary_arn: Annotated[str, Field(alias="PERMISSIONS_BOUNDARY_ARN")] = ""
+class RoleSettings(PrincipalSettings):
+    # the stack's boundary policy (or PermissionsBoundaryArn): every role created or updated carries it
+    permissions_boundary_arn: Annotated[
+        str, Field(alias="PERMISSIONS_BOUNDARY_ARN", pattern=r"^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:policy/")
+    ]
 
 
-class ApiSettings(ResolveSettings):
+class TriggerSettings(ResolveSettings):
+    """The API's and the tag trigger's: what ResolveTarget checks, and the state machine they start."""
+
     state_machine_arn: Annotated[str, Field(alias="STATE_MACHINE_ARN", pattern=r"^arn:[a-z-]+:states:")]

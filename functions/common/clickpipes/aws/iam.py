@@ -83,6 +83,12 @@ class IamGateway:
             lambda: self._iam.put_role_policy(RoleName=role, PolicyName=policy_name, PolicyDocument=json.dumps(policy)),
         )
 
+    def put_permissions_boundary(self, role: str, policy_arn: str) -> None:
+        self._consistently(
+            f"put permissions boundary on role {role}",
+            lambda: self._iam.put_role_permissions_boundary(RoleName=role, PermissionsBoundary=policy_arn),
+        )
+
     def tag_role(self, name: str, tags: dict[str, str]) -> None:
         self._consistently(
             f"tag role {name}",

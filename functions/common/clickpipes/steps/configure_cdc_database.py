@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from clickpipes import rules
 from clickpipes.models import CdcDbRequest, CdcDbResult, Target
-from clickpipes.steps.create_db_user import admin_credentials
-from clickpipes.steps.ports import Database, Secrets
+from clickpipes.steps.ports import Database, Rds, Secrets
+from clickpipes.steps.shared import admin_login
 
 
-def configure_cdc_database(target: Target, *, secrets: Secrets, database: Database) -> CdcDbResult:
+def configure_cdc_database(target: Target, *, rds: Rds, secrets: Secrets, database: Database) -> CdcDbResult:
     if not target.cdc.enabled:
         return CdcDbResult(actions=[])
-    credentials = admin_credentials(secrets.get_json(target.admin_secret_arn), target)
+    _, credentials = admin_login(rds, secrets, target)
     request = CdcDbRequest(
         user=rules.check_db_user(target.db_user, target.engine),
         schemas=target.cdc.schemas,

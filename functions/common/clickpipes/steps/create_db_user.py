@@ -1,36 +1,24 @@
-"""Step CreateDbUser: the database user that logs in with IAM tokens, created with the admin's secret."""
+"""Step CreateDbUser: the database user that logs in with IAM tokens, created with the admin's secret.
+
+It acts on the DB as RDS describes it in this step (endpoint, master user, master secret), refuses the protected
+users (master, admin, reserved names; the server refuses admin-class ones) and converts an existing password user
+only with adopt_existing_user."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import ValidationError
-
 from clickpipes import rules
-from clickpipes.errors import AdminCredentialsError
-from clickpipes.models import AdminCredentials, DbUserResult, Target
-from clickpipes.steps.ports import Database, Secrets
+from clickpipes.models import DbUserResult, Target
+from clickpipes.steps.ports import Database, Rds, Secrets
+from clickpipes.steps.shared import admin_login
 
 
-def admin_credentials(secret: dict[str, Any], target: Target) -> AdminCredentials:
-    """The RDS secret convention: username/password, and optionally host/port/dbname, which win over the
-    DB's endpoint (that is how a proxy, a tunnel or a local server is reached)."""
-    try:
-        return AdminCredentials(
-            username=secret.get("username"),
-            password=secret.get("password"),
-            host=secret.get("host") or target.endpoint,
-            port=int(secret.get("port") or target.port),
-            database=target.database or secret.get("dbname"),
-        )
-    except (ValidationError, TypeError, ValueError):
-        raise AdminCredentialsError(
-            f"Admin secret {target.admin_secret_arn} must be a JSON object with string 'username' and 'password' "
-            "(and optionally 'host', 'port', 'dbname')."
-        ) from None
-
-
-def create_db_user(target: Target, *, secrets: Secrets, database: Database) -> DbUserResult:
+def create_db_user(target: Target, *, rds: Rds, secrets: Secrets, database: Database) -> DbUserResult:
     user = rules.check_db_user(target.db_user, target.engine)
-    credentials = admin_credentials(secrets.get_json(target.admin_secret_arn), target)
-    return database.ensure_iam_user(rules.family(target.engine), credentials, user, plan_only=target.plan_only)
+    _, credentials = admin_login(rds, secrets, target)
+    return database.ensure_iam_user(
+        rules.family(target.engine),
+        credentials,
+        user,
+        plan_only=target.plan_only,
+        adopt_existing=target.adopt_existing_user,
+    )

@@ -1,63 +1,87 @@
-"""Step CreateIamRole: the role ClickPipes assumes, allowed to rds-db:connect as the DB user, nothing else."""
+"""Step CreateIamRole: the role ClickPipes assumes, allowed to rds-db:connect as the DB user, nothing else.
+
+The role trusts one allowed principal, names the DB's resource id as RDS describes it in this step, and carries
+the stack's permissions boundary (which allows nothing but rds-db:connect); a role made before the boundary
+existed gets it on the next run, before any other change."""
 
 from __future__ import annotations
 
-from clickpipes import rules
+from clickpipes import rules, trust
 from clickpipes.errors import RoleConflictError
 from clickpipes.models import IamRoleResult, Target
-from clickpipes.steps.ports import Iam
+from clickpipes.settings import RoleSettings
+from clickpipes.steps.ports import Iam, Rds
+from clickpipes.steps.shared import described
 
 
-def create_iam_role(target: Target, *, iam: Iam, permissions_boundary: str | None = None) -> IamRoleResult:
-    name = rules.role_name(target.kind, target.db_identifier, target.region)
+def create_iam_role(target: Target, *, iam: Iam, rds: Rds, settings: RoleSettings) -> IamRoleResult:
+    db = described(rds, target)
+    principal = trust.check_principal_allowed(
+        rules.check_principal(target.clickhouse_role_arn, partition=target.partition),
+        default_principal=settings.default_clickhouse_role_arn,
+        allowed=settings.allowed_principals,
+    )
+    trust.check_not_protected(target.db_user, master_username=db.master_username)
+    name = rules.role_name(db.kind, db.identifier, target.region)
     dbuser = rules.dbuser_arn(
         partition=target.partition,
         region=target.region,
         account=target.account,
-        resource_id=target.resource_id,
-        user=target.db_user,
+        resource_id=db.resource_id,
+        user=rules.check_db_user(target.db_user, target.engine),
     )
-    principal = rules.check_principal(target.clickhouse_role_arn, partition=target.partition)
-    trust, policy = rules.trust_policy(principal), rules.connect_policy(dbuser)
+    boundary = settings.permissions_boundary_arn
+    trust_doc, policy = rules.trust_policy(principal), rules.connect_policy(dbuser)
+    tags = {rules.DB_ARN_TAG: db.arn}
+    if target.requested_by:
+        tags[trust.REQUESTED_BY_TAG] = trust.iam_tag_value(target.requested_by)
 
     existing = iam.get_role(name)
     if existing is None:
         changes = [
-            f"CreateRole {rules.ROLE_PATH}{name}: trust {principal}",
+            f"CreateRole {rules.ROLE_PATH}{name}: trust {principal}, permissions boundary {boundary}",
             f"PutRolePolicy: rds-db:connect on {dbuser}",
         ]
-        if target.plan_only:
-            arn = f"arn:{target.partition}:iam::{target.account}:role{rules.ROLE_PATH}{name}"
-            return IamRoleResult(
-                role_name=name, role_arn=arn, dbuser_arn=dbuser, created=False, updated=False, changes=changes
+        arn = f"arn:{target.partition}:iam::{target.account}:role{rules.ROLE_PATH}{name}"
+        if not target.plan_only:
+            arn = iam.create_role(
+                name,
+                path=rules.ROLE_PATH,
+                trust_policy=trust_doc,
+                tags=tags,
+                description=f"ClickHouse ClickPipes access to {db.kind} {db.identifier} as {target.db_user}",
+                permissions_boundary=boundary,
             )
-        arn = iam.create_role(
-            name,
-            path=rules.ROLE_PATH,
-            trust_policy=trust,
-            tags={rules.DB_ARN_TAG: target.arn},
-            description=f"ClickHouse ClickPipes access to {target.kind} {target.db_identifier} as {target.db_user}",
-            permissions_boundary=permissions_boundary or None,
-        )
-        iam.put_inline_policy(name, rules.CONNECT_POLICY_NAME, policy)
+            iam.put_inline_policy(name, rules.CONNECT_POLICY_NAME, policy)
         return IamRoleResult(
-            role_name=name, role_arn=arn, dbuser_arn=dbuser, created=True, updated=False, changes=changes
+            role_name=name,
+            role_arn=arn,
+            dbuser_arn=dbuser,
+            created=not target.plan_only,
+            updated=False,
+            changes=changes,
         )
 
-    if existing.tags.get(rules.DB_ARN_TAG) != target.arn or existing.path != rules.ROLE_PATH:
+    if existing.tags.get(rules.DB_ARN_TAG) != db.arn or existing.path != rules.ROLE_PATH:
         raise RoleConflictError(
-            f"IAM role {existing.arn} exists but was not created for {target.arn} (tag {rules.DB_ARN_TAG}): "
+            f"IAM role {existing.arn} exists but was not created for {db.arn} (tag {rules.DB_ARN_TAG}): "
             "delete or rename it, then run the onboarding again."
         )
     changes = []
-    if existing.trust_policy != trust:
+    if existing.permissions_boundary != boundary:  # first: the policy changes below are allowed only under it
+        changes.append(f"PutRolePermissionsBoundary {name}: {boundary}")
+        if not target.plan_only:
+            iam.put_permissions_boundary(name, boundary)
+    if existing.trust_policy != trust_doc:
         changes.append(f"UpdateAssumeRolePolicy {name}: trust {principal}")
         if not target.plan_only:
-            iam.update_trust_policy(name, trust)
+            iam.update_trust_policy(name, trust_doc)
     if iam.get_inline_policy(name, rules.CONNECT_POLICY_NAME) != policy:
         changes.append(f"PutRolePolicy {name}: rds-db:connect on {dbuser}")
         if not target.plan_only:
             iam.put_inline_policy(name, rules.CONNECT_POLICY_NAME, policy)
+    if changes and not target.plan_only and trust.REQUESTED_BY_TAG in tags:
+        iam.tag_role(name, {trust.REQUESTED_BY_TAG: tags[trust.REQUESTED_BY_TAG]})
     return IamRoleResult(
         role_name=name,
         role_arn=existing.arn,

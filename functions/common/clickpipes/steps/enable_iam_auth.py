@@ -1,21 +1,17 @@
-"""Step EnableIamAuth: turn on IAM database authentication, applied immediately; skip when on."""
+"""Step EnableIamAuth: turn on IAM database authentication, applied immediately; skip when on.
+
+ApplyImmediately also applies every other pending modification of the DB (an instance class change, an engine
+upgrade): refused (PendingModificationsError) unless the input says apply_pending_modifications."""
 
 from __future__ import annotations
 
-from clickpipes import rules
-from clickpipes.errors import DbNotFoundError, TransientError
-from clickpipes.models import DbDescription, EnableIamAuthResult, Target
+from clickpipes import rules, trust
+from clickpipes.errors import TransientError
+from clickpipes.models import EnableIamAuthResult, Target
 from clickpipes.steps.ports import Rds
+from clickpipes.steps.shared import current
 
-
-def current(rds: Rds, target: Target) -> DbDescription:
-    """The DB as RDS sees it now; DbNotFoundError when it vanished after ResolveTarget."""
-    db = rds.describe(target.kind, target.db_identifier)
-    if db is None:
-        raise DbNotFoundError(
-            f"DB {target.kind} '{target.db_identifier}' no longer exists (deleted during the onboarding)."
-        )
-    return db
+__all__ = ["current", "enable_iam_auth"]  # current: re-exported for the steps that import it from here
 
 
 def enable_iam_auth(target: Target, *, rds: Rds) -> EnableIamAuthResult:
@@ -27,13 +23,13 @@ def enable_iam_auth(target: Target, *, rds: Rds) -> EnableIamAuthResult:
             f"DB {db.kind} '{db.identifier}' is '{db.status}': RDS accepts the modification once it is "
             "available; will retry."
         )
+    warnings = trust.check_pending_modifications(
+        db.pending_modifications,
+        db_kind=db.kind,
+        db_identifier=db.identifier,
+        apply_pending=target.apply_pending_modifications,
+    )
     change = f"Modify{db.kind.title()}({db.identifier}): EnableIAMDatabaseAuthentication=true, ApplyImmediately=true"
-    warnings = []
-    if db.pending_modifications:
-        warnings.append(
-            f"ApplyImmediately also applied the pending modifications of DB {db.kind} '{db.identifier}': "
-            f"{', '.join(db.pending_modifications)}."
-        )
     if target.plan_only:
         return EnableIamAuthResult(modified=False, changes=[change], warnings=warnings)
     rds.enable_iam_auth(db.kind, db.identifier)

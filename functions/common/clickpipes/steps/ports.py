@@ -45,6 +45,8 @@ class Iam(Protocol):
     ) -> str: ...
     def update_trust_policy(self, name: str, trust_policy: dict[str, Any]) -> None: ...
     def put_inline_policy(self, role: str, policy_name: str, policy: dict[str, Any]) -> None: ...
+    def put_permissions_boundary(self, role: str, policy_arn: str) -> None: ...
+    def tag_role(self, role: str, tags: dict[str, str]) -> None: ...
 
 
 class Secrets(Protocol):
@@ -53,7 +55,13 @@ class Secrets(Protocol):
 
 class Database(Protocol):
     def ensure_iam_user(
-        self, family: EngineFamily, credentials: AdminCredentials, user: str, *, plan_only: bool = False
+        self,
+        family: EngineFamily,
+        credentials: AdminCredentials,
+        user: str,
+        *,
+        plan_only: bool = False,
+        adopt_existing: bool = False,
     ) -> DbUserResult: ...
     def configure_cdc(
         self, family: EngineFamily, credentials: AdminCredentials, request: CdcDbRequest

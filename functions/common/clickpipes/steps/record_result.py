@@ -58,4 +58,5 @@ def record_result(request: RecordResultRequest, *, rds: Rds) -> OnboardingOutput
         changes=changes,
         warnings=warnings,
         plan_only=target.plan_only,
+        requested_by=target.requested_by,
     )

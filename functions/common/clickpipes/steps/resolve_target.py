@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from clickpipes import rules
+from clickpipes import rules, trust
 from clickpipes.errors import AdminCredentialsError, DbNotFoundError, InvalidInputError, OnboardingInProgressError
-from clickpipes.models import CdcOptions, DbDescription, OnboardingInput, RunningExecution, Target
+from clickpipes.models import CdcOptions, DbDescription, OnboardingInput, OnboardingRequest, RunningExecution, Target
 from clickpipes.settings import ResolveSettings
 from clickpipes.steps.ports import Rds, StateMachine
 
@@ -18,17 +18,23 @@ class CheckedRequest(NamedTuple):
     principal: str
 
 
-def check_request(request: OnboardingInput, *, region: str, default_principal: str) -> CheckedRequest:
-    """Everything checkable without AWS (the API answers 400 on it, before starting anything)."""
+def check_request(request: OnboardingRequest, *, settings: ResolveSettings) -> CheckedRequest:
+    """Everything checkable without AWS, the trust boundary's allowlist and reserved names included (the API
+    answers 400/403 on it, the tag trigger tags the DB failed, before starting anything)."""
+    region = settings.region
     kind, identifier, arn_region = rules.parse_db_reference(request.db_identifier)
     if arn_region is not None and arn_region != region:
         raise InvalidInputError(
             f"db_identifier {request.db_identifier!r} is in {arn_region}, but this stack onboards databases in "
             f"{region}: deploy the stack in {arn_region} or call that region's API."
         )
-    user = rules.check_db_user(request.db_user or rules.DEFAULT_DB_USER)
-    principal = rules.check_principal(
-        request.clickhouse_role_arn or default_principal, partition=rules.partition_of(region)
+    user = trust.check_not_protected(rules.check_db_user(request.db_user or rules.DEFAULT_DB_USER))
+    principal = trust.check_principal_allowed(
+        rules.check_principal(
+            request.clickhouse_role_arn or settings.default_clickhouse_role_arn, partition=rules.partition_of(region)
+        ),
+        default_principal=settings.default_clickhouse_role_arn,
+        allowed=settings.allowed_principals,
     )
     return CheckedRequest(kind, identifier, user, principal)
 
@@ -64,14 +70,13 @@ def resolve_target(
     sfn: StateMachine | None = None,
     execution_arn: str = "",
 ) -> Target:
-    kind_hint, identifier, user, principal = check_request(
-        request, region=settings.region, default_principal=settings.default_clickhouse_role_arn
-    )
+    kind_hint, identifier, user, principal = check_request(request, settings=settings)
     if sfn is not None:
         one_at_a_time(identifier, execution_arn, sfn)
     db, warnings = _find(rds, kind_hint, identifier)
     engine = rules.check_engine(db.engine, db.engine_version, engine_mode=db.engine_mode)
     rules.check_db_user(user, engine)
+    trust.check_not_protected(user, master_username=db.master_username)
     cdc = cdc_options(request, engine, db.database)
     rules.check_db_state(db.kind, db.identifier, db.status)
 
@@ -81,6 +86,16 @@ def resolve_target(
             f"DB {db.kind} '{db.identifier}' has no RDS-managed master user secret: pass admin_secret_arn, the "
             "ARN of a Secrets Manager secret with the admin's 'username' and 'password'."
         )
+    trust.check_secret_bound(
+        secret_arn, db_kind=db.kind, db_identifier=db.identifier, master_secret_arn=db.master_secret_arn
+    )
+    # EnableIamAuth and the CDC steps modify the DB: refused while someone else's modifications are pending
+    warnings += trust.check_pending_modifications(
+        db.pending_modifications,
+        db_kind=db.kind,
+        db_identifier=db.identifier,
+        apply_pending=request.apply_pending_modifications,
+    )
     account = db.arn.split(":")[4]
     return Target(
         db_identifier=db.identifier,
@@ -102,10 +117,13 @@ def resolve_target(
         cdc=cdc,
         plan_only=request.plan_only,
         warnings=warnings,
+        adopt_existing_user=request.adopt_existing_user,
+        apply_pending_modifications=request.apply_pending_modifications,
+        requested_by=request.requested_by,
     )
 
 
-def cdc_options(request: OnboardingInput, engine: rules.Engine, database: str | None) -> CdcOptions:
+def cdc_options(request: OnboardingRequest, engine: rules.Engine, database: str | None) -> CdcOptions:
     """The CDC settings with their per-engine defaults and bounds."""
     retention = rules.check_binlog_retention(engine, request.binlog_retention_hours)
     if request.tables:

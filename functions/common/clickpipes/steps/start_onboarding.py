@@ -9,6 +9,7 @@ from typing import Final
 
 from clickpipes.errors import OnboardingInProgressError, OnboardingNotFoundError
 from clickpipes.models import ExecutionView, OnboardingInput
+from clickpipes.settings import ResolveSettings
 from clickpipes.steps.ports import StateMachine
 from clickpipes.steps.resolve_target import check_request
 
@@ -21,12 +22,12 @@ def start_onboarding(
     request: OnboardingInput,
     *,
     sfn: StateMachine,
-    region: str,
-    default_principal: str,
+    settings: ResolveSettings,
     dedupe_key: str | None = None,
 ) -> str:
-    """Start the workflow; returns the onboarding id. ``dedupe_key``: the same key starts at most once."""
-    identifier = check_request(request, region=region, default_principal=default_principal).identifier
+    """Start the workflow; returns the onboarding id. ``dedupe_key``: the same key starts at most once.
+    The request is checked first (input, allowlist, reserved names): a refusal starts nothing."""
+    identifier = check_request(request, settings=settings).identifier
     running = sfn.running_names(f"{identifier}--")
     if running:
         raise OnboardingInProgressError(
@@ -35,7 +36,8 @@ def start_onboarding(
         )
     suffix = hashlib.sha256(dedupe_key.encode()).hexdigest()[:12] if dedupe_key else uuid.uuid4().hex[:12]
     name = f"{identifier}--{suffix}"
-    if not sfn.start(name, request.model_dump(exclude_unset=True)):
+    payload = request.model_dump(exclude_unset=True) | {"requested_by": request.requested_by}
+    if not sfn.start(name, payload):
         raise OnboardingInProgressError(f"Onboarding {name} of DB '{identifier}' was already started.")
     return name
 

@@ -1,11 +1,15 @@
-"""Tag trigger: `clickpipes:onboard=true` on a DB starts its onboarding, once."""
+"""Tag trigger: `clickpipes:onboard=true` on a DB starts its onboarding, once.
+
+The tags are the request of whoever may tag the DB, which is a wider circle than who may create IAM roles: the
+principal they name must pass the stack's allowlist like any other (a refusal starts nothing and tags the DB
+failed). Removing the tag, or setting it to anything but 'true', starts nothing (and says so in the log)."""
 
 from __future__ import annotations
 
 from typing import Final
 
-from clickpipes import rules
-from clickpipes.errors import InvalidInputError, OnboardingInProgressError
+from clickpipes import rules, trust
+from clickpipes.errors import OnboardingError, OnboardingInProgressError
 from clickpipes.models import OnboardingInput, TagEvent, TagTriggerResult
 from clickpipes.settings import ResolveSettings
 from clickpipes.steps.ports import Rds, StateMachine
@@ -14,6 +18,14 @@ from clickpipes.steps.start_onboarding import start_onboarding
 ONBOARD_TAG: Final = "clickpipes:onboard"
 PRINCIPAL_TAG: Final = "clickpipes:clickhouse-role-arn"
 USER_TAG: Final = "clickpipes:db-user"
+
+
+def requester(event: TagEvent) -> str:
+    """Who tagged: CloudTrail's userIdentity.arn; the aws.tag event does not say."""
+    if event.source == "aws.tag":
+        return trust.UNKNOWN_TAG_REQUESTER
+    arn = (event.detail.get("userIdentity") or {}).get("arn")
+    return arn if isinstance(arn, str) and arn else trust.UNKNOWN_TAG_REQUESTER
 
 
 def on_tag_event(event: TagEvent, *, rds: Rds, sfn: StateMachine, settings: ResolveSettings) -> TagTriggerResult:
@@ -25,19 +37,15 @@ def on_tag_event(event: TagEvent, *, rds: Rds, sfn: StateMachine, settings: Reso
         return TagTriggerResult(db_arn=arn, started=None, reason=f"{ONBOARD_TAG} is not 'true' (any more)")
     try:
         from_tags = {"clickhouse_role_arn": tags.get(PRINCIPAL_TAG), "db_user": tags.get(USER_TAG)}
-        request = OnboardingInput(db_identifier=arn, **{k: v for k, v in from_tags.items() if v})
+        request = OnboardingInput(
+            db_identifier=arn, requested_by=requester(event), **{k: v for k, v in from_tags.items() if v}
+        )
         # One tagging can arrive as a CloudTrail event and an aws.tag event, each possibly twice: the key is
         # the DB and the minute of the change, so all of them start one execution.
-        name = start_onboarding(
-            request,
-            sfn=sfn,
-            region=settings.region,
-            default_principal=settings.default_clickhouse_role_arn,
-            dedupe_key=f"{arn}@{event.time[:16]}",
-        )
+        name = start_onboarding(request, sfn=sfn, settings=settings, dedupe_key=f"{arn}@{event.time[:16]}")
     except OnboardingInProgressError as exc:
         return TagTriggerResult(db_arn=arn, started=None, reason=str(exc))
-    except InvalidInputError as exc:  # tell the user where they look: on the DB's tags
+    except OnboardingError as exc:  # refused before starting: tell the user where they look, on the DB's tags
         rds.tag(arn, {rules.STATUS_TAG: "failed", rules.ERROR_TAG: type(exc).__name__})
         return TagTriggerResult(db_arn=arn, started=None, reason=str(exc))
     return TagTriggerResult(db_arn=arn, started=name, reason="started")

@@ -1,0 +1,68 @@
+"""What several steps share: the DB as RDS describes it now, checked against the event, and the admin login."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from clickpipes import rules, trust
+from clickpipes.errors import AdminCredentialsError, DbNotFoundError, InvalidInputError
+from clickpipes.models import AdminCredentials, DbDescription, Target
+from clickpipes.steps.ports import Rds
+
+
+def current(rds: Rds, target: Target) -> DbDescription:
+    """The DB as RDS sees it now; DbNotFoundError when it vanished after ResolveTarget."""
+    db = rds.describe(target.kind, target.db_identifier)
+    if db is None:
+        raise DbNotFoundError(
+            f"DB {target.kind} '{target.db_identifier}' no longer exists (deleted during the onboarding)."
+        )
+    return db
+
+
+def described(rds: Rds, target: Target) -> DbDescription:
+    """The DB as RDS describes it in this step, which must be the one the event names: a step acts on RDS's
+    resource id, account, region and endpoint, never on what an event claims (it may be invoked directly)."""
+    db = current(rds, target)
+    match = rules.DB_ARN_PATTERN.fullmatch(db.arn)
+    claimed = (target.arn, target.resource_id, target.partition, target.region, target.account)
+    actual = (db.arn, db.resource_id, *((match["partition"], match["region"], match["account"]) if match else ()))
+    if claimed != actual:
+        raise InvalidInputError(
+            f"The step's input does not describe DB {target.kind} '{target.db_identifier}' as RDS does (ARN, resource "
+            "ID, partition, region, account): run the onboarding from the start (it may have been recreated). "
+            "Nothing was changed."
+        )
+    return db
+
+
+def admin_credentials(secret: dict[str, Any], target: Target, db: DbDescription) -> AdminCredentials:
+    """The RDS secret convention: username/password, and optionally host/port/dbname, which win over the
+    DB's endpoint as RDS describes it (that is how a proxy, a tunnel or a local server is reached)."""
+    try:
+        return AdminCredentials(
+            username=secret.get("username"),
+            password=secret.get("password"),
+            host=secret.get("host") or db.endpoint,
+            port=int(secret.get("port") or db.port),
+            database=target.database or secret.get("dbname"),
+        )
+    except (ValidationError, TypeError, ValueError):
+        raise AdminCredentialsError(
+            f"Admin secret {target.admin_secret_arn} must be a JSON object with string 'username' and 'password' "
+            "(and optionally 'host', 'port', 'dbname')."
+        ) from None
+
+
+def admin_login(rds: Rds, secrets: Any, target: Target) -> tuple[DbDescription, AdminCredentials]:
+    """The DB (as RDS describes it) and the admin login for it: the secret must be bound to this DB, and the
+    IAM user may be neither the master user nor the admin."""
+    db = described(rds, target)
+    trust.check_secret_bound(
+        target.admin_secret_arn, db_kind=db.kind, db_identifier=db.identifier, master_secret_arn=db.master_secret_arn
+    )
+    credentials = admin_credentials(secrets.get_json(target.admin_secret_arn), target, db)
+    trust.check_not_protected(target.db_user, master_username=db.master_username, admin_username=credentials.username)
+    return db, credentials

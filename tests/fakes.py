@@ -1,0 +1,117 @@
+"""Complete, type-checked fakes of the steps' ports (``clickpipes.steps.ports``), for unit tests without moto.
+
+Each fake records what it was asked to do in ``calls``, so a test can assert that a refusal changed nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clickpipes.models import (
+    AdminCredentials,
+    CdcDbRequest,
+    CdcDbResult,
+    DbDescription,
+    DbUserResult,
+    Target,
+)
+from clickpipes.rules import DbKind, EngineFamily
+
+
+def description_of(target: Target, **changes: Any) -> DbDescription:
+    """What RDS would say about the DB a target names (master user 'master', its own rds! secret)."""
+    values: dict[str, Any] = {
+        "kind": target.kind,
+        "identifier": target.db_identifier,
+        "arn": target.arn,
+        "engine": target.engine,
+        "engine_version": target.engine_version,
+        "status": "available",
+        "resource_id": target.resource_id,
+        "endpoint": target.endpoint,
+        "port": target.port,
+        "iam_auth_enabled": True,
+        "master_secret_arn": target.admin_secret_arn,
+        "master_username": "master",
+        "cluster_identifier": None,
+        "engine_mode": None,
+        "database": target.database,
+        "pending_modifications": [],
+    }
+    return DbDescription(**(values | changes))
+
+
+class FakeRds:
+    """The Rds port over a dict of DBs; every changing call is recorded in ``calls`` and changes nothing else."""
+
+    def __init__(self, *dbs: DbDescription) -> None:
+        self.dbs = {(db.kind, db.identifier): db for db in dbs}
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self.tag_values: dict[str, dict[str, str]] = {}
+
+    def describe(self, kind: DbKind, identifier: str) -> DbDescription | None:
+        return self.dbs.get((kind, identifier))
+
+    def enable_iam_auth(self, kind: DbKind, identifier: str) -> None:
+        self.calls.append(("enable_iam_auth", (kind, identifier)))
+
+    def tag(self, arn: str, tags: dict[str, str]) -> None:
+        self.calls.append(("tag", (arn, tags)))
+        self.tag_values.setdefault(arn, {}).update(tags)
+
+    def tags(self, arn: str) -> dict[str, str]:
+        return dict(self.tag_values.get(arn, {}))
+
+    def parameter_values(self, kind: DbKind, group: str, names: list[str]) -> dict[str, str | None]:
+        return dict.fromkeys(names)
+
+    def create_parameter_group(self, kind: DbKind, name: str, *, family: str, source: str | None) -> None:
+        self.calls.append(("create_parameter_group", (kind, name, family, source)))
+
+    def set_parameters(self, kind: DbKind, group: str, parameters: dict[str, tuple[str, bool]]) -> None:
+        self.calls.append(("set_parameters", (kind, group, parameters)))
+
+    def attach_parameter_group(self, kind: DbKind, identifier: str, group: str) -> None:
+        self.calls.append(("attach_parameter_group", (kind, identifier, group)))
+
+    def enable_backups(self, identifier: str, days: int) -> None:
+        self.calls.append(("enable_backups", (identifier, days)))
+
+    def reboot(self, kind: DbKind, identifier: str, members: list[str]) -> list[str]:
+        self.calls.append(("reboot", (kind, identifier, members)))
+        return [identifier] if kind == "instance" else list(members)
+
+
+class FakeSecrets:
+    """The Secrets port: one JSON value for every ARN; ``reads`` counts the reads."""
+
+    def __init__(self, value: dict[str, Any]) -> None:
+        self.value = value
+        self.reads: list[str] = []
+
+    def get_json(self, arn: str) -> dict[str, Any]:
+        self.reads.append(arn)
+        return dict(self.value)
+
+
+class FakeDatabase:
+    """The Database port: records each call with its arguments, answers a fixed result."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, EngineFamily, AdminCredentials, Any]] = []
+
+    def ensure_iam_user(
+        self,
+        family: EngineFamily,
+        credentials: AdminCredentials,
+        user: str,
+        *,
+        plan_only: bool = False,
+        adopt_existing: bool = False,
+    ) -> DbUserResult:
+        self.calls.append(("ensure_iam_user", family, credentials, (user, plan_only, adopt_existing)))
+        return DbUserResult(created=True, changed=True, actions=[f"CREATE USER {user}"])
+
+    def configure_cdc(self, family: EngineFamily, credentials: AdminCredentials, request: CdcDbRequest) -> CdcDbResult:
+        self.calls.append(("configure_cdc", family, credentials, request))
+        return CdcDbResult(actions=[])
