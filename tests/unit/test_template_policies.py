@@ -1,0 +1,76 @@
+"""The role factory is capped in the template itself: the CreateIamRole function may create or change a
+/clickpipes/ role only with the stack's boundary attached, may never remove a boundary, and the boundary allows
+nothing but rds-db:connect. The API admits only its own account."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.harness.template import SamApp, load_template
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+GUARDED = {"iam:CreateRole", "iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary"}
+NEVER = {"iam:DeleteRolePermissionsBoundary", "iam:AttachRolePolicy", "iam:PassRole", "iam:CreatePolicy"}
+
+
+def statements(app: SamApp, function: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for policy in app.resolve(app.functions[function].properties.get("Policies") or []):
+        if isinstance(policy, dict) and "Statement" in policy:
+            found += [s for s in policy["Statement"] if isinstance(s, dict)]
+    return found
+
+
+def actions(statement: dict[str, Any]) -> set[str]:
+    value = statement.get("Action", [])
+    return {value} if isinstance(value, str) else set(value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "boundary"),
+    [
+        ({}, "arn:aws:iam::123456789012:policy/clickpipes/local-role-boundary"),
+        (
+            {"PermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/org-boundary"},
+            "arn:aws:iam::123456789012:policy/org-boundary",
+        ),
+    ],
+)
+def test_roles_can_be_created_and_changed_only_under_the_boundary(overrides: dict[str, str], boundary: str) -> None:
+    app = load_template(TEMPLATE, overrides)
+    assert app.functions["CreateIamRoleFunction"].environment["PERMISSIONS_BOUNDARY_ARN"] == boundary
+    for function in app.functions:
+        for statement in statements(app, function):
+            granted = actions(statement)
+            assert not granted & NEVER, (function, statement)
+            assert not any(a in ("*", "iam:*") or a.startswith("iam:Delete") for a in granted), (function, statement)
+            if granted & GUARDED:
+                assert function == "CreateIamRoleFunction"
+                assert statement["Condition"] == {"StringEquals": {"iam:PermissionsBoundary": boundary}}
+                assert statement["Resource"] == "arn:aws:iam::123456789012:role/clickpipes/*"
+    guarded = set().union(*(actions(s) & GUARDED for s in statements(app, "CreateIamRoleFunction")))
+    assert guarded == GUARDED
+
+
+def test_the_boundary_allows_rds_db_connect_only() -> None:
+    app = load_template(TEMPLATE)
+    policy = app.resolve(app.resources["ClickPipesRoleBoundary"]["Properties"])["PolicyDocument"]
+    assert policy["Statement"] == [
+        {"Effect": "Allow", "Action": "rds-db:connect", "Resource": "arn:aws:rds-db:us-east-1:123456789012:dbuser:*/*"}
+    ]
+
+
+def test_every_function_sees_the_same_allowlist() -> None:
+    app = load_template(TEMPLATE, {"AllowedClickHousePrincipals": ["111122223333", "arn:aws:iam::1:role/x"]})
+    values = {f.environment.get("ALLOWED_CLICKHOUSE_PRINCIPALS") for f in app.functions.values()}
+    assert values == {"111122223333,arn:aws:iam::1:role/x"}
+
+
+def test_the_api_admits_only_its_own_account() -> None:
+    app = load_template(TEMPLATE)
+    auth = app.resolve(app.resources["OnboardingApi"]["Properties"]["Auth"])
+    assert auth["DefaultAuthorizer"] == "AWS_IAM"
+    assert auth["ResourcePolicy"] == {"AwsAccountWhitelist": ["123456789012"]}
