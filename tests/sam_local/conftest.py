@@ -41,6 +41,8 @@ WORK = DATA_DIR / "sam-local-tests"
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account = what sam local sets as AWS_ACCOUNT_ID
+ALLOWED_ACCOUNT = "111122223333"  # AllowedClickHousePrincipals: the test principal's account
+BOUNDARY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/clickpipes/sam-app-role-boundary"  # ClickPipesRoleBoundary
 FAKE_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 UP_TIMEOUT = 1200  # a first `up` installs the SAM CLI and debootstraps the base image
 BUILD_TIMEOUT = 600
@@ -224,6 +226,16 @@ class SamLocal:
     def aws(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, **_boto_keys())
 
+    def stack_parameters(self) -> dict[str, str]:
+        """What every function gets, as a deployed stack would give it: the emulator's endpoint, the trust
+        boundary's allowlist (the test principal's account) and the stack's boundary policy (sam local cannot
+        resolve the Ref of the template's ManagedPolicy)."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "ALLOWED_CLICKHOUSE_PRINCIPALS": ALLOWED_ACCOUNT,
+            "PERMISSIONS_BOUNDARY_ARN": BOUNDARY_ARN,
+        }
+
     def invoke(self, function: str, event: dict[str, Any], env: dict[str, dict[str, str]] | None = None) -> Invocation:
         """`sam local invoke` FUNCTION with EVENT; `env` adds per-function variables to AWS_ENDPOINT_URL.
 
@@ -233,7 +245,7 @@ class SamLocal:
         stem = self.invokes / f"{self._count:02d}-{function}"
         event_file, env_file = stem.with_suffix(".event.json"), stem.with_suffix(".env.json")
         event_file.write_text(json.dumps(event, indent=1))
-        env_file.write_text(json.dumps({"Parameters": {"AWS_ENDPOINT_URL": self.endpoint}, **(env or {})}, indent=1))
+        env_file.write_text(json.dumps({"Parameters": self.stack_parameters(), **(env or {})}, indent=1))
         cmd = [
             self.sam, "local", "invoke", "--skip-pull-image", "-t", str(self.template),
             "-e", str(event_file), "--env-vars", str(env_file), function,
@@ -262,7 +274,7 @@ class SamLocal:
         self._count += 1
         stem = self.invokes / f"{self._count:02d}-start-api"
         env_file = stem.with_suffix(".env.json")
-        env_file.write_text(json.dumps({"Parameters": {"AWS_ENDPOINT_URL": self.endpoint}, **(env or {})}, indent=1))
+        env_file.write_text(json.dumps({"Parameters": self.stack_parameters(), **(env or {})}, indent=1))
         port = free_port("127.0.0.1")
         cmd = [
             self.sam, "local", "start-api", "--skip-pull-image", "-t", str(self.template),

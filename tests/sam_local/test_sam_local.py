@@ -28,7 +28,7 @@ from packaging.utils import canonicalize_name
 
 from tests.layer_pins import LAYERS, pins
 
-from .conftest import ACCOUNT, EVENTS, PROJECT_ROOT, REGION, HttpResponse, SamLocal
+from .conftest import ACCOUNT, BOUNDARY_ARN, EVENTS, PROJECT_ROOT, REGION, HttpResponse, SamLocal
 
 pytestmark = pytest.mark.container
 
@@ -313,6 +313,7 @@ def test_create_iam_role_creates_the_role_in_moto(
         {"Effect": "Allow", "Principal": {"AWS": PRINCIPAL}, "Action": ["sts:AssumeRole", "sts:TagSession"]}
     ]
     assert {t["Key"]: t["Value"] for t in created["Tags"]}["clickpipes:db-arn"] == resolved["arn"]
+    assert created["PermissionsBoundary"]["PermissionsBoundaryArn"] == BOUNDARY_ARN  # the stack's boundary
     policy = iam.get_role_policy(RoleName=name, PolicyName="clickpipes-rds-db-connect")["PolicyDocument"]
     assert policy["Statement"] == [{"Effect": "Allow", "Action": ["rds-db:connect"], "Resource": [dbuser]}]
 
