@@ -16,7 +16,7 @@ import pytest
 from clickpipes.errors import DbConnectionError, DbPrivilegeError, InvalidInputError, TransientError
 from clickpipes.models import AdminCredentials, CdcDbRequest, CdcDbResult
 from clickpipes.settings import DbSettings
-from clickpipes_db import cdc_postgres
+from clickpipes_db import pg_catalog
 from clickpipes_db.gateway import DatabaseGateway
 from psycopg import sql
 from pydantic import SecretStr
@@ -224,7 +224,7 @@ def test_pg_configure_grants_publishes_and_warns(pg_case: PgCase, gateway: Datab
         f'CREATE PUBLICATION {p} FOR TABLE {s}."full", {s}."keyed"',
     ]
     assert published(case) == {case.table("keyed"), case.table("full")}
-    assert result.iam_auth_for_replication is None  # not an RDS parameter here
+    assert result.iam_auth_for_replication is False  # the server does not know the setting: counts as off
     assert [w for w in result.warnings if "REPLICA IDENTITY" in w] == [no_identity_warning(case, "nokey")]
     assert any("lists the 2 table(s)" in w and "tables created later are not replicated" in w for w in result.warnings)
 
@@ -355,14 +355,14 @@ def test_pg_identity_lost_during_the_run_rolls_back(
     """The last check, in the run's transaction: if the publication ends up holding a table without a replica
     identity (here: the catalog read is made to miss nokey's, as if it lost it meanwhile), nothing is committed."""
     case = pg_case
-    real = cdc_postgres._unidentified
+    real = pg_catalog.unidentified
     calls: list[int] = []
 
     def stale_then_real(cur: Any, oids: Any) -> Any:
         calls.append(1)
         return {} if len(calls) == 1 else real(cur, oids)
 
-    monkeypatch.setattr(cdc_postgres, "_unidentified", stale_then_real)
+    monkeypatch.setattr(pg_catalog, "unidentified", stale_then_real)
     before = pg_snapshot(case)
     with pytest.raises(TransientError, match=f"{case.table('nokey')} lost their replica identity") as caught:
         gateway.configure_cdc("postgres", case.admin, case.request())

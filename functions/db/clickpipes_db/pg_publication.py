@@ -1,0 +1,234 @@
+"""PostgreSQL CDC: the publication's part of the plan, for :mod:`clickpipes_db.cdc_postgres`.
+
+Ours (its comment holds ``clickpipes-onboarding``, :data:`clickpipes_db.trust.PUBLICATION_COMMENT`, set when this
+tool creates it) is made to hold exactly what is asked. Anyone else's is used as it is: never altered, never
+emptied, its publish option never changed; what it lacks is said in warnings, each with the statement to run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from clickpipes.errors import DbPrivilegeError, InvalidInputError
+from psycopg import sql
+
+from clickpipes_db.pg_catalog import PUBLISHABLE_KINDS, Catalog, Publication, Relation, Unidentified, Wanted
+
+PUBLISH_ALL: Final = "insert, update, delete, truncate"
+MAX_NAMED: Final = 20  # at most this many names in one message
+
+
+@dataclass(frozen=True)
+class Step:
+    """One statement. With ``fallback`` set, the statement may be refused (InsufficientPrivilege: PostgreSQL 15+
+    lets only superusers publish FOR TABLES IN SCHEMA); the fallback statements then run instead."""
+
+    statement: sql.Composed
+    fallback: tuple[sql.Composed, ...] | None = None
+    fallback_warnings: tuple[str, ...] = ()
+    fallback_problem: str | None = None  # the fallback is impossible too: DbPrivilegeError with this message
+
+
+@dataclass
+class Plan:
+    steps: list[Step] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def plan_publication(plan: Plan, catalog: Catalog, wanted: Wanted) -> None:
+    """Add the publication's steps. Tables without a usable replica identity are left out, with a warning each."""
+    pub = catalog.publication
+    name = sql.Identifier(wanted.publication)
+    if pub is not None and pub.all_tables:
+        raise InvalidInputError(
+            f"Publication {wanted.publication} exists FOR ALL TABLES: it cannot be narrowed. Choose another "
+            "publication name, or drop it if no subscriber uses it."
+        )
+    if pub is not None and not pub.publishes_all:
+        plan.steps.append(
+            Step(sql.SQL("ALTER PUBLICATION {} SET (publish = {})").format(name, sql.Literal(PUBLISH_ALL)))
+        )
+    if wanted.tables:
+        _plan_tables(plan, catalog, wanted)
+    else:
+        _plan_schemas(plan, catalog, wanted)
+
+
+def _plan_tables(plan: Plan, catalog: Catalog, wanted: Wanted) -> None:
+    """The publication lists the requested tables (but those without a replica identity)."""
+    pub = catalog.publication
+    relations = {(r.schema, r.name): r for s in catalog.schemas for r in s.relations}
+    absent = [f"{s}.{t}" for s, t in wanted.tables if (s, t) not in relations]
+    wrong = [
+        f"{s}.{t}"
+        for s, t in wanted.tables
+        if (s, t) in relations and (relations[s, t].kind not in PUBLISHABLE_KINDS or relations[s, t].persistence != "p")
+    ]
+    if absent:
+        raise InvalidInputError(
+            f"Table(s) {names(absent)} do not exist in database {catalog.database} (names are case-sensitive)."
+        )
+    if wrong:
+        raise InvalidInputError(
+            f"{names(wrong)}: only permanent (not UNLOGGED) tables can be published, not views or foreign tables."
+        )
+    targets = _with_identity(plan, catalog, [relations[key] for key in wanted.tables])
+    if not _publication_is(pub, [r.oid for r in targets], ()):
+        _check_publishable(catalog, pub, targets)
+        plan.steps.extend(Step(s) for s in _set_tables(pub, wanted.publication, targets))
+
+
+def _plan_schemas(plan: Plan, catalog: Catalog, wanted: Wanted) -> None:
+    """The schemas: FOR TABLES IN SCHEMA needs a superuser (PostgreSQL 15+), and would publish the tables without a
+    replica identity too; else, the tables there now (but those)."""
+    pub = catalog.publication
+    name = sql.Identifier(wanted.publication)
+    schema_oids = [s.oid for s in catalog.schemas]
+    schema_names = sql.SQL(", ").join(sql.Identifier(s.name) for s in catalog.schemas)
+    listed = _with_identity(
+        plan,
+        catalog,
+        [
+            r
+            for s in catalog.schemas
+            for r in s.relations
+            if r.kind in PUBLISHABLE_KINDS
+            and r.persistence == "p"
+            and not (r.is_partition and r.root_schema in wanted.schemas)
+        ],
+    )
+    if catalog.admin_is_superuser and catalog.unidentified:
+        why = "rather than FOR TABLES IN SCHEMA, which would publish the tables without a replica identity too"
+    else:
+        why = (
+            f"because only a superuser may publish FOR TABLES IN SCHEMA (PostgreSQL 15+) and {catalog.admin} is not one"
+        )
+    fallback_warning = (
+        f"Publication {wanted.publication} lists the {len(listed)} table(s) now in schema(s) "
+        f"{', '.join(wanted.schemas)}, {why}: tables created later are not replicated until you run "
+        f"ALTER PUBLICATION {wanted.publication} ADD TABLE <schema.table> (or run this again)."
+    )
+    if catalog.unidentified:  # the table list, whoever the admin is
+        if not _publication_is(pub, [r.oid for r in listed], ()):
+            _check_publishable(catalog, pub, listed)
+            plan.steps.extend(Step(s) for s in _set_tables(pub, wanted.publication, listed))
+        plan.warnings.append(fallback_warning)
+        return
+    if _publication_is(pub, (), schema_oids):
+        return
+    if not catalog.admin_is_superuser and _publication_is(pub, [r.oid for r in listed], ()):
+        plan.warnings.append(fallback_warning)
+        return
+    if pub is None:
+        _check_publishable(catalog, pub, ())
+        primary: sql.Composed = sql.SQL("CREATE PUBLICATION {} FOR TABLES IN SCHEMA {}").format(name, schema_names)
+    else:
+        _check_publishable(catalog, pub, ())
+        primary = sql.SQL("ALTER PUBLICATION {} SET TABLES IN SCHEMA {}").format(name, schema_names)
+    problem = _publish_problem(catalog, listed)
+    fallback = tuple(_set_tables(pub, wanted.publication, listed))
+    plan.steps.append(Step(primary, fallback=fallback, fallback_warnings=(fallback_warning,), fallback_problem=problem))
+
+
+def _with_identity(plan: Plan, catalog: Catalog, tables: Sequence[Relation]) -> list[Relation]:
+    """The tables that may be published; a warning for each of the others."""
+    kept: list[Relation] = []
+    for relation in tables:
+        missing = catalog.unidentified.get(relation.oid)
+        if missing:
+            plan.warnings.append(_exclusion_warning(relation, missing))
+        else:
+            kept.append(relation)
+    return kept
+
+
+def _publication_is(pub: Publication | None, relations: Iterable[int], schemas: Iterable[int]) -> bool:
+    return (
+        pub is not None
+        and pub.relations == frozenset(relations)
+        and pub.schemas == frozenset(schemas)
+        and not pub.filtered
+    )
+
+
+def _check_publishable(catalog: Catalog, pub: Publication | None, tables: Sequence[Relation]) -> None:
+    if pub is None and not catalog.admin_may_create_publication:
+        raise privilege_error(
+            catalog, f"create a publication in database {catalog.database} (no CREATE privilege)", "its owner"
+        )
+    if pub is not None and not pub.admin_owns:
+        raise privilege_error(catalog, f"alter publication owned by {pub.owner}", pub.owner)
+    problem = _publish_problem(catalog, tables)
+    if problem:
+        raise DbPrivilegeError(problem)
+
+
+def _publish_problem(catalog: Catalog, tables: Sequence[Relation]) -> str | None:
+    foreign = [r.qualified for r in tables if not r.admin_owns]
+    if not foreign:
+        return None
+    return str(privilege_error(catalog, f"publish {names(foreign)} (only their owner may)", "the tables' owner"))
+
+
+def _set_tables(pub: Publication | None, publication: str, tables: Sequence[Relation]) -> list[sql.Composed]:
+    name = sql.Identifier(publication)
+    listed = sql.SQL(", ").join(sql.Identifier(r.schema, r.name) for r in tables)
+    if pub is None:
+        if tables:
+            return [sql.SQL("CREATE PUBLICATION {} FOR TABLE {}").format(name, listed)]
+        return [sql.SQL("CREATE PUBLICATION {}").format(name)]
+    if tables:
+        return [sql.SQL("ALTER PUBLICATION {} SET TABLE {}").format(name, listed)]
+    # SET needs at least one object: empty the publication instead.
+    steps: list[sql.Composed] = []
+    if pub.members:
+        members = sql.SQL(", ").join(sql.Identifier(s, t) for s, t in pub.members)
+        steps.append(sql.SQL("ALTER PUBLICATION {} DROP TABLE {}").format(name, members))
+    if pub.member_schemas:
+        schemas = sql.SQL(", ").join(sql.Identifier(s) for s in pub.member_schemas)
+        steps.append(sql.SQL("ALTER PUBLICATION {} DROP TABLES IN SCHEMA {}").format(name, schemas))
+    return steps
+
+
+def _exclusion_warning(relation: Relation, tables: Sequence[Unidentified]) -> str:
+    refuses = "PostgreSQL would refuse UPDATE and DELETE on it once published"
+    if len(tables) == 1 and (tables[0].schema, tables[0].name) == (relation.schema, relation.name):
+        table = tables[0]
+        if table.identity == "n":
+            return (
+                f"Table {table.qualified} has REPLICA IDENTITY NOTHING: not published ({refuses}). Run ALTER TABLE "
+                f"{table.quoted} REPLICA IDENTITY FULL (or DEFAULT, if it has a primary key), then run the "
+                "onboarding again."
+            )
+        if table.identity == "i":
+            return (
+                f"Table {table.qualified} has no replica identity (the index of its REPLICA IDENTITY USING INDEX "
+                f"was dropped): not published ({refuses}). Run ALTER TABLE {table.quoted} REPLICA IDENTITY FULL, "
+                "or USING INDEX on a unique index, then run the onboarding again."
+            )
+        return (
+            f"Table {table.qualified} has no primary key and no REPLICA IDENTITY FULL: not published ({refuses}). "
+            f"Add a primary key, or run ALTER TABLE {table.quoted} REPLICA IDENTITY FULL, then run the onboarding "
+            "again."
+        )
+    partitions = names([t.qualified for t in tables])
+    return (
+        f"Partitioned table {relation.qualified} is not published: its partition(s) {partitions} have no primary "
+        "key and no REPLICA IDENTITY FULL (PostgreSQL would refuse UPDATE and DELETE on them once published). Add a "
+        f"primary key to {relation.qualified}, or run ALTER TABLE <partition> REPLICA IDENTITY FULL on each of "
+        "them, then run the onboarding again."
+    )
+
+
+def privilege_error(catalog: Catalog, what: str, who: str) -> DbPrivilegeError:
+    return DbPrivilegeError(
+        f"The admin user {catalog.admin} may not {what}: connect as {who}, or grant that role to {catalog.admin} "
+        "(GRANT owner_role TO admin), then run this again. Nothing was changed."
+    )
+
+
+def names(items: Sequence[str]) -> str:
+    shown = ", ".join(items[:MAX_NAMED])
+    return shown + (f" and {len(items) - MAX_NAMED} more" if len(items) > MAX_NAMED else "")
