@@ -16,7 +16,7 @@ import pytest
 from clickpipes.errors import DbConnectionError, DbPrivilegeError, InvalidInputError, TransientError
 from clickpipes.models import AdminCredentials, CdcDbRequest, CdcDbResult
 from clickpipes.settings import DbSettings
-from clickpipes_db import pg_catalog
+from clickpipes_db import pg_catalog, trust
 from clickpipes_db.gateway import DatabaseGateway
 from psycopg import sql
 from pydantic import SecretStr
@@ -155,6 +155,11 @@ def pg_case(local_dbs: LocalDbsEnv, pg_db: str, gateway: DatabaseGateway) -> Ite
     drop_pg_role(local_dbs, pg_db, case.user)
 
 
+def marked(case: PgCase) -> str:
+    """The action that marks a publication the product creates as its own."""
+    return f"COMMENT ON PUBLICATION \"{case.publication}\" IS '{trust.PUBLICATION_COMMENT}'"
+
+
 def no_identity_warning(case: PgCase, table: str) -> str:
     return (
         f"Table {case.table(table)} has no primary key and no REPLICA IDENTITY FULL: not published (PostgreSQL "
@@ -222,6 +227,7 @@ def test_pg_configure_grants_publishes_and_warns(pg_case: PgCase, gateway: Datab
         # rdsmaster is not a superuser: FOR TABLES IN SCHEMA is refused, the tables are listed instead; nokey (no
         # primary key, no REPLICA IDENTITY FULL) is left out
         f'CREATE PUBLICATION {p} FOR TABLE {s}."full", {s}."keyed"',
+        marked(case),
     ]
     assert published(case) == {case.table("keyed"), case.table("full")}
     assert result.iam_auth_for_replication is False  # the server does not know the setting: counts as off
@@ -303,7 +309,7 @@ def test_pg_requested_table_without_identity_is_not_published(pg_case: PgCase, g
     p, s = f'"{case.publication}"', f'"{case.schema}"'
     wanted = case.request(tables=[case.table("nokey"), case.table("keyed")])
     result = gateway.configure_cdc("postgres", case.admin, wanted)
-    assert result.actions[-1] == f'CREATE PUBLICATION {p} FOR TABLE {s}."keyed"'
+    assert result.actions[-2:] == [f'CREATE PUBLICATION {p} FOR TABLE {s}."keyed"', marked(case)]
     assert [w for w in result.warnings if "REPLICA IDENTITY" in w] == [no_identity_warning(case, "nokey")]
     assert published(case) == {case.table("keyed")}
     update_and_delete(case, "nokey")
@@ -411,12 +417,18 @@ def test_pg_other_tables_without_identity(pg_case: PgCase, gateway: DatabaseGate
     assert sorted(w for w in plan.warnings if "not published" in w) == excluded
 
 
-def test_pg_existing_publication_with_other_contents_is_corrected(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+def test_pg_our_publication_with_other_contents_is_corrected(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+    """Ours (marked: its comment), changed by hand since: made to hold exactly what is asked again."""
     case = pg_case
     with case.as_admin() as conn:
         conn.execute(
             sql.SQL("CREATE PUBLICATION {} FOR TABLE {} WHERE (id > 10) WITH (publish = 'insert')").format(
                 sql.Identifier(case.publication), sql.Identifier(case.schema, "keyed")
+            )
+        )
+        conn.execute(
+            sql.SQL("COMMENT ON PUBLICATION {} IS {}").format(
+                sql.Identifier(case.publication), sql.Literal(trust.PUBLICATION_COMMENT)
             )
         )
     wanted = case.request(tables=[case.table("keyed")])
@@ -589,9 +601,24 @@ def test_pg_table_the_admin_does_not_own(pg_case: PgCase, gateway: DatabaseGatew
 
 
 def test_pg_all_tables_publication_is_not_narrowed(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+    """Someone else's FOR ALL TABLES publication publishes every table already: used as it is, with a warning. One
+    marked as ours (only by hand: the tool never makes one) cannot be narrowed: refused, nothing changed."""
     with pg_case.as_superuser() as conn:
         conn.execute(sql.SQL("CREATE PUBLICATION {} FOR ALL TABLES").format(sql.Identifier(pg_case.publication)))
+    gateway.configure_cdc("postgres", pg_case.admin, pg_case.request(plan_only=True))
+    gateway.configure_cdc("postgres", pg_case.admin, pg_case.request())  # the grants
     before = pg_snapshot(pg_case)
+    result = gateway.configure_cdc("postgres", pg_case.admin, pg_case.request())
+    assert result.actions == []
+    assert any(f"Publication {pg_case.publication} exists FOR ALL TABLES and was not created by this tool" in w
+               for w in result.warnings)  # fmt: skip
+    assert pg_snapshot(pg_case) == before
+    with pg_case.as_superuser() as conn:
+        conn.execute(
+            sql.SQL("COMMENT ON PUBLICATION {} IS {}").format(
+                sql.Identifier(pg_case.publication), sql.Literal(trust.PUBLICATION_COMMENT)
+            )
+        )
     with pytest.raises(InvalidInputError, match="FOR ALL TABLES"):
         gateway.configure_cdc("postgres", pg_case.admin, pg_case.request())
     assert pg_snapshot(pg_case) == before
@@ -821,6 +848,6 @@ def test_pg_schema_without_tables(pg_case: PgCase, gateway: DatabaseGateway) -> 
     with case.as_superuser() as conn:
         conn.execute(sql.SQL("DROP PUBLICATION {}").format(sql.Identifier(case.publication)))
     again = gateway.configure_cdc("postgres", case.admin, case.request(schemas=[empty]))
-    assert again.actions == [f'CREATE PUBLICATION "{case.publication}"']
+    assert again.actions == [f'CREATE PUBLICATION "{case.publication}"', marked(case)]
     with case.as_superuser() as conn:
         conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(empty)))

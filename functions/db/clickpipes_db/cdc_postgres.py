@@ -95,7 +95,8 @@ def configure_cdc(conn: psycopg.Connection[Any], request: CdcDbRequest) -> CdcDb
             else:
                 cur.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
                 actions, warnings = _execute(conn, cur, plan)
-                _check_published_identities(cur, wanted.publication)
+                if catalog.publication is None or catalog.publication.marked:  # another's is not ours to check
+                    _check_published_identities(cur, wanted.publication)
     except errors.InsufficientPrivilege as exc:
         raise DbPrivilegeError(
             f"The admin user may not configure CDC ({_first_line(str(exc))}): use the RDS master user, or the "

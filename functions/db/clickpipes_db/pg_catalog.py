@@ -9,10 +9,12 @@ from typing import Any, Final
 import psycopg
 from clickpipes.errors import InvalidInputError
 
+from clickpipes_db import trust
 from clickpipes_db.postgres import _on
 
 GRANTABLE_KINDS: Final = ("r", "v", "m", "f", "p")  # what GRANT … ON ALL TABLES IN SCHEMA covers
 PUBLISHABLE_KINDS: Final = ("r", "p")
+OPERATIONS: Final = ("insert", "update", "delete", "truncate")
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class Relation:
     admin_owns: bool  # the admin is (a member of) the owner: may publish it
     admin_may_grant: bool  # SELECT WITH GRANT OPTION
     user_may_select: bool
+    root_oid: int  # the partition root (itself when it is not a partition)
 
     @property
     def qualified(self) -> str:
@@ -100,10 +103,12 @@ class Schema:
 
 @dataclass(frozen=True)
 class Publication:
+    marked: bool  # ours: its comment holds trust.PUBLICATION_MARK
     owner: str
     admin_owns: bool
     all_tables: bool
     publishes_all: bool
+    publishes: tuple[str, ...]  # the operations it publishes (insert, update, delete, truncate)
     relations: frozenset[int]
     filtered: bool  # a row filter or a column list on some table
     schemas: frozenset[int]
@@ -123,7 +128,7 @@ class Catalog:
     schemas: tuple[Schema, ...]
     publication: Publication | None
     wal_level: str
-    iam_auth_for_replication: bool | None
+    iam_auth_for_replication: bool  # unknown to the server (NULL, empty): off
     unidentified: Mapping[int, tuple[Unidentified, ...]]  # tables of the schemas with no usable replica identity
 
 
@@ -194,7 +199,7 @@ def _relations(
     rows = cur.execute(
         "SELECT c.oid, n.nspname, c.relname, c.relkind::text, c.relpersistence::text, c.relispartition, "
         "  rn.nspname, pg_has_role(c.relowner, 'USAGE'), has_table_privilege(c.oid, 'SELECT WITH GRANT OPTION'), "
-        "  %(exists)s AND has_table_privilege(%(u)s, c.oid, 'SELECT') "
+        "  %(exists)s AND has_table_privilege(%(u)s, c.oid, 'SELECT'), rc.oid "
         "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "JOIN pg_class rc ON rc.oid = CASE WHEN c.relispartition THEN pg_partition_root(c.oid) ELSE c.oid END "
         "JOIN pg_namespace rn ON rn.oid = rc.relnamespace "
@@ -207,9 +212,11 @@ def _relations(
 def _publication(cur: psycopg.Cursor[Any], name: str) -> Publication | None:
     row = cur.execute(
         "SELECT p.oid, pg_get_userbyid(p.pubowner), pg_has_role(p.pubowner, 'USAGE'), p.puballtables, "
-        "  p.pubinsert AND p.pubupdate AND p.pubdelete AND p.pubtruncate "
+        "  p.pubinsert AND p.pubupdate AND p.pubdelete AND p.pubtruncate, "
+        "  strpos(coalesce(obj_description(p.oid, 'pg_publication'), ''), %s) > 0, "
+        "  p.pubinsert, p.pubupdate, p.pubdelete, p.pubtruncate "
         "FROM pg_publication p WHERE p.pubname = %s",
-        (name,),
+        (trust.PUBLICATION_MARK, name),
     ).fetchone()
     if row is None:
         return None
@@ -227,10 +234,12 @@ def _publication(cur: psycopg.Cursor[Any], name: str) -> Publication | None:
         (oid,),
     ).fetchall()
     return Publication(
+        marked=row[5],
         owner=row[1],
         admin_owns=row[2],
         all_tables=row[3],
         publishes_all=row[4],
+        publishes=tuple(op for op, on in zip(OPERATIONS, row[6:10], strict=True) if on),
         relations=frozenset(m[0] for m in members),
         filtered=any(m[3] for m in members),
         schemas=frozenset(s[0] for s in schemas),

@@ -14,6 +14,7 @@ from typing import Final
 from clickpipes.errors import DbPrivilegeError, InvalidInputError
 from psycopg import sql
 
+from clickpipes_db import trust
 from clickpipes_db.pg_catalog import PUBLISHABLE_KINDS, Catalog, Publication, Relation, Unidentified, Wanted
 
 PUBLISH_ALL: Final = "insert, update, delete, truncate"
@@ -38,9 +39,13 @@ class Plan:
 
 
 def plan_publication(plan: Plan, catalog: Catalog, wanted: Wanted) -> None:
-    """Add the publication's steps. Tables without a usable replica identity are left out, with a warning each."""
+    """Add the publication's steps. Tables without a usable replica identity are left out, with a warning each.
+    A publication this tool did not create is used as it is (:func:`_use_foreign`)."""
     pub = catalog.publication
     name = sql.Identifier(wanted.publication)
+    if pub is not None and not pub.marked:
+        _use_foreign(plan, catalog, wanted, pub)
+        return
     if pub is not None and pub.all_tables:
         raise InvalidInputError(
             f"Publication {wanted.publication} exists FOR ALL TABLES: it cannot be narrowed. Choose another "
@@ -54,11 +59,53 @@ def plan_publication(plan: Plan, catalog: Catalog, wanted: Wanted) -> None:
         _plan_tables(plan, catalog, wanted)
     else:
         _plan_schemas(plan, catalog, wanted)
+    if pub is None:  # the mark: ours from now on
+        comment = sql.SQL("COMMENT ON PUBLICATION {} IS {}").format(name, sql.Literal(trust.PUBLICATION_COMMENT))
+        plan.steps.append(Step(comment))
 
 
-def _plan_tables(plan: Plan, catalog: Catalog, wanted: Wanted) -> None:
-    """The publication lists the requested tables (but those without a replica identity)."""
-    pub = catalog.publication
+def _use_foreign(plan: Plan, catalog: Catalog, wanted: Wanted, pub: Publication) -> None:
+    """Someone else's publication: nothing is changed; warnings say what it lacks and the statement that adds it.
+
+    FOR ALL TABLES publishes every table already, so it is used as well (it cannot hold less than asked)."""
+    p = wanted.publication
+    shown = sql.Identifier(p).as_string(None)
+    targets = _table_targets(plan, catalog, wanted) if wanted.tables else _schema_targets(plan, wanted, catalog)
+    kind = "FOR ALL TABLES " if pub.all_tables else ""
+    plan.warnings.append(
+        f"Publication {p} exists {kind}and was not created by this tool (its comment lacks "
+        f"'{trust.PUBLICATION_MARK}'): it is used as it is, never altered. To let the tool manage it, run COMMENT "
+        f"ON PUBLICATION {shown} IS '{trust.PUBLICATION_MARK}' (as its owner {pub.owner}), or choose another "
+        "publication name."
+    )
+    if not pub.publishes_all:
+        plan.warnings.append(
+            f"Publication {p} publishes only {', '.join(pub.publishes) or 'nothing'}: ClickPipes needs every "
+            f"operation. Run ALTER PUBLICATION {shown} SET (publish = '{PUBLISH_ALL}') if nothing else depends on it."
+        )
+    if pub.filtered:
+        plan.warnings.append(
+            f"Publication {p} has row filters or column lists: ClickPipes receives only the rows and columns they "
+            "let through."
+        )
+    if pub.all_tables:
+        return
+    for relation in targets:
+        if relation.oid in pub.relations or relation.root_oid in pub.relations:
+            continue
+        schema_oid = next(s.oid for s in catalog.schemas if s.name == relation.schema)
+        if schema_oid in pub.schemas:
+            continue
+        table = sql.Identifier(relation.schema, relation.name).as_string(None)
+        plan.warnings.append(
+            f"Publication {p} (not created by this tool, left as it is) does not publish table "
+            f"{relation.qualified}: ClickPipes will not replicate it. To add it, run ALTER PUBLICATION {shown} "
+            f"ADD TABLE {table}"
+        )
+
+
+def _table_targets(plan: Plan, catalog: Catalog, wanted: Wanted) -> list[Relation]:
+    """The requested tables, checked, but those without a replica identity (a warning each)."""
     relations = {(r.schema, r.name): r for s in catalog.schemas for r in s.relations}
     absent = [f"{s}.{t}" for s, t in wanted.tables if (s, t) not in relations]
     wrong = [
@@ -74,7 +121,30 @@ def _plan_tables(plan: Plan, catalog: Catalog, wanted: Wanted) -> None:
         raise InvalidInputError(
             f"{names(wrong)}: only permanent (not UNLOGGED) tables can be published, not views or foreign tables."
         )
-    targets = _with_identity(plan, catalog, [relations[key] for key in wanted.tables])
+    return _with_identity(plan, catalog, [relations[key] for key in wanted.tables])
+
+
+def _schema_targets(plan: Plan, wanted: Wanted, catalog: Catalog) -> list[Relation]:
+    """The publishable tables now in the schemas (partitions through their root), but those without a replica
+    identity (a warning each)."""
+    return _with_identity(
+        plan,
+        catalog,
+        [
+            r
+            for s in catalog.schemas
+            for r in s.relations
+            if r.kind in PUBLISHABLE_KINDS
+            and r.persistence == "p"
+            and not (r.is_partition and r.root_schema in wanted.schemas)
+        ],
+    )
+
+
+def _plan_tables(plan: Plan, catalog: Catalog, wanted: Wanted) -> None:
+    """The publication lists the requested tables (but those without a replica identity)."""
+    pub = catalog.publication
+    targets = _table_targets(plan, catalog, wanted)
     if not _publication_is(pub, [r.oid for r in targets], ()):
         _check_publishable(catalog, pub, targets)
         plan.steps.extend(Step(s) for s in _set_tables(pub, wanted.publication, targets))
@@ -87,18 +157,7 @@ def _plan_schemas(plan: Plan, catalog: Catalog, wanted: Wanted) -> None:
     name = sql.Identifier(wanted.publication)
     schema_oids = [s.oid for s in catalog.schemas]
     schema_names = sql.SQL(", ").join(sql.Identifier(s.name) for s in catalog.schemas)
-    listed = _with_identity(
-        plan,
-        catalog,
-        [
-            r
-            for s in catalog.schemas
-            for r in s.relations
-            if r.kind in PUBLISHABLE_KINDS
-            and r.persistence == "p"
-            and not (r.is_partition and r.root_schema in wanted.schemas)
-        ],
-    )
+    listed = _schema_targets(plan, wanted, catalog)
     if catalog.admin_is_superuser and catalog.unidentified:
         why = "rather than FOR TABLES IN SCHEMA, which would publish the tables without a replica identity too"
     else:
