@@ -7,12 +7,13 @@ IAM user with a real token.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 import pytest
+from clickpipes import rules
 from clickpipes.errors import DbConnectionError, DbPrivilegeError, InvalidInputError, TransientError
 from clickpipes.models import AdminCredentials, CdcDbRequest, CdcDbResult
 from clickpipes.settings import DbSettings
@@ -851,3 +852,108 @@ def test_pg_schema_without_tables(pg_case: PgCase, gateway: DatabaseGateway) -> 
     assert again.actions == [f'CREATE PUBLICATION "{case.publication}"', marked(case)]
     with case.as_superuser() as conn:
         conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(empty)))
+
+
+# =========================================================================================================
+# The trust boundary: a publication this tool did not create; rds.iam_auth_for_replication
+# =========================================================================================================
+def publication_state(case: PgCase) -> list[list[tuple[Any, ...]]]:
+    """The publication's options, tables, schemas and comment."""
+    with case.as_superuser() as conn:
+        return [
+            conn.execute(query, (case.publication,)).fetchall()
+            for query in (
+                "SELECT pubname, pubowner, puballtables, pubinsert, pubupdate, pubdelete, pubtruncate, "
+                "  obj_description(oid, 'pg_publication') FROM pg_publication WHERE pubname = %s",
+                "SELECT schemaname, tablename, attnames::text, rowfilter FROM pg_publication_tables "
+                "WHERE pubname = %s ORDER BY 1, 2",
+                "SELECT pn.pnnspid FROM pg_publication_namespace pn JOIN pg_publication p ON p.oid = pn.pnpubid "
+                "WHERE p.pubname = %s",
+            )
+        ]
+
+
+def add_table_warning(case: PgCase, table: str) -> str:
+    return (
+        f"Publication {case.publication} (not created by this tool, left as it is) does not publish table "
+        f"{case.table(table)}: ClickPipes will not replicate it. To add it, run ALTER PUBLICATION "
+        f'"{case.publication}" ADD TABLE "{case.schema}"."{table}"'
+    )
+
+
+@pytest.mark.parametrize("asked", ["schema", "tables"])
+def test_pg_foreign_publication_is_used_as_it_is(pg_case: PgCase, gateway: DatabaseGateway, asked: str) -> None:
+    """A publication the tool did not create (no mark), with a table list and publish = 'insert': never altered,
+    never emptied; each table it lacks is named with the statement that adds it."""
+    case = pg_case
+    with case.as_admin() as conn:
+        conn.execute(
+            sql.SQL("CREATE PUBLICATION {} FOR TABLE {} WITH (publish = 'insert')").format(
+                sql.Identifier(case.publication), sql.Identifier(case.schema, "keyed")
+            )
+        )
+    wanted = case.request() if asked == "schema" else case.request(tables=[case.table("full"), case.table("nokey")])
+    before = publication_state(case)
+    plan = gateway.configure_cdc("postgres", case.admin, wanted.model_copy(update={"plan_only": True}))
+    result = gateway.configure_cdc("postgres", case.admin, wanted)
+    assert publication_state(case) == before  # same tables, same publish option, still no comment
+    assert not any("PUBLICATION" in a for a in result.actions)  # only the user's grants
+    assert add_table_warning(case, "full") in result.warnings
+    assert no_identity_warning(case, "nokey") in result.warnings  # not to be added: it has no replica identity
+    assert not any("ADD TABLE" in w and case.table("nokey") in w for w in result.warnings)
+    assert not any(f'ADD TABLE "{case.schema}"."keyed"' in w for w in result.warnings)  # it has it
+    assert any("publishes only insert: ClickPipes needs every operation" in w for w in result.warnings)
+    assert any("was not created by this tool" in w and "used as it is" in w for w in result.warnings)
+    assert plan.warnings == result.warnings
+    again = gateway.configure_cdc("postgres", case.admin, wanted)
+    assert (again.actions, again.warnings) == ([], result.warnings)
+    assert publication_state(case) == before
+    update_and_delete(case, "nokey")
+
+
+def test_pg_foreign_publication_for_tables_in_schema_covers_them(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+    case = pg_case
+    with case.as_superuser() as conn:
+        conn.execute(
+            sql.SQL("CREATE PUBLICATION {} FOR TABLES IN SCHEMA {}").format(
+                sql.Identifier(case.publication), sql.Identifier(case.schema)
+            )
+        )
+    before = publication_state(case)
+    result = gateway.configure_cdc("postgres", case.admin, case.request(tables=[case.table("keyed")]))
+    assert publication_state(case) == before  # not narrowed to the one table asked
+    assert not any("ADD TABLE" in w for w in result.warnings)
+
+
+@pytest.fixture
+def replication_setting(pg_case: PgCase) -> Iterator[Callable[[str], None]]:
+    """Set rds.iam_auth_for_replication for the test's own database (as a parameter group would, server-wide)."""
+    database = sql.Identifier(pg_case.database)
+
+    def set_to(value: str) -> None:
+        with pg_superuser_connect(pg_case.env) as conn:
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} SET rds.iam_auth_for_replication = {}").format(database, sql.Literal(value))
+            )
+
+    yield set_to
+    with pg_superuser_connect(pg_case.env) as conn:
+        conn.execute(sql.SQL("ALTER DATABASE {} RESET rds.iam_auth_for_replication").format(database))
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, False), ("", False), ("0", False), ("1", True), ("on", True)])
+def test_pg_iam_auth_for_replication_unknown_counts_as_off(
+    pg_case: PgCase,
+    gateway: DatabaseGateway,
+    replication_setting: Callable[[str], None],
+    value: str | None,
+    expected: bool,
+) -> None:
+    """None: the setting does not exist on this server (as on a version before it): off, so no CDC pipe is offered."""
+    if value is not None:
+        replication_setting(value)
+    cdc = gateway.configure_cdc("postgres", pg_case.admin, pg_case.request(plan_only=True))
+    user = gateway.ensure_iam_user("postgres", pg_case.admin, pg_case.user, plan_only=True)
+    assert (cdc.iam_auth_for_replication, user.iam_auth_for_replication) == (expected, expected)
+    modes = rules.pipe_modes("postgres", iam_auth_for_replication=cdc.iam_auth_for_replication)
+    assert ("cdc" in modes) is expected
