@@ -16,6 +16,9 @@ NOTHING, or USING INDEX on a dropped index) is never published: once it is in a 
 and DELETE, PostgreSQL refuses them on it, and the application using it breaks. Such tables are left out (with a
 warning each), removed from a publication an earlier run made, and FOR TABLES IN SCHEMA (which would publish them
 too) is used only when the schemas have none.
+
+The publication is changed only when it is ours (marked with a comment when this tool creates it); anyone else's is
+used as it is, with warnings: see :mod:`clickpipes_db.pg_publication`. Catalog reads: :mod:`clickpipes_db.pg_catalog`.
 """
 
 from __future__ import annotations

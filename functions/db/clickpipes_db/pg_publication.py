@@ -3,6 +3,10 @@
 Ours (its comment holds ``clickpipes-onboarding``, :data:`clickpipes_db.trust.PUBLICATION_COMMENT`, set when this
 tool creates it) is made to hold exactly what is asked. Anyone else's is used as it is: never altered, never
 emptied, its publish option never changed; what it lacks is said in warnings, each with the statement to run.
+A foreign FOR ALL TABLES publication is used too (it publishes every table, so nothing asked for is missing), with
+a warning; ours can never be FOR ALL TABLES (the tool never makes one), so one marked by hand is refused
+(InvalidInputError: it cannot be narrowed). The operator hands a publication over to the tool by setting the mark:
+``COMMENT ON PUBLICATION p IS 'clickpipes-onboarding'``.
 """
 
 from __future__ import annotations
