@@ -7,16 +7,17 @@ IAM user with a real token.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 import pytest
+from clickpipes import rules
 from clickpipes.errors import DbConnectionError, DbPrivilegeError, InvalidInputError, TransientError
 from clickpipes.models import AdminCredentials, CdcDbRequest, CdcDbResult
 from clickpipes.settings import DbSettings
-from clickpipes_db import cdc_postgres
+from clickpipes_db import pg_catalog, trust
 from clickpipes_db.gateway import DatabaseGateway
 from psycopg import sql
 from pydantic import SecretStr
@@ -155,6 +156,11 @@ def pg_case(local_dbs: LocalDbsEnv, pg_db: str, gateway: DatabaseGateway) -> Ite
     drop_pg_role(local_dbs, pg_db, case.user)
 
 
+def marked(case: PgCase) -> str:
+    """The action that marks a publication the product creates as its own."""
+    return f"COMMENT ON PUBLICATION \"{case.publication}\" IS '{trust.PUBLICATION_COMMENT}'"
+
+
 def no_identity_warning(case: PgCase, table: str) -> str:
     return (
         f"Table {case.table(table)} has no primary key and no REPLICA IDENTITY FULL: not published (PostgreSQL "
@@ -222,9 +228,10 @@ def test_pg_configure_grants_publishes_and_warns(pg_case: PgCase, gateway: Datab
         # rdsmaster is not a superuser: FOR TABLES IN SCHEMA is refused, the tables are listed instead; nokey (no
         # primary key, no REPLICA IDENTITY FULL) is left out
         f'CREATE PUBLICATION {p} FOR TABLE {s}."full", {s}."keyed"',
+        marked(case),
     ]
     assert published(case) == {case.table("keyed"), case.table("full")}
-    assert result.iam_auth_for_replication is None  # not an RDS parameter here
+    assert result.iam_auth_for_replication is False  # the server does not know the setting: counts as off
     assert [w for w in result.warnings if "REPLICA IDENTITY" in w] == [no_identity_warning(case, "nokey")]
     assert any("lists the 2 table(s)" in w and "tables created later are not replicated" in w for w in result.warnings)
 
@@ -303,7 +310,7 @@ def test_pg_requested_table_without_identity_is_not_published(pg_case: PgCase, g
     p, s = f'"{case.publication}"', f'"{case.schema}"'
     wanted = case.request(tables=[case.table("nokey"), case.table("keyed")])
     result = gateway.configure_cdc("postgres", case.admin, wanted)
-    assert result.actions[-1] == f'CREATE PUBLICATION {p} FOR TABLE {s}."keyed"'
+    assert result.actions[-2:] == [f'CREATE PUBLICATION {p} FOR TABLE {s}."keyed"', marked(case)]
     assert [w for w in result.warnings if "REPLICA IDENTITY" in w] == [no_identity_warning(case, "nokey")]
     assert published(case) == {case.table("keyed")}
     update_and_delete(case, "nokey")
@@ -355,14 +362,14 @@ def test_pg_identity_lost_during_the_run_rolls_back(
     """The last check, in the run's transaction: if the publication ends up holding a table without a replica
     identity (here: the catalog read is made to miss nokey's, as if it lost it meanwhile), nothing is committed."""
     case = pg_case
-    real = cdc_postgres._unidentified
+    real = pg_catalog.unidentified
     calls: list[int] = []
 
     def stale_then_real(cur: Any, oids: Any) -> Any:
         calls.append(1)
         return {} if len(calls) == 1 else real(cur, oids)
 
-    monkeypatch.setattr(cdc_postgres, "_unidentified", stale_then_real)
+    monkeypatch.setattr(pg_catalog, "unidentified", stale_then_real)
     before = pg_snapshot(case)
     with pytest.raises(TransientError, match=f"{case.table('nokey')} lost their replica identity") as caught:
         gateway.configure_cdc("postgres", case.admin, case.request())
@@ -411,12 +418,18 @@ def test_pg_other_tables_without_identity(pg_case: PgCase, gateway: DatabaseGate
     assert sorted(w for w in plan.warnings if "not published" in w) == excluded
 
 
-def test_pg_existing_publication_with_other_contents_is_corrected(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+def test_pg_our_publication_with_other_contents_is_corrected(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+    """Ours (marked: its comment), changed by hand since: made to hold exactly what is asked again."""
     case = pg_case
     with case.as_admin() as conn:
         conn.execute(
             sql.SQL("CREATE PUBLICATION {} FOR TABLE {} WHERE (id > 10) WITH (publish = 'insert')").format(
                 sql.Identifier(case.publication), sql.Identifier(case.schema, "keyed")
+            )
+        )
+        conn.execute(
+            sql.SQL("COMMENT ON PUBLICATION {} IS {}").format(
+                sql.Identifier(case.publication), sql.Literal(trust.PUBLICATION_COMMENT)
             )
         )
     wanted = case.request(tables=[case.table("keyed")])
@@ -589,9 +602,24 @@ def test_pg_table_the_admin_does_not_own(pg_case: PgCase, gateway: DatabaseGatew
 
 
 def test_pg_all_tables_publication_is_not_narrowed(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+    """Someone else's FOR ALL TABLES publication publishes every table already: used as it is, with a warning. One
+    marked as ours (only by hand: the tool never makes one) cannot be narrowed: refused, nothing changed."""
     with pg_case.as_superuser() as conn:
         conn.execute(sql.SQL("CREATE PUBLICATION {} FOR ALL TABLES").format(sql.Identifier(pg_case.publication)))
+    gateway.configure_cdc("postgres", pg_case.admin, pg_case.request(plan_only=True))
+    gateway.configure_cdc("postgres", pg_case.admin, pg_case.request())  # the grants
     before = pg_snapshot(pg_case)
+    result = gateway.configure_cdc("postgres", pg_case.admin, pg_case.request())
+    assert result.actions == []
+    assert any(f"Publication {pg_case.publication} exists FOR ALL TABLES and was not created by this tool" in w
+               for w in result.warnings)  # fmt: skip
+    assert pg_snapshot(pg_case) == before
+    with pg_case.as_superuser() as conn:
+        conn.execute(
+            sql.SQL("COMMENT ON PUBLICATION {} IS {}").format(
+                sql.Identifier(pg_case.publication), sql.Literal(trust.PUBLICATION_COMMENT)
+            )
+        )
     with pytest.raises(InvalidInputError, match="FOR ALL TABLES"):
         gateway.configure_cdc("postgres", pg_case.admin, pg_case.request())
     assert pg_snapshot(pg_case) == before
@@ -821,6 +849,111 @@ def test_pg_schema_without_tables(pg_case: PgCase, gateway: DatabaseGateway) -> 
     with case.as_superuser() as conn:
         conn.execute(sql.SQL("DROP PUBLICATION {}").format(sql.Identifier(case.publication)))
     again = gateway.configure_cdc("postgres", case.admin, case.request(schemas=[empty]))
-    assert again.actions == [f'CREATE PUBLICATION "{case.publication}"']
+    assert again.actions == [f'CREATE PUBLICATION "{case.publication}"', marked(case)]
     with case.as_superuser() as conn:
         conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(empty)))
+
+
+# =========================================================================================================
+# The trust boundary: a publication this tool did not create; rds.iam_auth_for_replication
+# =========================================================================================================
+def publication_state(case: PgCase) -> list[list[tuple[Any, ...]]]:
+    """The publication's options, tables, schemas and comment."""
+    with case.as_superuser() as conn:
+        return [
+            conn.execute(query, (case.publication,)).fetchall()
+            for query in (
+                "SELECT pubname, pubowner, puballtables, pubinsert, pubupdate, pubdelete, pubtruncate, "
+                "  obj_description(oid, 'pg_publication') FROM pg_publication WHERE pubname = %s",
+                "SELECT schemaname, tablename, attnames::text, rowfilter FROM pg_publication_tables "
+                "WHERE pubname = %s ORDER BY 1, 2",
+                "SELECT pn.pnnspid FROM pg_publication_namespace pn JOIN pg_publication p ON p.oid = pn.pnpubid "
+                "WHERE p.pubname = %s",
+            )
+        ]
+
+
+def add_table_warning(case: PgCase, table: str) -> str:
+    return (
+        f"Publication {case.publication} (not created by this tool, left as it is) does not publish table "
+        f"{case.table(table)}: ClickPipes will not replicate it. To add it, run ALTER PUBLICATION "
+        f'"{case.publication}" ADD TABLE "{case.schema}"."{table}"'
+    )
+
+
+@pytest.mark.parametrize("asked", ["schema", "tables"])
+def test_pg_foreign_publication_is_used_as_it_is(pg_case: PgCase, gateway: DatabaseGateway, asked: str) -> None:
+    """A publication the tool did not create (no mark), with a table list and publish = 'insert': never altered,
+    never emptied; each table it lacks is named with the statement that adds it."""
+    case = pg_case
+    with case.as_admin() as conn:
+        conn.execute(
+            sql.SQL("CREATE PUBLICATION {} FOR TABLE {} WITH (publish = 'insert')").format(
+                sql.Identifier(case.publication), sql.Identifier(case.schema, "keyed")
+            )
+        )
+    wanted = case.request() if asked == "schema" else case.request(tables=[case.table("full"), case.table("nokey")])
+    before = publication_state(case)
+    plan = gateway.configure_cdc("postgres", case.admin, wanted.model_copy(update={"plan_only": True}))
+    result = gateway.configure_cdc("postgres", case.admin, wanted)
+    assert publication_state(case) == before  # same tables, same publish option, still no comment
+    assert not any("PUBLICATION" in a for a in result.actions)  # only the user's grants
+    assert add_table_warning(case, "full") in result.warnings
+    assert no_identity_warning(case, "nokey") in result.warnings  # not to be added: it has no replica identity
+    assert not any("ADD TABLE" in w and case.table("nokey") in w for w in result.warnings)
+    assert not any(f'ADD TABLE "{case.schema}"."keyed"' in w for w in result.warnings)  # it has it
+    assert any("publishes only insert: ClickPipes needs every operation" in w for w in result.warnings)
+    assert any("was not created by this tool" in w and "used as it is" in w for w in result.warnings)
+    assert plan.warnings == result.warnings
+    again = gateway.configure_cdc("postgres", case.admin, wanted)
+    assert (again.actions, again.warnings) == ([], result.warnings)
+    assert publication_state(case) == before
+    update_and_delete(case, "nokey")
+
+
+def test_pg_foreign_publication_for_tables_in_schema_covers_them(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+    case = pg_case
+    with case.as_superuser() as conn:
+        conn.execute(
+            sql.SQL("CREATE PUBLICATION {} FOR TABLES IN SCHEMA {}").format(
+                sql.Identifier(case.publication), sql.Identifier(case.schema)
+            )
+        )
+    before = publication_state(case)
+    result = gateway.configure_cdc("postgres", case.admin, case.request(tables=[case.table("keyed")]))
+    assert publication_state(case) == before  # not narrowed to the one table asked
+    assert not any("ADD TABLE" in w for w in result.warnings)
+
+
+@pytest.fixture
+def replication_setting(pg_case: PgCase) -> Iterator[Callable[[str], None]]:
+    """Set rds.iam_auth_for_replication for the test's own database (as a parameter group would, server-wide)."""
+    database = sql.Identifier(pg_case.database)
+
+    def set_to(value: str) -> None:
+        with pg_superuser_connect(pg_case.env) as conn:
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} SET rds.iam_auth_for_replication = {}").format(database, sql.Literal(value))
+            )
+
+    yield set_to
+    with pg_superuser_connect(pg_case.env) as conn:
+        conn.execute(sql.SQL("ALTER DATABASE {} RESET rds.iam_auth_for_replication").format(database))
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, False), ("", False), ("0", False), ("1", True), ("on", True)])
+def test_pg_iam_auth_for_replication_unknown_counts_as_off(
+    pg_case: PgCase,
+    gateway: DatabaseGateway,
+    replication_setting: Callable[[str], None],
+    value: str | None,
+    expected: bool,
+) -> None:
+    """None: the setting does not exist on this server (as on a version before it): off, so no CDC pipe is offered."""
+    if value is not None:
+        replication_setting(value)
+    cdc = gateway.configure_cdc("postgres", pg_case.admin, pg_case.request(plan_only=True))
+    user = gateway.ensure_iam_user("postgres", pg_case.admin, pg_case.user, plan_only=True)
+    assert (cdc.iam_auth_for_replication, user.iam_auth_for_replication) == (expected, expected)
+    modes = rules.pipe_modes("postgres", iam_auth_for_replication=cdc.iam_auth_for_replication)
+    assert ("cdc" in modes) is expected

@@ -19,6 +19,7 @@ from clickpipes.errors import (
     AdminCredentialsError,
     DbConnectionError,
     DbPrivilegeError,
+    ExistingUserError,
     IamAuthNotActiveError,
     InvalidInputError,
 )
@@ -176,26 +177,39 @@ def test_bad_tokens_are_refused(
 
 
 def test_existing_postgres_password_user_is_granted_rds_iam(
-    world: LocalDbsEnv, run_step: Callable[..., dict[str, Any]], user_name: str
+    world: LocalDbsEnv, run_step: Callable[..., dict[str, Any]], gateway_for: GatewayFor, user_name: str
 ) -> None:
+    """The step (no adopt_existing) refuses; the gateway with adopt_existing converts it."""
     with pg_superuser_connect(world) as conn:
         conn.execute(sql.SQL("CREATE USER {} PASSWORD 'old-password'").format(sql.Identifier(user_name)))
-    result = run_step("postgres", user_name)
-    assert (result["created"], result["actions"]) == (False, [f"GRANT rds_iam TO {user_name}"])
-    assert "IAM only" in result["warnings"][0]
+    with pytest.raises(ExistingUserError):
+        run_step("postgres", user_name)
+    with pg_connect(user_name, "old-password", env=world) as conn:  # untouched
+        assert conn.execute("SELECT current_user").fetchone() == (user_name,)
+    gateway, admin = gateway_for("postgres")
+    result = gateway.ensure_iam_user("postgres", admin, user_name, adopt_existing=True)
+    assert result.created is False
+    assert [a for a in result.actions if "clickpipes_managed" not in a] == [f"GRANT rds_iam TO {user_name}"]
+    assert "IAM only" in result.warnings[0]
     assert login(world, "postgres", user_name, iam_token(world, "postgres", user_name)) == user_name
     with pytest.raises(psycopg.OperationalError, match="PAM authentication failed"):
         login(world, "postgres", user_name, "old-password")
 
 
 def test_existing_mysql_password_user_is_converted(
-    world: LocalDbsEnv, run_step: Callable[..., dict[str, Any]], user_name: str
+    world: LocalDbsEnv, run_step: Callable[..., dict[str, Any]], gateway_for: GatewayFor, user_name: str
 ) -> None:
     with mariadb_root_connect(world) as conn, conn.cursor() as cur:
         cur.execute("CREATE USER %s@'%%' IDENTIFIED BY 'old-password'", (user_name,))
-    result = run_step("mysql", user_name)
-    assert result["created"] is False
-    assert result["actions"] == [f"ALTER USER '{user_name}'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'"]
+    with pytest.raises(ExistingUserError):
+        run_step("mysql", user_name)
+    mariadb_connect(user_name, "old-password", env=world).close()  # untouched
+    gateway, admin = gateway_for("mariadb")
+    result = gateway.ensure_iam_user("mysql", admin, user_name, adopt_existing=True)
+    assert result.created is False
+    assert [a for a in result.actions if "clickpipes_managed" not in a] == [
+        f"ALTER USER '{user_name}'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'"
+    ]
     assert login(world, "mysql", user_name, iam_token(world, "mariadb", user_name)) == user_name
     with pytest.raises(pymysql.err.OperationalError):
         login(world, "mysql", user_name, "old-password")
@@ -296,12 +310,13 @@ def test_mysql_without_the_iam_plugin_is_reported_clearly(
 
 
 def test_mysql_conversion_without_the_iam_plugin_is_reported_clearly(
-    world: LocalDbsEnv, run_step: Callable[..., dict[str, Any]], plugin_unloaded: None, user_name: str
+    world: LocalDbsEnv, gateway_for: GatewayFor, plugin_unloaded: None, user_name: str
 ) -> None:
     with mariadb_root_connect(world) as conn, conn.cursor() as cur:
         cur.execute("CREATE USER %s@'%%' IDENTIFIED BY 'old-password'", (user_name,))
+    gateway, admin = gateway_for("mariadb")
     with pytest.raises(IamAuthNotActiveError, match="not active"):
-        run_step("mysql", user_name)
+        gateway.ensure_iam_user("mysql", admin, user_name, adopt_existing=True)
 
 
 # plan_only: the same inspection, nothing executed ------------------------------------------------------------
@@ -342,10 +357,13 @@ def test_plan_only_for_a_new_user_creates_nothing(
     assert (plan.created, plan.changed) == (True, True)
     real = gateway.ensure_iam_user(family_of(engine), admin, user_name)
     assert plan.actions == real.actions  # what the plan said is what the run did
-    assert plan.actions == (
-        [f"CREATE USER {user_name}", f"GRANT rds_iam TO {user_name}"]
+    assert [a for a in plan.actions if not a.startswith(("CREATE ROLE", "COMMENT ON ROLE"))] == (
+        [f"CREATE USER {user_name}", f"GRANT rds_iam TO {user_name}", f"GRANT clickpipes_managed TO {user_name}"]
         if engine == "postgres"
-        else [f"CREATE USER '{user_name}'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'"]
+        else [
+            f"CREATE USER '{user_name}'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'",
+            f"GRANT `clickpipes_managed` TO '{user_name}'@'%'",
+        ]
     )
     assert not plan.warnings  # the IAM plugin is active here
     again = gateway.ensure_iam_user(family_of(engine), admin, user_name, plan_only=True)
@@ -364,12 +382,14 @@ def test_plan_only_for_a_password_user_keeps_the_password(
         with mariadb_root_connect(world) as conn, conn.cursor() as cur:
             cur.execute("CREATE USER %s@'%%' IDENTIFIED BY 'old-password'", (user_name,))
     before = accounts(world)
-    plan = gateway.ensure_iam_user(family_of(engine), admin, user_name, plan_only=True)
+    with pytest.raises(ExistingUserError, match="adopt_existing_user"):
+        gateway.ensure_iam_user(family_of(engine), admin, user_name, plan_only=True)
+    plan = gateway.ensure_iam_user(family_of(engine), admin, user_name, plan_only=True, adopt_existing=True)
     assert accounts(world) == before
     assert (plan.created, plan.changed) == (False, True)
-    assert len(plan.actions) == 1
-    assert plan.actions[0].startswith("GRANT rds_iam" if engine == "postgres" else "ALTER USER")
-    assert "would then authenticate with IAM only" in plan.warnings[0]
+    actions = [a for a in plan.actions if not a.startswith(("CREATE ROLE", "COMMENT ON ROLE"))]
+    assert actions[0].startswith("GRANT rds_iam" if engine == "postgres" else "ALTER USER")
+    assert "would then log in with IAM only" in plan.warnings[0]
     if engine == "postgres":  # the password still works: nothing was changed
         with pg_connect(user_name, "old-password", env=world) as conn:
             assert conn.execute("SELECT current_user").fetchone() == (user_name,)

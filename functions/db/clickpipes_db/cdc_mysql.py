@@ -25,6 +25,7 @@ from pymysql.connections import Connection
 from pymysql.cursors import Cursor
 
 from clickpipes_db.mysql import ACCESS_DENIED, CONNECTION_LOST, PRIVILEGE_ERRORS
+from clickpipes_db.mysql_grants import show_grants
 from clickpipes_db.postgres import _first_line
 
 IDENTIFIER: Final = re.compile(r"[A-Za-z0-9_]{1,64}")
@@ -36,15 +37,12 @@ AURORA_MAX_RETENTION: Final = 2160
 SIGNAL: Final = 1644  # ER_SIGNAL_EXCEPTION: what rds_set_configuration raises for a refused value
 NO_SUCH_PROCEDURE: Final = 1305
 REPLICATION: Final = ("REPLICATION CLIENT", "REPLICATION SLAVE")
-# MariaDB 10.5+ shows REPLICATION CLIENT as BINLOG MONITOR; REPLICATION REPLICA is an alias of REPLICATION SLAVE.
-ALIASES: Final = {"BINLOG MONITOR": "REPLICATION CLIENT", "REPLICATION REPLICA": "REPLICATION SLAVE"}
 BINLOG_SETTINGS: Final = {
     "log_bin": "ON",
     "binlog_format": "ROW",
     "binlog_row_image": "FULL",
     "binlog_row_metadata": "FULL",
 }
-GRANT_LINE: Final = re.compile(r"GRANT (?P<privileges>.+?) ON (?P<schema>\*|`(?:[^`]|``)+`)\.\* TO ", re.DOTALL)
 
 
 def quote_identifier(name: str, what: str = "schema") -> str:
@@ -170,33 +168,11 @@ def _plan(cur: Cursor, wanted: Wanted) -> list[Statement]:
 
 def _grants(cur: Cursor, user: str) -> dict[str, set[str]]:
     """What SHOW GRANTS gives the user on ``*.*`` (key ``*``) and on each ``schema.*``; ALL PRIVILEGES expanded."""
-    cur.execute("SHOW GRANTS FOR %s@'%%'", (user,))
-    held: dict[str, set[str]] = {}
-    for (line,) in cur.fetchall():
-        match = GRANT_LINE.match(str(line))
-        if match is None:
-            continue  # roles, proxies, table, column and routine grants
-        schema = match["schema"]
-        key = "*" if schema == "*" else schema[1:-1].replace("``", "`")
-        privileges = {ALIASES.get(p, p) for p in _split(match["privileges"].upper())}
+    held = show_grants(cur, user).schemas
+    for privileges in held.values():
         if "ALL PRIVILEGES" in privileges or "ALL" in privileges:
             privileges |= {"SELECT", *REPLICATION}
-        held.setdefault(key, set()).update(privileges)
     return held
-
-
-def _split(privileges: str) -> list[str]:
-    """Split "SELECT, INSERT (a, b), REPLICATION SLAVE" at the top-level commas."""
-    parts, depth, current = [], 0, ""
-    for char in privileges:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if char == "," and depth == 0:
-            parts.append(current.strip())
-            current = ""
-        else:
-            current += char
-    parts.append(current.strip())
-    return [p for p in parts if p]
 
 
 def _retention(cur: Cursor, hours: int, *, plan_only: bool) -> list[Statement]:

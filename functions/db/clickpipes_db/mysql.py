@@ -1,4 +1,9 @@
-"""MySQL, MariaDB, Aurora MySQL: CREATE USER 'u' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'."""
+"""MySQL, MariaDB, Aurora MySQL: CREATE USER 'u' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS', marked.
+
+The marker is the role ``clickpipes_managed`` (``CREATE ROLE``, MySQL 8 and MariaDB 10.5+), granted to the user:
+see :mod:`clickpipes_db.trust`. Admin-class rights: :mod:`clickpipes_db.mysql_grants`. Only the account
+``'u'@'%'`` is considered (the one the onboarding makes); user names are always bound as values.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ from clickpipes.models import AdminCredentials, DbUserResult
 from pymysql.connections import Connection
 from pymysql.cursors import Cursor
 
+from clickpipes_db import trust
+from clickpipes_db.mysql_grants import admin_class, show_grants
 from clickpipes_db.postgres import _first_line
 from clickpipes_db.tls import Tls
 
@@ -27,6 +34,8 @@ PRIVILEGE_ERRORS: Final = {1044, 1142, 1143, 1227, 1410}
 PLUGIN_NOT_LOADED: Final = 1524
 ALTER_USER_FAILED: Final = 1396  # what ALTER USER … IDENTIFIED WITH answers when the plugin is not loaded
 CONNECTION_LOST: Final = {2006, 2013}
+RESERVED: Final = frozenset({"root", "rdsadmin", "rdsrepladmin", "rdsproxyadmin", "mariadb.sys", "mysql.sys"})
+MARKER_SQL: Final = f"`{trust.MARKER}`"  # a constant of [a-z_]: safe to write into SQL as an identifier
 
 
 @contextmanager
@@ -63,28 +72,30 @@ def connect(credentials: AdminCredentials, tls: Tls, timeout: int) -> Iterator[C
         conn.close()
 
 
-def ensure_iam_user(conn: Connection, user: str, *, plan_only: bool = False) -> DbUserResult:
-    """Idempotent: creates the IAM user, or converts an existing user of another plugin with ALTER USER.
+def ensure_iam_user(
+    conn: Connection, user: str, *, plan_only: bool = False, adopt_existing: bool = False
+) -> DbUserResult:
+    """Idempotent: creates the IAM user ``'u'@'%'`` marked with the role ``clickpipes_managed``.
 
-    ``plan_only``: only reads ``mysql.user``; ``actions``, ``created`` and ``changed`` say what a real run would do.
+    An existing user: protected ones (admin-class, the admin, reserved names) raise ProtectedUserError; ours (marked)
+    keep the IAM plugin; one with the IAM plugin already is adopted (marked, with a warning); any other raises
+    ExistingUserError unless ``adopt_existing`` (then ALTER USER ... IDENTIFIED WITH, with a warning). Every check
+    comes before any change. ``plan_only``: only reads; raises what the real run would raise.
     """
     actions: list[str] = []
     warnings: list[str] = []
     row = None
+    running = ""
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT plugin FROM mysql.user WHERE User = %s AND Host = '%%'", (user,))
             row = cur.fetchone()
-            if row is None:
+            steps = _plan(cur, user, row, warnings, plan_only=plan_only, adopt_existing=adopt_existing)
+            for statement, text in steps:
+                running = statement
                 if not plan_only:
-                    cur.execute("CREATE USER %s@'%%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'", (user,))
-                actions.append(f"CREATE USER '{user}'@'%' IDENTIFIED WITH {IAM_PLUGIN} AS 'RDS'")
-            elif str(row[0]).lower() != IAM_PLUGIN.lower():
-                if not plan_only:
-                    cur.execute("ALTER USER %s@'%%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'", (user,))
-                actions.append(f"ALTER USER '{user}'@'%' IDENTIFIED WITH {IAM_PLUGIN} AS 'RDS'")
-                now = "would then authenticate" if plan_only else "now authenticates"
-                warnings.append(f"User '{user}' already existed with plugin '{row[0]}': it {now} with IAM only.")
+                    cur.execute(statement, (user,) if "%s" in statement else ())
+                actions.append(text)
             if plan_only and actions and not _iam_plugin_active(cur):
                 warnings.append(
                     f"{IAM_PLUGIN} is not active on the server yet: the real run fails with IamAuthNotActiveError "
@@ -93,7 +104,7 @@ def ensure_iam_user(conn: Connection, user: str, *, plan_only: bool = False) -> 
     except pymysql.err.MySQLError as exc:
         code = exc.args[0] if exc.args else None
         detail = _first_line(str(exc.args[-1])) if exc.args else "no detail"
-        if code == PLUGIN_NOT_LOADED or (code == ALTER_USER_FAILED and row is not None):
+        if code == PLUGIN_NOT_LOADED or (code == ALTER_USER_FAILED and running.startswith("ALTER USER")):
             raise IamAuthNotActiveError(
                 f"The server does not accept IAM users yet ({detail}): IAM database authentication is not active "
                 "on the DB. Wait until it shows IAM authentication enabled and status 'available', then run the "
@@ -101,13 +112,73 @@ def ensure_iam_user(conn: Connection, user: str, *, plan_only: bool = False) -> 
             ) from None
         if code in PRIVILEGE_ERRORS:
             raise DbPrivilegeError(
-                f"The admin user may not create users ({detail}): use the RDS master user, or grant it "
-                "CREATE USER and SELECT on mysql.user."
+                f"The admin user may not create users or roles ({detail}): use the RDS master user, or grant it "
+                "CREATE USER, CREATE ROLE and SELECT on mysql.user."
             ) from None
         if code in CONNECTION_LOST:
             raise TransientError(f"Connection to MySQL lost ({detail}); will retry.") from None
         raise
     return DbUserResult(created=row is None, changed=bool(actions), actions=actions, warnings=warnings)
+
+
+def is_managed_user(conn: Connection, user: str) -> bool:
+    """Whether ``'user'@'%'`` was created or adopted by this tool: it holds the marker role (without ADMIN OPTION)."""
+    with conn.cursor() as cur:
+        if not _exists(cur, user, "%"):
+            return False
+        return show_grants(cur, user).roles.get(trust.MARKER) is False
+
+
+Step = tuple[str, str]  # the statement (``%s``: the user name, bound), and its text for ``actions``
+
+
+def _plan(
+    cur: Cursor,
+    user: str,
+    row: tuple[object, ...] | None,
+    warnings: list[str],
+    *,
+    plan_only: bool,
+    adopt_existing: bool,
+) -> list[Step]:
+    """What to run, after every check; raises ProtectedUserError / ExistingUserError before any change."""
+    cur.execute("SELECT SUBSTRING_INDEX(CURRENT_USER(), '@', 1)")
+    admin = cur.fetchone()
+    if admin is not None and user == admin[0]:
+        raise trust.protected(user, ["the admin user this onboarding connects as"])
+    if user == trust.MARKER:
+        raise trust.protected(user, [f"this tool's marker role ({trust.MARKER})"])
+    if user.lower() in RESERVED:
+        raise trust.protected(user, ["an account reserved by RDS or the server"])
+    identified = f"IDENTIFIED WITH {IAM_PLUGIN} AS 'RDS'"
+    steps: list[Step] = []
+    managed = False
+    if row is None:
+        steps.append((f"CREATE USER %s@'%%' {identified}", f"CREATE USER '{user}'@'%' {identified}"))
+    else:
+        reasons = admin_class(cur, user, ignore_role=trust.MARKER)
+        if reasons:
+            raise trust.protected(user, reasons)
+        managed = show_grants(cur, user).roles.get(trust.MARKER) is False
+        iam_only = str(row[0]).lower() == IAM_PLUGIN.lower()
+        if not iam_only:
+            if not managed and not adopt_existing:
+                raise trust.existing(user, f"logs in with plugin '{row[0]}' (a password), not {IAM_PLUGIN}")
+            steps.append((f"ALTER USER %s@'%%' {identified}", f"ALTER USER '{user}'@'%' {identified}"))
+        if not managed:
+            warnings.append(trust.adopted_warning(user, converted=not iam_only, plan_only=plan_only))
+    if not managed:
+        if not _exists(cur, trust.MARKER, ""):
+            steps.insert(0, (f"CREATE ROLE IF NOT EXISTS {MARKER_SQL}", f"CREATE ROLE IF NOT EXISTS {MARKER_SQL}"))
+        steps.append((f"GRANT {MARKER_SQL} TO %s@'%%'", f"GRANT {MARKER_SQL} TO '{user}'@'%'"))
+    return steps
+
+
+def _exists(cur: Cursor, name: str, host: str) -> bool:
+    """An account (host '%') or a role (MariaDB: host ''; MySQL 8: host '%')."""
+    hosts = ("%",) if host == "%" else ("", "%")
+    cur.execute("SELECT 1 FROM mysql.user WHERE User = %s AND Host IN %s", (name, hosts))
+    return cur.fetchone() is not None
 
 
 def _iam_plugin_active(cur: Cursor) -> bool:
