@@ -72,6 +72,9 @@ def ensure_database(env: LocalDbsEnv) -> None:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone() is None:
             owner = sql.Identifier(env.postgres.admin_user)
             conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(DATABASE), owner))
+        # as on RDS with the ClickPipes parameter group applied (rds.iam_auth_for_replication = 1); a server
+        # that does not know the setting counts as off (tests/integration/test_cdc_db.py)
+        conn.execute(sql.SQL("ALTER DATABASE {} SET rds.iam_auth_for_replication = 1").format(sql.Identifier(DATABASE)))
     with mariadb_root_connect(env) as conn, conn.cursor() as cur:
         cur.execute(f"CREATE DATABASE IF NOT EXISTS `{DATABASE}`")
 

@@ -75,6 +75,12 @@ RESERVED_PREFIXES: Final = ("rds_", "pg_", "aws_")
 MARKER_ROLE: Final = "clickpipes_managed"
 
 
+def is_reserved(user: str) -> bool:
+    """A name RDS, the engines or this tool reserve: never a ClickPipes user (both engines ask this too)."""
+    lowered = user.lower()
+    return lowered in RESERVED_USERS or lowered == MARKER_ROLE or lowered.startswith(RESERVED_PREFIXES)
+
+
 def check_not_protected(user: str, *, master_username: str | None = None, admin_username: str | None = None) -> str:
     """ProtectedUserError for the master user, the admin secret's user, a reserved name. Never overridable."""
     lowered = user.lower()

@@ -34,7 +34,6 @@ PRIVILEGE_ERRORS: Final = {1044, 1142, 1143, 1227, 1410}
 PLUGIN_NOT_LOADED: Final = 1524
 ALTER_USER_FAILED: Final = 1396  # what ALTER USER … IDENTIFIED WITH answers when the plugin is not loaded
 CONNECTION_LOST: Final = {2006, 2013}
-RESERVED: Final = frozenset({"root", "rdsadmin", "rdsrepladmin", "rdsproxyadmin", "mariadb.sys", "mysql.sys"})
 MARKER_SQL: Final = f"`{trust.MARKER}`"  # a constant of [a-z_]: safe to write into SQL as an identifier
 
 
@@ -148,7 +147,7 @@ def _plan(
         raise trust.protected(user, ["the admin user this onboarding connects as"])
     if user == trust.MARKER:
         raise trust.protected(user, [f"this tool's marker role ({trust.MARKER})"])
-    if user.lower() in RESERVED:
+    if trust.is_reserved(user):
         raise trust.protected(user, ["an account reserved by RDS or the server"])
     identified = f"IDENTIFIED WITH {IAM_PLUGIN} AS 'RDS'"
     steps: list[Step] = []

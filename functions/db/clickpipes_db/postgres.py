@@ -117,10 +117,6 @@ MANAGED_SQL: Final = (
     "  JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = %(user)s AND k.rolname = %(marker)s "
     "  AND NOT m.admin_option)"
 )
-# RDS's own roles (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.PostgreSQL.CommonDBATasks.Roles.html)
-RESERVED: Final = frozenset(
-    {"rdsadmin", "rdsrepladmin", "rdstopmgr", "rds_superuser", "rds_iam", "rds_replication", "rds_password", "rds_ad"}
-)
 ADMIN_ATTRIBUTES: Final = (
     ("rolsuper", "SUPERUSER"),
     ("rolcreaterole", "CREATEROLE"),
@@ -216,7 +212,7 @@ def _reserved(role: Role, user: str) -> list[str]:
         return ["the admin user this onboarding connects as"]
     if user == trust.MARKER:
         return [f"this tool's marker role ({trust.MARKER}, NOLOGIN)"]
-    if user in RESERVED or user.startswith("pg_"):
+    if trust.is_reserved(user):  # RDS's own roles, rds_*, pg_*, aws_*: clickpipes.trust
         return ["a role reserved by RDS or PostgreSQL"]
     return []
 

@@ -27,8 +27,10 @@ from collections.abc import Sequence
 from typing import Final
 
 from clickpipes.errors import ExistingUserError, ProtectedUserError
+from clickpipes.trust import MARKER_ROLE as MARKER  # one home for the name: clickpipes.trust
+from clickpipes.trust import is_reserved
 
-MARKER: Final = "clickpipes_managed"
+__all__ = ["MARKER", "MARKER_COMMENT", "PUBLICATION_COMMENT", "PUBLICATION_MARK", "is_reserved"]
 MARKER_COMMENT: Final = (
     "Marker of clickpipes-onboarding: the roles that are members of this one (without ADMIN OPTION) were created or "
     "adopted by it, to log in with IAM for ClickHouse ClickPipes. Holds no privileges; never log in with it."
