@@ -16,6 +16,7 @@ from tests.harness.execution import ExecutionResult
 from tests.harness.local_aws import LocalWorld
 
 pytestmark = pytest.mark.e2e
+BOUNDARY = "arn:aws:iam::123456789012:policy/clickpipes/local-role-boundary"  # the stack's ClickPipesRoleBoundary
 
 
 def onboard(world: LocalWorld, identifier: str, user: str, **extra: Any) -> ExecutionResult:
@@ -69,7 +70,7 @@ def test_onboarding_per_engine(world: LocalWorld, local_dbs: LocalDbsEnv, engine
     assert changes[0].endswith("EnableIAMDatabaseAuthentication=true, ApplyImmediately=true")
     assert any(user in change for change in changes[1:-2])  # CREATE USER / GRANT rds_iam
     assert changes[-2:] == [
-        f"CreateRole /clickpipes/{role_name}: trust {PRINCIPAL}",
+        f"CreateRole /clickpipes/{role_name}: trust {PRINCIPAL}, permissions boundary {BOUNDARY}",
         f"PutRolePolicy: rds-db:connect on {dbuser_arn}",
     ]
     assert result.output == {
@@ -86,6 +87,7 @@ def test_onboarding_per_engine(world: LocalWorld, local_dbs: LocalDbsEnv, engine
         "pipe_modes": ["initial_load"],  # CDC not asked for
         "warnings": [],
         "plan_only": False,
+        "requested_by": None,  # a direct StartExecution that names no requester
     }
     iam = world.client("iam")
     role = iam.get_role(RoleName=role_name)["Role"]

@@ -41,7 +41,7 @@ from tests.dbs.servers import (
     pg_login_with_token,
     pg_superuser_connect,
 )
-from tests.unit.conftest import FakeContext, load_event
+from tests.unit.conftest import ENGINE_VERSIONS, FakeContext, load_event
 
 pytestmark = pytest.mark.dbs
 
@@ -98,6 +98,7 @@ def run_step(world: LocalDbsEnv) -> Callable[..., dict[str, Any]]:
             "ARN"
         ]
         target = load_event("create_db_user.json")["target"] | {
+            **moto_db(engine),
             "engine": engine,
             "db_user": user,
             "admin_secret_arn": arn,
@@ -106,6 +107,33 @@ def run_step(world: LocalDbsEnv) -> Callable[..., dict[str, Any]]:
         return create_db_user.handler({"target": target}, FakeContext())
 
     return run
+
+
+def moto_db(engine: str, identifier: str = "orders-pg") -> dict[str, str]:
+    """The DB the step describes (it acts on what RDS says, not on the event): created in moto once per test."""
+    rds = boto3.client("rds")
+    aurora = engine.startswith("aurora")
+    try:
+        if aurora:
+            db = rds.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"][0]
+        else:
+            db = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
+    except rds.exceptions.ClientError:
+        common = {
+            "Engine": engine,
+            "EngineVersion": ENGINE_VERSIONS[engine],
+            "MasterUsername": "master",
+            "ManageMasterUserPassword": True,
+        }
+        if aurora:
+            db = rds.create_db_cluster(DBClusterIdentifier=identifier, **common)["DBCluster"]
+        else:
+            db = rds.create_db_instance(
+                DBInstanceIdentifier=identifier, DBInstanceClass="db.t3.micro", AllocatedStorage=20, **common
+            )["DBInstance"]
+    if aurora:
+        return {"kind": "cluster", "arn": db["DBClusterArn"], "resource_id": db["DbClusterResourceId"]}
+    return {"kind": "instance", "arn": db["DBInstanceArn"], "resource_id": db["DbiResourceId"]}
 
 
 @pytest.fixture
