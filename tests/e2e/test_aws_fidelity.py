@@ -198,3 +198,23 @@ def test_attaching_the_group_leaves_a_pending_instance_class_change_pending(
     assert db["DBInstanceClass"] == "db.t3.micro"
     assert db["PendingModifiedValues"] == {"DBInstanceClass": "db.r6g.large"}
     assert "EnableIamAuth" in names(result)
+
+
+def test_a_rerun_reboots_only_the_readers_that_still_wait(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
+    identifier, user = fresh("au-my-resume")
+    create_db(world, local_dbs, "aurora-mysql", identifier)
+    readers = add_readers(world, identifier, "aurora-mysql")
+    first = onboard(world, identifier, user)  # no allow_reboot: the reboots are left to the owner
+    assert any("CDC needs a reboot" in w for w in first.output["warnings"])
+    writer = f"{identifier}-writer"
+    world.rds.reboot_db_instance(DBInstanceIdentifier=writer)  # the owner reboots the writer only, and waits for it
+    while (
+        world.rds.describe_db_instances(DBInstanceIdentifier=writer)["DBInstances"][0]["DBInstanceStatus"]
+        != "available"
+    ):
+        pass
+    before = len(rds_rules.reboots(world))
+    second = onboard(world, identifier, user, allow_reboot=True)
+    assert [r.instance for r in rds_rules.reboots(world)[before:]] == readers
+    assert all(r.busy == [] for r in rds_rules.reboots(world)[before:])
+    assert second.output["pipe_modes"] == ["initial_load", "cdc"]

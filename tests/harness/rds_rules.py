@@ -15,6 +15,9 @@ relies on is listed with its source in ``docs/aws-facts.md``.
 * ``rds_reboot_semantics``: a rebooted instance shows ``rebooting`` for a few polls, refuses another reboot
   meanwhile (InvalidDBInstanceState), and an Aurora writer's reboot reboots the readers where the engine does
   (moto: reboots are no-ops).
+* ``rds_cluster_parameter_status``: an Aurora member's DBClusterParameterGroupStatus is ``pending-reboot`` after its
+  cluster gets another cluster parameter group or a static change to it, until that member reboots (moto: always
+  ``in-sync``).
 * ``rds_pending_modifications``: ModifyDBInstance without ApplyImmediately leaves deferrable changes in
   PendingModifiedValues; ApplyImmediately applies them all (moto: applies everything at once, no pending values).
 
@@ -60,6 +63,8 @@ DOCS: Final = {
     "aurora_reboot_new": "https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-mysql-survivable-replicas.html",
     "modify_instance": "https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBInstance.html",
     "modify_settings": "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ModifyInstance.Settings.html",
+    "cluster_member": "https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBClusterMember.html",
+    "cluster_params": "https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_WorkingWithParamGroups.ModifyingCluster.html",
 }
 
 
@@ -218,6 +223,7 @@ class RebootRecord:
 class RdsRulesState:
     rebooting: dict[str, int] = field(default_factory=dict)  # instance -> Describe calls still showing `rebooting`
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)  # instance -> snake_case kwarg -> value
+    member_status: dict[str, str] = field(default_factory=dict)  # Aurora instance -> DBClusterParameterGroupStatus
     reboots: list[RebootRecord] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -517,6 +523,75 @@ def _patch_reboot_semantics(stack: ExitStack, world: LocalWorld | None) -> None:
 
 
 @_moto_patch(
+    "rds_cluster_parameter_status",
+    gap="DBClusterMembers[].DBClusterParameterGroupStatus is always in-sync; AWS reports pending-reboot on each "
+    "member after the cluster gets another DB cluster parameter group or a pending-reboot change to its group, "
+    "until that member is rebooted (a writer's reboot counts for the readers it reboots) "
+    f"[{DOCS['cluster_member']}, {DOCS['cluster_params']}]",
+    touches="moto.rds.models.DBCluster.db_cluster_members (status from the world's state); RDSBackend."
+    "modify_db_cluster / modify_db_cluster_parameter_group / reboot_db_instance (update it)",
+)
+def _patch_cluster_parameter_status(stack: ExitStack, world: LocalWorld | None) -> None:
+    from moto.rds.models import DBCluster, RDSBackend
+
+    state = _bind(stack, world)
+    original_modify, original_group = RDSBackend.modify_db_cluster, RDSBackend.modify_db_cluster_parameter_group
+    original_reboot = RDSBackend.reboot_db_instance
+
+    def pending_reboot(cluster: Any) -> None:
+        with state.lock:
+            for member in cluster.members:
+                state.member_status[member.db_instance_identifier] = "pending-reboot"
+
+    def modify_db_cluster(self: RDSBackend, kwargs: dict[str, Any]) -> Any:
+        before = self.clusters[kwargs["db_cluster_identifier"]].parameter_group
+        result = original_modify(self, kwargs)
+        if result.parameter_group != before:
+            pending_reboot(result)
+        return result
+
+    def modify_db_cluster_parameter_group(self: RDSBackend, name: str, parameters: Any) -> Any:
+        parameters = list(parameters)
+        result = original_group(self, name, parameters)
+        if any(p.get("ApplyMethod") == "pending-reboot" for p in parameters):
+            for cluster in list(self.clusters.values()):
+                if cluster.parameter_group == name:
+                    pending_reboot(cluster)
+        return result
+
+    def reboot_db_instance(self: RDSBackend, db_instance_identifier: str) -> Any:
+        database = original_reboot(self, db_instance_identifier)
+        cluster = getattr(database, "cluster", None)
+        rebooted = [database.db_instance_identifier]
+        writer = cluster is not None and database.is_cluster_writer
+        if writer and readers_reboot_with_writer(cluster.engine, cluster.engine_version):
+            rebooted = [m.db_instance_identifier for m in cluster.members]
+        with state.lock:
+            for name in rebooted:
+                state.member_status.pop(name, None)
+        return database
+
+    def db_cluster_members(self: DBCluster) -> list[dict[str, Any]]:
+        with state.lock:
+            return [
+                {
+                    "DBInstanceIdentifier": m.db_instance_identifier,
+                    "IsClusterWriter": m.is_cluster_writer,
+                    "DBClusterParameterGroupStatus": state.member_status.get(m.db_instance_identifier, "in-sync"),
+                    "PromotionTier": m.promotion_tier,
+                }
+                for m in self.members
+            ]
+
+    stack.enter_context(mock.patch.object(RDSBackend, "modify_db_cluster", modify_db_cluster))
+    stack.enter_context(
+        mock.patch.object(RDSBackend, "modify_db_cluster_parameter_group", modify_db_cluster_parameter_group)
+    )
+    stack.enter_context(mock.patch.object(RDSBackend, "reboot_db_instance", reboot_db_instance))
+    stack.enter_context(mock.patch.object(DBCluster, "db_cluster_members", property(db_cluster_members)))
+
+
+@_moto_patch(
     "rds_pending_modifications",
     gap="ModifyDBInstance applies every change at once and DescribeDBInstances has no PendingModifiedValues; AWS "
     "defers DBInstanceClass, AllocatedStorage, BackupRetentionPeriod 0<->n, ... to the maintenance window unless "
@@ -564,6 +639,7 @@ RDS_RULES: Final = (
     "rds_parameter_validation",
     "rds_modify_statuses",
     "rds_reboot_semantics",
+    "rds_cluster_parameter_status",
     "rds_pending_modifications",
 )
 

@@ -207,3 +207,28 @@ def test_gap_rds_pending_modifications() -> None:
     without, with_ = with_and_without("rds_pending_modifications", check)
     assert without[0] == ("db.r6g.large", None)  # moto: applied at once, nothing pending
     assert with_ == (("db.t3.micro", {"DBInstanceClass": "db.r6g.large"}), ("db.r6g.large", {}))
+
+
+def test_gap_rds_cluster_parameter_status() -> None:
+    def check(world: LocalWorld) -> Any:
+        cluster_with_readers(world, "c", "aurora-mysql", "8.0.mysql_aurora.3.07.1", readers=1)
+        rds = world.rds
+        rds.create_db_cluster_parameter_group(
+            DBClusterParameterGroupName="ours", DBParameterGroupFamily="aurora-mysql8.0", Description="d"
+        )
+        rds.modify_db_cluster(DBClusterIdentifier="c", DBClusterParameterGroupName="ours")
+
+        def statuses() -> dict[str, str]:
+            members = rds.describe_db_clusters(DBClusterIdentifier="c")["DBClusters"][0]["DBClusterMembers"]
+            return {m["DBInstanceIdentifier"]: m["DBClusterParameterGroupStatus"] for m in members}
+
+        attached = statuses()
+        rds.reboot_db_instance(DBInstanceIdentifier="c-0")  # the writer; Aurora MySQL 3: the reader stays up
+        return attached, statuses()
+
+    without, with_ = with_and_without("rds_cluster_parameter_status", check)
+    assert without == ({"c-0": "in-sync", "c-1": "in-sync"},) * 2
+    assert with_ == (
+        {"c-0": "pending-reboot", "c-1": "pending-reboot"},
+        {"c-0": "in-sync", "c-1": "pending-reboot"},
+    )

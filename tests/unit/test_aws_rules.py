@@ -106,3 +106,26 @@ def test_reboot_order(engine: rules.Engine, version: str, order: list[str]) -> N
 def test_family_guess_is_only_a_fallback_and_knows_8_4() -> None:
     assert rules.parameter_group_family("aurora-mysql", "8.4.mysql_aurora.4.0.0") == "aurora-mysql8.4"
     assert rules.parameter_group_family("postgres", "16.4") == "postgres16"
+
+
+def test_reboot_order_skips_members_already_in_sync() -> None:
+    members, version = ["w", "r1", "r2"], "8.0.mysql_aurora.3.07.1"
+    status = {"w": "in-sync", "r1": "pending-reboot", "r2": "in-sync"}
+    order = rules.reboot_order(
+        "aurora-mysql", version, "cluster", "c", writer="w", members=members, parameter_status=status
+    )
+    assert order == ["r1"]  # a re-run after the writer's reboot resumes with what still waits
+    all_in_sync = dict.fromkeys(members, "in-sync")  # the status may lag behind the change: the writer then
+    assert rules.reboot_order(
+        "aurora-mysql", version, "cluster", "c", writer="w", members=members, parameter_status=all_in_sync
+    ) == ["w"]
+    assert rules.cluster_members_pending_reboot(
+        "aurora-mysql", version, writer="w", members=members, parameter_status=status
+    ) == ["r1"]
+    # Aurora PostgreSQL readers never need their own reboot for CDC: a pending reader is no reason to reboot
+    assert (
+        rules.cluster_members_pending_reboot(
+            "aurora-postgresql", "16.4", writer="w", members=members, parameter_status=status
+        )
+        == []
+    )

@@ -275,6 +275,7 @@ def add_readers(rds: Any, cluster: str, engine: str, count: int = 2) -> None:
 def test_reboot_one_instance_per_call_writer_then_each_reader(make_db: Any, rds: Any, context: FakeContext) -> None:
     target = target_of(make_db, context, "shop", "aurora-mysql")  # Aurora MySQL 3: readers stay up
     add_readers(rds, "shop", "aurora-mysql")
+    configure_cdc_parameters.handler({"target": target}, context)  # attaches our group: every member pending-reboot
     first = reboot_db.handler({"target": target}, context)
     assert (first["rebooted"], first["current"], first["remaining"]) == (
         ["shop-writer"],

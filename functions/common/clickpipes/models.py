@@ -255,6 +255,7 @@ class DbDescription(Model):
     backup_retention_days: int = 0
     members: list[str] = []  # cluster member instances
     writer: str | None = None  # the cluster's writer instance (DBClusterMembers[].IsClusterWriter)
+    member_parameter_status: dict[str, str] = {}  # member -> DBClusterParameterGroupStatus: in-sync, pending-reboot
 
 
 class RoleInfo(Model):

@@ -405,19 +405,45 @@ def readers_need_own_reboot(engine: Engine, version: str) -> bool:
     return engine == "aurora-mysql" and aurora_mysql_version(version) >= (2, 10)
 
 
-def reboot_order(
-    engine: Engine, version: str, kind: DbKind, identifier: str, *, writer: str | None, members: list[str]
-) -> list[str]:
-    """The instances a static parameter change needs rebooted, one at a time in this order: an instance itself;
-    a cluster's writer once, then (where the writer's reboot leaves them running) each reader."""
-    if kind == "instance":
-        return [identifier]
+def _reboot_candidates(engine: Engine, version: str, writer: str | None, members: list[str]) -> list[str]:
     first = writer or (members[0] if members else None)
     if first is None:
         return []
     if not readers_need_own_reboot(engine, version):
         return [first]
     return [first, *(m for m in members if m != first)]
+
+
+def cluster_members_pending_reboot(
+    engine: Engine, version: str, *, writer: str | None, members: list[str], parameter_status: dict[str, str]
+) -> list[str]:
+    """The members whose reboot the cluster parameter group still waits for (DBClusterMembers[].
+    DBClusterParameterGroupStatus = pending-reboot), among those the change needs rebooted."""
+    candidates = _reboot_candidates(engine, version, writer, members)
+    return [m for m in candidates if parameter_status.get(m) == "pending-reboot"]
+
+
+def reboot_order(
+    engine: Engine,
+    version: str,
+    kind: DbKind,
+    identifier: str,
+    *,
+    writer: str | None,
+    members: list[str],
+    parameter_status: dict[str, str] | None = None,
+) -> list[str]:
+    """The instances a static parameter change needs rebooted, one at a time in this order: an instance itself;
+    a cluster's writer once, then (where the writer's reboot leaves them on the old settings) each reader. Members
+    already ``in-sync`` with the cluster parameter group are skipped (a re-run resumes); when every member reads
+    in-sync (the status may lag behind the change), the writer is rebooted."""
+    if kind == "instance":
+        return [identifier]
+    candidates = _reboot_candidates(engine, version, writer, members)
+    if parameter_status is None or not candidates:
+        return candidates
+    pending = [m for m in candidates if parameter_status.get(m, "in-sync") != "in-sync"]
+    return pending or candidates[:1]
 
 
 def cdc_parameter_group_name(kind: DbKind, identifier: str) -> str:

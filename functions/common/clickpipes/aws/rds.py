@@ -240,4 +240,9 @@ def _cluster(d: dict[str, Any]) -> DbDescription:
         backup_retention_days=int(d.get("BackupRetentionPeriod") or 0),
         members=[m["DBInstanceIdentifier"] for m in members],
         writer=next((m["DBInstanceIdentifier"] for m in members if m.get("IsClusterWriter")), None),
+        member_parameter_status={
+            m["DBInstanceIdentifier"]: m["DBClusterParameterGroupStatus"]
+            for m in members
+            if m.get("DBClusterParameterGroupStatus")
+        },
     )

@@ -98,7 +98,17 @@ def make_plan(target: Target, db: DbDescription, rds: Rds) -> Plan:
         )
         if static:
             plan.pending_reboot.append(name)
-    if db.parameter_apply_status == "pending-reboot" and not plan.pending_reboot:
+    if db.kind == "cluster" and not plan.pending_reboot:
+        waiting = rules.cluster_members_pending_reboot(
+            target.engine,
+            target.engine_version,
+            writer=db.writer,
+            members=db.members,
+            parameter_status=db.member_parameter_status,
+        )
+        if waiting:  # e.g. a re-run after the writer's reboot: the readers that still wait for theirs
+            plan.pending_reboot.append(f"parameter group {current_group} (pending-reboot on {', '.join(waiting)})")
+    elif db.parameter_apply_status == "pending-reboot" and not plan.pending_reboot:
         plan.pending_reboot.append(f"parameter group {current_group} (pending-reboot)")
     if plan.enable_backups:
         _plan_backups(plan, target, db)

@@ -16,7 +16,13 @@ def reboot_db(request: RebootRequest, *, rds: Rds) -> RebootResult:
     if previous is None:
         db = current(rds, target)
         order = rules.reboot_order(
-            target.engine, target.engine_version, db.kind, db.identifier, writer=db.writer, members=db.members
+            target.engine,
+            target.engine_version,
+            db.kind,
+            db.identifier,
+            writer=db.writer,
+            members=db.members,
+            parameter_status=db.member_parameter_status,
         )
         done: list[str] = []
         changes: list[str] = []
