@@ -1,14 +1,15 @@
-"""RebootDbFunction ↔ state RebootDb: reboot (only with allow_reboot) so static CDC parameters apply."""
+"""RebootDbFunction ↔ state RebootDb: reboot one instance (only with allow_reboot) so static CDC parameters
+apply; returns what remains, the state machine waits for this one to be available before the next."""
 
 from typing import Any
 
 from clickpipes.aws.rds import RdsGateway
-from clickpipes.models import TargetRequest, parse
+from clickpipes.models import RebootRequest, parse
 from clickpipes.observability import lambda_step
 from clickpipes.steps.reboot_db import reboot_db
 
 
 @lambda_step("RebootDb")
 def handler(event: dict[str, Any]) -> dict[str, Any]:
-    request = parse(TargetRequest, event)
-    return reboot_db(request.target, rds=RdsGateway()).model_dump(mode="json")
+    request = parse(RebootRequest, event)
+    return reboot_db(request, rds=RdsGateway()).model_dump(mode="json")

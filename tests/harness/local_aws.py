@@ -1333,3 +1333,8 @@ class RunningExecution:
         steps = self.steps("RUNNING")
         trail = " -> ".join(step.name for step in steps[-12:])
         return f"execution {self.arn} still RUNNING after {timeout}s; last states: {trail}"
+
+
+# RDS as documented (parameter catalogue, engine versions, statuses, reboots, pending modifications): registered
+# into PATCHES from their own module, after every patch above.
+from . import rds_rules as _rds_rules  # noqa: E402, F401

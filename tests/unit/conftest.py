@@ -13,6 +13,8 @@ import pytest
 from moto import mock_aws
 from pytest_socket import disable_socket, enable_socket
 
+from tests.harness import rds_rules
+
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 PRINCIPAL = "arn:aws:iam::111122223333:role/CH-S3-orange-ab-12-Role"
 BOUNDARY = "arn:aws:iam::123456789012:policy/clickpipes/clickpipes-role-boundary"
@@ -75,7 +77,7 @@ def aws() -> Iterator[None]:
     from clickpipes.aws.clients import client
 
     client.cache_clear()
-    with mock_aws():
+    with mock_aws(), rds_rules.applied():  # RDS as documented (tests/harness/rds_rules.py), as in the local world
         yield
     client.cache_clear()
 

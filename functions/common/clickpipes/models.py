@@ -138,6 +138,7 @@ class CheckDbStatusRequest(Model):
     target: Target
     waited_seconds: Annotated[int, Field(ge=0)] = 0
     max_wait_seconds: Annotated[int, Field(ge=0)]
+    instance: str | None = None  # after RebootDb: the instance just rebooted, which must be available too
 
 
 class DbStatusResult(Model):
@@ -191,7 +192,17 @@ class CdcParametersResult(StepResult):
 
 
 class RebootResult(StepResult):
+    """RebootDb reboots one instance per call: ``current`` (now rebooting), ``rebooted`` so far (current last),
+    ``remaining`` in order. The state machine waits for ``current`` to be available before the next call."""
+
     rebooted: list[str]
+    current: str | None = None
+    remaining: list[str] = []
+
+
+class RebootRequest(Model):
+    target: Target
+    previous: RebootResult | None = None  # the last RebootDb result of this execution (None: first call)
 
 
 class RecordResultRequest(Model):
@@ -276,6 +287,8 @@ class DbDescription(Model):
     parameter_apply_status: str | None = None  # "in-sync", "applying", "pending-reboot"
     backup_retention_days: int = 0
     members: list[str] = []  # cluster member instances
+    writer: str | None = None  # the cluster's writer instance (DBClusterMembers[].IsClusterWriter)
+    member_parameter_status: dict[str, str] = {}  # member -> DBClusterParameterGroupStatus: in-sync, pending-reboot
 
 
 class RoleInfo(Model):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -9,10 +10,11 @@ from botocore.exceptions import ClientError
 from clickpipes.aws.clients import client, error_code, transient_faults
 from clickpipes.errors import TransientError
 from clickpipes.models import DbDescription
-from clickpipes.rules import DbKind
+from clickpipes.rules import DbKind, ParameterInfo
 
 NOT_FOUND = {"DBInstanceNotFound", "DBInstanceNotFoundFault", "DBClusterNotFoundFault", "DBClusterNotFound"}
 BUSY = {"InvalidDBInstanceState", "InvalidDBInstanceStateFault", "InvalidDBClusterStateFault"}
+GROUP_NOT_FOUND = {"DBParameterGroupNotFound", "DBParameterGroupNotFoundFault", "DBClusterParameterGroupNotFound"}
 
 
 class RdsGateway:
@@ -50,10 +52,18 @@ class RdsGateway:
                     raise TransientError(f"DB {kind} {identifier} is busy ({error_code(exc)}); will retry.") from exc
                 raise
 
+    def parameter_group_family(self, engine: str, version: str) -> str | None:
+        """RDS's own answer: DescribeDBEngineVersions(Engine, EngineVersion) -> DBParameterGroupFamily
+        (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DescribeDBEngineVersions.html)."""
+        with transient_faults(f"describe engine version {engine} {version}"):
+            found = self._rds.describe_db_engine_versions(Engine=engine, EngineVersion=version, IncludeAll=True)
+        families = [v.get("DBParameterGroupFamily") for v in found.get("DBEngineVersions", [])]
+        return next((f for f in families if f), None)
+
     # parameter groups: DB parameter groups for instances, DB cluster parameter groups for clusters ----------
-    def parameter_values(self, kind: DbKind, group: str, names: list[str]) -> dict[str, str | None]:
-        """Current values of the named parameters (None: not set, or unknown to the group)."""
-        values: dict[str, str | None] = dict.fromkeys(names)
+    def parameter_info(self, kind: DbKind, group: str, names: list[str]) -> dict[str, ParameterInfo] | None:
+        """The named parameters the group has (absent: the group's family has no such parameter), or None when
+        the group does not exist."""
         operation = "describe_db_parameters" if kind == "instance" else "describe_db_cluster_parameters"
         key = "DBParameterGroupName" if kind == "instance" else "DBClusterParameterGroupName"
         with transient_faults(f"read parameter group {group}"):
@@ -61,14 +71,28 @@ class RdsGateway:
                 pages = self._rds.get_paginator(operation).paginate(
                     **{key: group}, Filters=[{"Name": "parameter-name", "Values": names}]
                 )
-                for page in pages:
-                    for p in page["Parameters"]:
-                        if p["ParameterName"] in values:
-                            values[p["ParameterName"]] = p.get("ParameterValue")
+                return _parameters((p for page in pages for p in page["Parameters"]), names)
             except ClientError as exc:
-                if error_code(exc) not in {"DBParameterGroupNotFound", "DBParameterGroupNotFoundFault"}:
-                    raise
-        return values
+                if error_code(exc) in GROUP_NOT_FOUND:
+                    return None
+                raise
+
+    def default_parameter_info(self, kind: DbKind, family: str, names: list[str]) -> dict[str, ParameterInfo]:
+        """The named parameters as a new group of ``family`` has them (DescribeEngineDefault(Cluster)Parameters)."""
+        found: list[dict[str, Any]] = []
+        with transient_faults(f"read the default parameters of {family}"):
+            marker: str | None = None
+            while True:
+                kwargs: dict[str, Any] = {"DBParameterGroupFamily": family, **({"Marker": marker} if marker else {})}
+                if kind == "instance":
+                    defaults = self._rds.describe_engine_default_parameters(**kwargs)["EngineDefaults"]
+                else:
+                    defaults = self._rds.describe_engine_default_cluster_parameters(**kwargs)["EngineDefaults"]
+                found += defaults.get("Parameters", [])
+                marker = defaults.get("Marker")
+                if not marker:
+                    break
+        return _parameters(found, names)
 
     def create_parameter_group(self, kind: DbKind, name: str, *, family: str, source: str | None) -> None:
         """Our own group: a copy of ``source`` (a custom group), or a new one of ``family`` (like a default)."""
@@ -99,11 +123,10 @@ class RdsGateway:
                 if error_code(exc) != "DBParameterGroupAlreadyExists":
                     raise
 
-    def set_parameters(self, kind: DbKind, group: str, parameters: dict[str, tuple[str, bool]]) -> None:
-        """Set name -> (value, static); static ones apply at the next reboot."""
+    def set_parameters(self, kind: DbKind, group: str, parameters: dict[str, tuple[str, str]]) -> None:
+        """Set name -> (value, ApplyMethod): "immediate" (dynamic parameters only) or "pending-reboot"."""
         items = [
-            {"ParameterName": n, "ParameterValue": v, "ApplyMethod": "pending-reboot" if static else "immediate"}
-            for n, (v, static) in parameters.items()
+            {"ParameterName": n, "ParameterValue": v, "ApplyMethod": method} for n, (v, method) in parameters.items()
         ]
         with transient_faults(f"modify parameter group {group}"):
             if kind == "instance":
@@ -112,34 +135,32 @@ class RdsGateway:
                 self._rds.modify_db_cluster_parameter_group(DBClusterParameterGroupName=group, Parameters=items)
 
     def attach_parameter_group(self, kind: DbKind, identifier: str, group: str) -> None:
+        """Without ApplyImmediately: "The parameter group name itself is changed immediately" (the group's
+        static values wait for a reboot either way), and ApplyImmediately would also apply every pending
+        modification of the DB now (ModifyDBInstance / ModifyDBCluster, DBParameterGroupName)."""
         with transient_faults(f"attach parameter group {group} to {identifier}"):
             if kind == "instance":
-                self._rds.modify_db_instance(
-                    DBInstanceIdentifier=identifier, DBParameterGroupName=group, ApplyImmediately=True
-                )
+                self._rds.modify_db_instance(DBInstanceIdentifier=identifier, DBParameterGroupName=group)
             else:
-                self._rds.modify_db_cluster(
-                    DBClusterIdentifier=identifier, DBClusterParameterGroupName=group, ApplyImmediately=True
-                )
+                self._rds.modify_db_cluster(DBClusterIdentifier=identifier, DBClusterParameterGroupName=group)
 
     def enable_backups(self, identifier: str, days: int) -> None:
+        """BackupRetentionPeriod 0 -> n waits for the maintenance window unless ApplyImmediately (which applies the
+        other pending modifications too: the step calls this only when there are none), and causes an outage."""
         with transient_faults(f"enable automated backups of {identifier}"):
             self._rds.modify_db_instance(
                 DBInstanceIdentifier=identifier, BackupRetentionPeriod=days, ApplyImmediately=True
             )
 
-    def reboot(self, kind: DbKind, identifier: str, members: list[str]) -> list[str]:
-        """Reboot an instance, or every instance of a cluster; returns what was rebooted."""
-        targets = [identifier] if kind == "instance" else members
-        for instance in targets:
-            with transient_faults(f"reboot {instance}"):
-                try:
-                    self._rds.reboot_db_instance(DBInstanceIdentifier=instance)
-                except ClientError as exc:
-                    if error_code(exc) in BUSY:
-                        raise TransientError(f"DB instance {instance} is busy; will retry the reboot.") from exc
-                    raise
-        return targets
+    def reboot_instance(self, identifier: str) -> None:
+        """RebootDBInstance; an instance that is not available (e.g. already rebooting) refuses: TransientError."""
+        with transient_faults(f"reboot {identifier}"):
+            try:
+                self._rds.reboot_db_instance(DBInstanceIdentifier=identifier)
+            except ClientError as exc:
+                if error_code(exc) in BUSY:
+                    raise TransientError(f"DB instance {identifier} is busy ({error_code(exc)}); will retry.") from exc
+                raise
 
     def tag(self, arn: str, tags: dict[str, str]) -> None:
         with transient_faults(f"tag {arn}"):
@@ -149,6 +170,19 @@ class RdsGateway:
         with transient_faults(f"list tags of {arn}"):
             listed = self._rds.list_tags_for_resource(ResourceName=arn)["TagList"]
         return {t["Key"]: t["Value"] for t in listed}
+
+
+def _parameters(found: Iterable[dict[str, Any]], names: list[str]) -> dict[str, ParameterInfo]:
+    return {
+        p["ParameterName"]: ParameterInfo(
+            value=p.get("ParameterValue"),
+            modifiable=bool(p.get("IsModifiable", True)),
+            apply_type=str(p.get("ApplyType") or "static"),
+            allowed_values=p.get("AllowedValues"),
+        )
+        for p in found
+        if p["ParameterName"] in names
+    }
 
 
 def _pending(values: dict[str, Any] | None) -> list[str]:
@@ -182,6 +216,7 @@ def _instance(d: dict[str, Any]) -> DbDescription:
 
 
 def _cluster(d: dict[str, Any]) -> DbDescription:
+    members = d.get("DBClusterMembers", [])
     return DbDescription(
         kind="cluster",
         identifier=d["DBClusterIdentifier"],
@@ -205,5 +240,11 @@ def _cluster(d: dict[str, Any]) -> DbDescription:
             None,
         ),
         backup_retention_days=int(d.get("BackupRetentionPeriod") or 0),
-        members=[m["DBInstanceIdentifier"] for m in d.get("DBClusterMembers", [])],
+        members=[m["DBInstanceIdentifier"] for m in members],
+        writer=next((m["DBInstanceIdentifier"] for m in members if m.get("IsClusterWriter")), None),
+        member_parameter_status={
+            m["DBInstanceIdentifier"]: m["DBClusterParameterGroupStatus"]
+            for m in members
+            if m.get("DBClusterParameterGroupStatus")
+        },
     )

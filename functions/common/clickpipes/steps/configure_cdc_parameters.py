@@ -1,6 +1,10 @@
 """Step ConfigureCdcParameters: the AWS side of CDC readiness. Parameters go into our own parameter group
 (defaults cannot be modified; a shared custom group is copied, not changed under other databases), automated
-backups are turned on for MySQL-family instances (that enables the binlog). Static changes await a reboot."""
+backups are turned on for MySQL-family instances (that enables the binlog). Static changes await a reboot.
+
+What is set is decided from the group itself (or, for a group still to be created, the family's defaults):
+a parameter the family lacks, cannot modify or cannot take the value is named in a warning instead of failing
+ModifyDBParameterGroup; ApplyMethod follows ApplyType. The family is RDS's answer (DescribeDBEngineVersions)."""
 
 from __future__ import annotations
 
@@ -17,8 +21,9 @@ BACKUP_RETENTION_DAYS = 1
 @dataclass
 class Plan:
     group: str  # our parameter group
+    family: str
     create_from: str | None  # None: exists already; "": from the family (like a default); else: copy of that group
-    to_set: dict[str, tuple[str, bool]]
+    to_set: dict[str, tuple[str, str]]  # name -> (value, ApplyMethod)
     enable_backups: bool
     changes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -31,7 +36,7 @@ def configure_cdc_parameters(target: Target, *, rds: Rds) -> CdcParametersResult
     db = current(rds, target)
     plan = make_plan(target, db, rds)
     if not target.plan_only:
-        apply(plan, target, db, rds)
+        apply(plan, db, rds)
     return CdcParametersResult(
         changes=plan.changes,
         warnings=plan.warnings,
@@ -40,55 +45,109 @@ def configure_cdc_parameters(target: Target, *, rds: Rds) -> CdcParametersResult
     )
 
 
+def parameter_group_family(target: Target, rds: Rds, warnings: list[str]) -> str:
+    family = rds.parameter_group_family(target.engine, target.engine_version)
+    if family is None:
+        family = rules.parameter_group_family(target.engine, target.engine_version)
+        warnings.append(
+            f"DescribeDBEngineVersions does not list {target.engine} {target.engine_version}: assumed parameter "
+            f"group family {family}."
+        )
+    return family
+
+
 def make_plan(target: Target, db: DbDescription, rds: Rds) -> Plan:
     """What must change, read from RDS; changes nothing."""
     ours = rules.cdc_parameter_group_name(db.kind, db.identifier)
-    wanted = rules.CDC_PARAMETERS[target.engine]
+    warnings: list[str] = []
+    family = parameter_group_family(target, rds, warnings)
+    names = rules.parameters_to_read(target.engine)
     current_group = db.parameter_group
-    values = rds.parameter_values(db.kind, current_group, [p.name for p in wanted]) if current_group else {}
-    to_set = {p.name: (p.value, p.static) for p in wanted if (values.get(p.name) or "").upper() != p.value.upper()}
+    infos = rds.parameter_info(db.kind, current_group, names) if current_group else None
+    if infos is None:  # no group (or it vanished): what a new group of the family has
+        infos = rds.default_parameter_info(db.kind, family, names)
+    decided = rules.plan_cdc_parameters(target.engine, family, infos)
+    warnings += decided.warnings
+    to_set = decided.to_set
     create_from = None
     if current_group != ours and to_set:
         is_default = current_group is None or current_group.startswith("default.")
         create_from = "" if is_default else current_group
-    plan = Plan(group=ours, create_from=create_from, to_set=to_set, enable_backups=_needs_backups(target, db))
+    plan = Plan(
+        group=ours,
+        family=family,
+        create_from=create_from,
+        to_set=to_set,
+        enable_backups=_needs_backups(target, db),
+        warnings=warnings,
+    )
 
     if create_from is not None:
-        family = rules.parameter_group_family(target.engine, target.engine_version)
         origin = f"a copy of {create_from}" if create_from else f"family {family}"
         plan.changes += [f"Create parameter group {ours} ({origin})", f"Attach {ours} to {db.kind} {db.identifier}"]
+        # a newly associated group's values apply at the next reboot, static and dynamic ones alike
         plan.pending_reboot.append(f"parameter group {ours}")
         if create_from:
             plan.warnings.append(
                 f"Parameter group {create_from} may be shared: copied it to {ours} instead of changing it."
             )
-    for name, (value, static) in to_set.items():
+    for name, (value, method) in to_set.items():
+        static = method == "pending-reboot"
         plan.changes.append(
             f"Set {name}={value} in {ours}" + (" (static: applies at the next reboot)" if static else "")
         )
         if static:
             plan.pending_reboot.append(name)
-    if db.parameter_apply_status == "pending-reboot" and not plan.pending_reboot:
+    if db.kind == "cluster" and not plan.pending_reboot:
+        waiting = rules.cluster_members_pending_reboot(
+            target.engine,
+            target.engine_version,
+            writer=db.writer,
+            members=db.members,
+            parameter_status=db.member_parameter_status,
+        )
+        if waiting:  # e.g. a re-run after the writer's reboot: the readers that still wait for theirs
+            plan.pending_reboot.append(f"parameter group {current_group} (pending-reboot on {', '.join(waiting)})")
+    elif db.parameter_apply_status == "pending-reboot" and not plan.pending_reboot:
         plan.pending_reboot.append(f"parameter group {current_group} (pending-reboot)")
     if plan.enable_backups:
-        plan.changes.append(
-            f"Modify {db.identifier}: BackupRetentionPeriod={BACKUP_RETENTION_DAYS} (turns the binlog on; RDS "
-            "restarts the instance, so only with allow_reboot)"
-        )
-        if not target.cdc.allow_reboot:
-            plan.pending_reboot.append("automated backups (binlog)")
+        _plan_backups(plan, target, db)
     return plan
 
 
-def apply(plan: Plan, target: Target, db: DbDescription, rds: Rds) -> None:
+def _plan_backups(plan: Plan, target: Target, db: DbDescription) -> None:
+    """BackupRetentionPeriod 0 -> 1 turns the binlog on. RDS applies it at the next maintenance window unless
+    ApplyImmediately, and ApplyImmediately applies every other pending modification too; it restarts the
+    instance either way. So: only with allow_reboot, and only when nothing else is pending."""
+    change = (
+        f"Modify {db.identifier}: BackupRetentionPeriod={BACKUP_RETENTION_DAYS}, ApplyImmediately=true (turns the "
+        "binlog on; RDS restarts the instance, so only with allow_reboot)"
+    )
+    if not target.cdc.allow_reboot:
+        plan.changes.append(change)
+        plan.pending_reboot.append("automated backups (binlog)")
+        plan.enable_backups = False
+        return
+    if db.pending_modifications:
+        plan.enable_backups = False
+        plan.pending_reboot.append("automated backups (binlog)")
+        plan.warnings.append(
+            f"Automated backups (the binlog) not turned on: that needs ApplyImmediately, which would also apply the "
+            f"pending modifications of {db.identifier} now ({', '.join(db.pending_modifications)}). Apply or cancel "
+            "them, then run the onboarding again."
+        )
+        return
+    plan.changes.append(change)
+
+
+def apply(plan: Plan, db: DbDescription, rds: Rds) -> None:
     if plan.create_from is not None:
-        family = rules.parameter_group_family(target.engine, target.engine_version)
-        rds.create_parameter_group(db.kind, plan.group, family=family, source=plan.create_from or None)
+        rds.create_parameter_group(db.kind, plan.group, family=plan.family, source=plan.create_from or None)
     if plan.to_set:
         rds.set_parameters(db.kind, plan.group, plan.to_set)
     if plan.create_from is not None:
         rds.attach_parameter_group(db.kind, db.identifier, plan.group)
-    if plan.enable_backups and target.cdc.allow_reboot:
+    if plan.enable_backups:
         rds.enable_backups(db.identifier, BACKUP_RETENTION_DAYS)
 
 

@@ -1,13 +1,40 @@
-"""Step RebootDb: only when the input says allow_reboot and a static CDC change awaits a reboot."""
+"""Step RebootDb: only with allow_reboot, when a static CDC change awaits a reboot. One instance per call, so
+that each is back to `available` before the next is rebooted (the state machine's wait loop watches
+``current``): an instance, or a cluster's writer once and then, where the engine needs it, each reader
+(``rules.reboot_order``)."""
 
 from __future__ import annotations
 
-from clickpipes.models import RebootResult, Target
+from clickpipes import rules
+from clickpipes.models import RebootRequest, RebootResult
 from clickpipes.steps.enable_iam_auth import current
 from clickpipes.steps.ports import Rds
 
 
-def reboot_db(target: Target, *, rds: Rds) -> RebootResult:
-    db = current(rds, target)
-    rebooted = rds.reboot(db.kind, db.identifier, db.members)
-    return RebootResult(rebooted=rebooted, changes=[f"RebootDBInstance {name}" for name in rebooted])
+def reboot_db(request: RebootRequest, *, rds: Rds) -> RebootResult:
+    target, previous = request.target, request.previous
+    if previous is None:
+        db = current(rds, target)
+        order = rules.reboot_order(
+            target.engine,
+            target.engine_version,
+            db.kind,
+            db.identifier,
+            writer=db.writer,
+            members=db.members,
+            parameter_status=db.member_parameter_status,
+        )
+        done: list[str] = []
+        changes: list[str] = []
+    else:
+        order, done, changes = list(previous.remaining), list(previous.rebooted), list(previous.changes)
+    if not order:
+        return RebootResult(rebooted=done, current=None, remaining=[], changes=changes)
+    instance, remaining = order[0], order[1:]
+    rds.reboot_instance(instance)
+    return RebootResult(
+        rebooted=[*done, instance],
+        current=instance,
+        remaining=remaining,
+        changes=[*changes, f"RebootDBInstance {instance}"],
+    )
