@@ -15,7 +15,7 @@ from clickpipes.models import (
     DbUserResult,
     Target,
 )
-from clickpipes.rules import DbKind, EngineFamily
+from clickpipes.rules import DbKind, EngineFamily, ParameterInfo
 
 
 def description_of(target: Target, **changes: Any) -> DbDescription:
@@ -62,13 +62,19 @@ class FakeRds:
     def tags(self, arn: str) -> dict[str, str]:
         return dict(self.tag_values.get(arn, {}))
 
-    def parameter_values(self, kind: DbKind, group: str, names: list[str]) -> dict[str, str | None]:
-        return dict.fromkeys(names)
+    def parameter_group_family(self, engine: str, version: str) -> str | None:
+        return None
+
+    def parameter_info(self, kind: DbKind, group: str, names: list[str]) -> dict[str, ParameterInfo] | None:
+        return {}
+
+    def default_parameter_info(self, kind: DbKind, family: str, names: list[str]) -> dict[str, ParameterInfo]:
+        return {}
 
     def create_parameter_group(self, kind: DbKind, name: str, *, family: str, source: str | None) -> None:
         self.calls.append(("create_parameter_group", (kind, name, family, source)))
 
-    def set_parameters(self, kind: DbKind, group: str, parameters: dict[str, tuple[str, bool]]) -> None:
+    def set_parameters(self, kind: DbKind, group: str, parameters: dict[str, tuple[str, str]]) -> None:
         self.calls.append(("set_parameters", (kind, group, parameters)))
 
     def attach_parameter_group(self, kind: DbKind, identifier: str, group: str) -> None:
@@ -77,9 +83,8 @@ class FakeRds:
     def enable_backups(self, identifier: str, days: int) -> None:
         self.calls.append(("enable_backups", (identifier, days)))
 
-    def reboot(self, kind: DbKind, identifier: str, members: list[str]) -> list[str]:
-        self.calls.append(("reboot", (kind, identifier, members)))
-        return [identifier] if kind == "instance" else list(members)
+    def reboot_instance(self, identifier: str) -> None:
+        self.calls.append(("reboot_instance", (identifier,)))
 
 
 class FakeSecrets:

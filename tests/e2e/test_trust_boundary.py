@@ -116,3 +116,27 @@ def test_every_created_role_carries_the_stacks_boundary(world: LocalWorld, local
     document = json.loads(unquote(document)) if isinstance(document, str) else document
     assert [(s["Effect"], s["Action"]) for s in document["Statement"]] == [("Allow", "rds-db:connect")]
     assert document["Statement"][0]["Resource"] == f"arn:aws:rds-db:{world.region}:{world.account_id}:dbuser:*/*"
+
+
+def test_pending_modifications_are_refused_before_any_change(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
+    """EnableIamAuth's ApplyImmediately would apply the owner's scheduled instance class change now: refused."""
+    identifier, user = fresh("tb-pending")
+    create_db(world, local_dbs, "postgres", identifier)
+    world.rds.modify_db_instance(DBInstanceIdentifier=identifier, DBInstanceClass="db.r6g.large")  # for the window
+    request = {"db_identifier": identifier, "clickhouse_role_arn": PRINCIPAL, "db_user": user, "cdc": False}
+
+    refused = world.run(STATE_MACHINE, request, timeout=60)
+
+    assert (refused.status, refused.error) == ("FAILED", "PendingModificationsError")
+    assert "DBInstanceClass" in (refused.cause or "")
+    assert "apply_pending_modifications" in (refused.cause or "")
+    untouched(world, identifier)
+    db = world.rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
+    assert (db["DBInstanceClass"], db["PendingModifiedValues"]) == ("db.t3.micro", {"DBInstanceClass": "db.r6g.large"})
+
+    applied = world.run(STATE_MACHINE, {**request, "apply_pending_modifications": True}, timeout=120)
+
+    assert applied.status == "SUCCEEDED", (applied.error, applied.cause)
+    assert any("DBInstanceClass" in w and "apply_pending_modifications" in w for w in applied.output["warnings"])
+    db = world.rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
+    assert db["DBInstanceClass"] == "db.r6g.large"  # ApplyImmediately applied it, as the operator allowed

@@ -160,3 +160,21 @@ def test_pending_modifications_are_refused_before_any_change(
     target = resolve(request | {"apply_pending_modifications": True}, context)
     assert target["apply_pending_modifications"] is True
     assert any("DBInstanceClass" in w for w in target["warnings"])
+
+
+@pytest.mark.parametrize(
+    ("fake", "port"), [("FakeRds", "Rds"), ("FakeSecrets", "Secrets"), ("FakeDatabase", "Database")]
+)
+def test_the_fakes_are_complete(fake: str, port: str) -> None:
+    """Every method of a port has its fake, with the same parameters (the fakes stand in for the gateways)."""
+    import inspect
+
+    from clickpipes.steps import ports
+
+    from tests import fakes
+
+    protocol, double = getattr(ports, port), getattr(fakes, fake)
+    methods = {n for n, v in vars(protocol).items() if callable(v) and not n.startswith("_")}
+    for name in methods:
+        expected = list(inspect.signature(getattr(protocol, name)).parameters)
+        assert list(inspect.signature(getattr(double, name)).parameters) == expected, name

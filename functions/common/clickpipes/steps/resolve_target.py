@@ -89,13 +89,16 @@ def resolve_target(
     trust.check_secret_bound(
         secret_arn, db_kind=db.kind, db_identifier=db.identifier, master_secret_arn=db.master_secret_arn
     )
-    # EnableIamAuth and the CDC steps modify the DB: refused while someone else's modifications are pending
-    warnings += trust.check_pending_modifications(
-        db.pending_modifications,
-        db_kind=db.kind,
-        db_identifier=db.identifier,
-        apply_pending=request.apply_pending_modifications,
-    )
+    # EnableIamAuth modifies with ApplyImmediately, which applies every pending modification: refused while
+    # someone else's are pending. (The CDC steps attach the group without ApplyImmediately, and turn backups on
+    # only when nothing else is pending: docs/aws-facts.md.)
+    if not db.iam_auth_enabled:
+        warnings += trust.check_pending_modifications(
+            db.pending_modifications,
+            db_kind=db.kind,
+            db_identifier=db.identifier,
+            apply_pending=request.apply_pending_modifications,
+        )
     account = db.arn.split(":")[4]
     return Target(
         db_identifier=db.identifier,
