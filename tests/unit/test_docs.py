@@ -418,10 +418,12 @@ def test_output_list_is_the_onboarding_output() -> None:
     paragraph = re.search(r"^Output: (.*?)\n\n", readme(), re.M | re.S)
     assert paragraph, "no `Output: …` paragraph in the README"
     listed = ticked(re.sub(r"\([^)]*\)", "", paragraph[1]))  # not the names inside the explanations
-    assert listed == list(OnboardingOutput.model_fields), (
-        f"not in the README: {sorted(set(OnboardingOutput.model_fields) - set(listed))}; "
-        f"not in OnboardingOutput: {sorted(set(listed) - set(OnboardingOutput.model_fields))}"
+    fields = list(OnboardingOutput.model_fields)
+    assert set(listed) == set(fields), (
+        f"not in the README: {sorted(set(fields) - set(listed))}; "
+        f"not in OnboardingOutput: {sorted(set(listed) - set(fields))}"
     )
+    assert listed == fields, f"the README lists the output fields in another order than OnboardingOutput: {fields}"
 
 
 def test_stack_parameter_table_is_the_template_parameters_with_their_defaults() -> None:
