@@ -77,6 +77,10 @@ openapi: deps ## Regenerate functions/api/openapi.json from the API code
 	AWS_REGION=us-east-1 PYTHONPATH=functions/common:functions/api $(VENV)/bin/python -c \
 	  'import api, json; print(json.dumps(api.openapi_document(), indent=2))' > functions/api/openapi.json
 
+.PHONY: sam-local
+sam-local: deps ## sam local invoke offline: SAM CLI, dockerd, sam build, moto + seed data; invoke, print, stop all
+	bash tests/sam_local/sam-local.sh
+
 .PHONY: benchmark
 benchmark: deps $(SAM) ## Print end-to-end time per engine, API calls, transitions, cold imports, package sizes
 	bash tests/dbs/localdbs.sh ensure >/dev/null
