@@ -34,6 +34,7 @@ SAMTOOLS = HERE / "samtools.sh"
 TEMPLATE = PROJECT_ROOT / "template.yaml"
 EVENTS = PROJECT_ROOT / "events"
 MOTO_SERVER = PROJECT_ROOT / ".venv" / "bin" / "moto_server"
+PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"  # runs tests.harness.moto_server: moto with the RDS rules
 DOCKER = "/usr/bin/docker"  # the engine's own client (samtools.sh: the static one wants buildx)
 BASE_IMAGE = "public.ecr.aws/lambda/python:3.13-x86_64"
 DATA_DIR = Path(os.environ.get("SAMLOCAL_DATA_DIR", "/var/lib/clickpipes-docker"))
@@ -372,7 +373,7 @@ def _start_moto(host: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     endpoint = f"http://{host}:{port}"
     with log.open("wb") as out:
         proc = subprocess.Popen(  # stopped by PID at the end of the session
-            [str(MOTO_SERVER), "-H", host, "-p", str(port)],
+            [str(PYTHON), "-m", "tests.harness.moto_server", "-H", host, "-p", str(port)], cwd=PROJECT_ROOT,
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
     deadline = time.monotonic() + 30
@@ -402,7 +403,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def samlocal() -> Iterator[SamLocal]:
     if os.geteuid() != 0:
         pytest.skip("the container suite runs a private dockerd: run it as root")
-    if not MOTO_SERVER.exists():
+    if not MOTO_SERVER.exists() or not PYTHON.exists():
         pytest.fail(f"no {MOTO_SERVER}: run `make deps`", pytrace=False)
     WORK.mkdir(parents=True, exist_ok=True)
     invokes = WORK / "invokes"

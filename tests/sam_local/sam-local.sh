@@ -63,7 +63,7 @@ bridge=$(bash tests/sam_local/samtools.sh host-ip)
 [ "$host" = "$bridge" ] || die "env.json's AWS_ENDPOINT_URL is $endpoint, but the containers reach the host at $bridge: put http://$bridge:$port into env.json"
 step "moto_server at $endpoint (env.json's AWS_ENDPOINT_URL)"
 ! curl -s -o /dev/null --max-time 2 "$endpoint/" || die "something already answers at $endpoint (another make sam-local?)"
-.venv/bin/moto_server -H "$host" -p "$port" >"$LOG_DIR/moto.log" 2>&1 &
+.venv/bin/python -m tests.harness.moto_server -H "$host" -p "$port" >"$LOG_DIR/moto.log" 2>&1 &  # moto + RDS rules
 moto_pid=$!
 started+=("stop_pid $moto_pid")
 until curl -sf -o /dev/null --max-time 2 "$endpoint/moto-api/"; do

@@ -415,9 +415,9 @@ def test_create_db_user_cannot_reach_the_server(
 def test_create_db_user_refuses_a_hostile_user_name(samlocal: SamLocal, resolved: dict[str, Any]) -> None:
     hostile = 'x"; DROP ROLE admin; --'
     result = samlocal.invoke("CreateDbUserFunction", event("create_db_user", target=resolved | {"db_user": hostile}))
-    assert result.error_type == "InvalidInputError"
+    assert result.error_type == "InvalidInputError"  # the step's own model refuses it, before any secret is read
     assert result.payload["errorMessage"] == (
-        f"db_user {hostile!r} is not allowed: use 1-63 characters from A-Z, a-z, 0-9 and _, not starting with a digit."
+        "Invalid input: target.db_user: String should match pattern '^[A-Za-z_][A-Za-z0-9_]{0,62}$'."
     )
 
 
@@ -454,7 +454,12 @@ def test_api_post_starts_an_onboarding(samlocal: SamLocal, api_machine: str, api
     [started] = executions(samlocal, api_machine)  # exactly one, named after the DB, with the request as input
     assert started["name"] == onboarding_id
     assert started["status"] == "RUNNING"
-    assert json.loads(started["input"]) == {"db_identifier": DB, "clickhouse_role_arn": PRINCIPAL}
+    caller = event("api_post_onboarding")["requestContext"]["identity"]["userArn"]  # who asked: the signed caller
+    assert json.loads(started["input"]) == {
+        "db_identifier": DB,
+        "clickhouse_role_arn": PRINCIPAL,
+        "requested_by": caller,
+    }
 
 
 def test_api_location_resolves_under_the_stage(api_post: HttpResponse) -> None:
@@ -584,7 +589,12 @@ def test_tag_trigger_starts_an_onboarding(samlocal: SamLocal, tag_machine: str, 
     assert tag_started == {"db_arn": DB_ARN, "started": name, "reason": "started"}
     [started] = executions(samlocal, tag_machine)
     assert started["name"] == name
-    assert json.loads(started["input"]) == {"db_identifier": DB_ARN, "clickhouse_role_arn": PRINCIPAL}
+    tagger = event("tag_cloudtrail")["detail"]["userIdentity"]["arn"]  # who asked: CloudTrail's userIdentity.arn
+    assert json.loads(started["input"]) == {
+        "db_identifier": DB_ARN,
+        "clickhouse_role_arn": PRINCIPAL,
+        "requested_by": tagger,
+    }
 
 
 def test_tag_trigger_starts_one_tagging_once(samlocal: SamLocal, tag_machine: str, tag_started: dict[str, Any]) -> None:
