@@ -4,6 +4,7 @@ from typing import Any
 
 from clickpipes.aws.rds import RdsGateway
 from clickpipes.aws.sfn import SfnGateway
+from clickpipes.aws.sfn_offboard import OtherSfnGateway
 from clickpipes.models import parse
 from clickpipes.observability import lambda_step
 from clickpipes.offboarding_models import OffboardingInput, ResolveOffboardingRequest
@@ -17,7 +18,7 @@ def handler(event: dict[str, Any]) -> dict[str, Any]:
     envelope = parse(ResolveOffboardingRequest, event)
     settings = OffboardingSettings.from_env()
     onboarding = settings.onboarding_state_machine_arn
-    machines = Machines(SfnGateway(envelope.state_machine_arn), *([SfnGateway(onboarding)] if onboarding else []))
+    machines = Machines(SfnGateway(envelope.state_machine_arn), *([OtherSfnGateway(onboarding)] if onboarding else []))
     target = resolve_offboarding(
         parse(OffboardingInput, envelope.request),
         rds=RdsGateway(),

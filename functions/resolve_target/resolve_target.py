@@ -4,6 +4,7 @@ from typing import Any
 
 from clickpipes.aws.rds import RdsGateway
 from clickpipes.aws.sfn import SfnGateway
+from clickpipes.aws.sfn_offboard import OtherSfnGateway
 from clickpipes.models import OnboardingInput, ResolveTargetRequest, parse
 from clickpipes.observability import lambda_step
 from clickpipes.offboarding_settings import MachineSettings
@@ -16,7 +17,7 @@ from clickpipes.steps.resolve_target import resolve_target
 def handler(event: dict[str, Any]) -> dict[str, Any]:
     envelope = parse(ResolveTargetRequest, event)
     offboarding = MachineSettings.from_env().offboarding_state_machine_arn  # an offboarding of the DB counts too
-    sfn = Machines(SfnGateway(envelope.state_machine_arn), *([SfnGateway(offboarding)] if offboarding else []))
+    sfn = Machines(SfnGateway(envelope.state_machine_arn), *([OtherSfnGateway(offboarding)] if offboarding else []))
     target = resolve_target(
         parse(OnboardingInput, envelope.request),
         rds=RdsGateway(),

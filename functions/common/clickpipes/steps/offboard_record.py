@@ -1,14 +1,13 @@
 """Step RecordOffboarding: tag the DB offboarded (the role ARN and the undone records removed; the user's
-clickpipes:onboard tag left as it is) and build the execution output."""
+clickpipes:onboard tag left as it is; the user and publication records kept, so that a re-run looks for the same
+names, never for the defaults) and build the execution output."""
 
 from __future__ import annotations
 
 from clickpipes import rules
 from clickpipes.offboarding_models import (
-    DB_USER_TAG,
     OFFBOARDED,
     ORIGINAL_RETENTION_TAG,
-    PUBLICATION_TAG,
     OffboardingOutput,
     RecordOffboardingRequest,
 )
@@ -24,10 +23,6 @@ def record_offboarding(request: RecordOffboardingRequest, *, rds: OffboardRds) -
         untag = [rules.ROLE_ARN_TAG, rules.ERROR_TAG, *settings.untag]
         if db.binlog_retention_restored:
             untag.append(ORIGINAL_RETENTION_TAG)
-        if db.user in {"dropped", "absent"}:
-            untag.append(DB_USER_TAG)
-        if db.publication in {"dropped", "absent"}:
-            untag.append(PUBLICATION_TAG)
         rds.untag(target.arn, untag)
     return OffboardingOutput(
         db_identifier=target.db_identifier,
