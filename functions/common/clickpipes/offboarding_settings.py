@@ -20,5 +20,13 @@ class MachineSettings(Settings):
     )
 
 
+class GuardSettings(Settings):
+    """ResolveTarget's: the offboarding machine by its name (a Ref would make the template circular)."""
+
+    offboarding_state_machine_arn: Annotated[
+        str, Field(alias="OFFBOARDING_GUARD_STATE_MACHINE_ARN", pattern=_STATES_ARN)
+    ] = ""
+
+
 class OffboardingSettings(ResolveSettings, MachineSettings):
     pass
