@@ -198,3 +198,23 @@ def test_unknown_db_fails_named_and_tags_nothing(world: LocalWorld) -> None:
     result = offboard(world, "no-such-db-here")
     assert result.status == "FAILED"
     assert result.error == "DbNotFoundError"
+
+
+def test_revert_settings_restores_the_mysql_binlog_retention(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
+    """The server is shared (other sessions may set the retention too): the record and the action are checked."""
+    identifier, user = fresh("off-my")
+    db = create_db(world, local_dbs, "mariadb", identifier)
+    hours = 100 + int(user[-2:], 16) % 60
+    onboard(world, identifier, user, binlog_retention_hours=hours)
+    recorded = tags(world, arn_of(db)).get("clickpipes:original-binlog-retention")
+    assert recorded is not None
+
+    kept = offboard(world, identifier, plan_only=True)
+    assert any("binlog retention" in w and recorded in w for w in kept.output["warnings"])
+
+    result = offboard(world, identifier, revert_settings=True)
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert f"CALL mysql.rds_set_configuration('binlog retention hours', {recorded})" in result.output["changes"]
+    assert "clickpipes:original-binlog-retention" not in tags(world, arn_of(db))
+    assert not mariadb_user_exists(local_dbs, user)
