@@ -218,3 +218,27 @@ def test_revert_settings_restores_the_mysql_binlog_retention(world: LocalWorld, 
     assert f"CALL mysql.rds_set_configuration('binlog retention hours', {recorded})" in result.output["changes"]
     assert "clickpipes:original-binlog-retention" not in tags(world, arn_of(db))
     assert not mariadb_user_exists(local_dbs, user)
+
+
+def test_a_user_owning_a_table_is_disabled_with_the_reason(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
+    identifier, user = fresh("off-owner")
+    create_db(world, local_dbs, "postgres", identifier)
+    onboard(world, identifier, user, cdc=False)
+    table = sql.Identifier("public", f"t_{user}")
+    with pg_superuser_connect(local_dbs, dbname=DATABASE) as conn:
+        conn.execute(sql.SQL("CREATE TABLE {} (id int)").format(table))
+        conn.execute(sql.SQL("ALTER TABLE {} OWNER TO {}").format(table, sql.Identifier(user)))
+    try:
+        result = offboard(world, identifier)
+        assert result.status == "SUCCEEDED", (result.error, result.cause)
+        assert any("disabled, not dropped" in w and f"t_{user}" in w for w in result.output["warnings"])
+        assert pg_role(local_dbs, user) == (False,)
+        with pytest.raises(psycopg.OperationalError):
+            login_with_token(local_dbs, "postgres", user)
+        again = offboard(world, identifier)
+        assert (again.status, again.output["changes"]) == ("SUCCEEDED", [])
+    finally:
+        with pg_superuser_connect(local_dbs, dbname=DATABASE) as conn:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
+        with pg_superuser_connect(local_dbs) as conn:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(user)))
