@@ -444,3 +444,25 @@ def test_sample_events_parse() -> None:
     for name in ("offboarding_target.json", "delete_iam_role.json", "drop_db_user.json", "revert_settings.json"):
         OffboardTargetRequest.model_validate(load_event(name))
     RecordOffboardingRequest.model_validate(load_event("record_offboarding.json"))
+
+
+def test_the_onboardings_resolve_target_refuses_while_an_offboarding_runs(
+    make_db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.unit.conftest import PRINCIPAL, resolve
+
+    make_db("orders-pg")
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    definition = json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}})
+    offboarding = sfn.create_state_machine(
+        name="off", definition=definition, roleArn="arn:aws:iam::123456789012:role/sfn"
+    )["stateMachineArn"]
+    request = {"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL}
+    monkeypatch.setenv("OFFBOARDING_GUARD_STATE_MACHINE_ARN", offboarding.replace(":off", ":not-deployed"))
+    assert resolve(request)["db_identifier"] == "orders-pg"  # a machine that does not exist: none running
+    monkeypatch.setenv("OFFBOARDING_GUARD_STATE_MACHINE_ARN", offboarding)
+    sfn.start_execution(
+        stateMachineArn=offboarding, name="orders-pg--aaaaaaaaaaaa", input='{"db_identifier": "orders-pg"}'
+    )
+    with pytest.raises(OnboardingInProgressError, match="orders-pg--aaaaaaaaaaaa"):
+        resolve(request)
