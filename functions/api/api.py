@@ -3,6 +3,7 @@
 POST /onboardings            start one (202), 400 invalid input, 403 outside the trust boundary (principal not
                              allowed, protected user), 409 one is running for that DB, 415 not JSON
 GET  /onboardings/{id}       status, current step, output or error (200), 404 unknown id
+POST /offboardings, GET /offboardings/{id}: the same for the offboarding (``offboardings``)
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
+import offboardings
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clickpipes.aws.sfn import SfnGateway
+from clickpipes.aws.sfn_offboard import OtherSfnGateway
 from clickpipes.errors import (
     InvalidInputError,
     OnboardingInProgressError,
@@ -25,7 +28,9 @@ from clickpipes.errors import (
 )
 from clickpipes.models import OnboardingInput, OnboardingRequest
 from clickpipes.observability import logger, metrics, tracer
+from clickpipes.offboarding_settings import MachineSettings
 from clickpipes.settings import TriggerSettings
+from clickpipes.steps.offboard_ports import Machines
 from clickpipes.steps.start_onboarding import get_onboarding, start_onboarding
 from pydantic import BaseModel, ConfigDict
 
@@ -35,6 +40,7 @@ app.configure_openapi(
     version="1.0.0",
     summary="Start and follow onboardings of RDS/Aurora databases to ClickHouse ClickPipes (IAM DB auth).",
 )
+app.include_router(offboardings.router)
 
 
 class Accepted(BaseModel):
@@ -63,9 +69,12 @@ class Problem(BaseModel):
     message: str
 
 
-def _gateway() -> tuple[SfnGateway, TriggerSettings]:
+def _gateway() -> tuple[Machines, TriggerSettings]:
+    """The onboarding machine (starts, describes), and the offboarding's: a running offboarding refuses (409)."""
     settings = TriggerSettings.from_env()
-    return SfnGateway(settings.state_machine_arn), settings
+    offboarding = MachineSettings.from_env().offboarding_state_machine_arn
+    others = [OtherSfnGateway(offboarding)] if offboarding else []
+    return Machines(SfnGateway(settings.state_machine_arn), *others), settings
 
 
 @app.post(
@@ -163,7 +172,12 @@ def _not_found(exc: OnboardingNotFoundError) -> Response[Problem]:
 
 @app.not_found
 def _no_route(exc: NotFoundError) -> Response[Problem]:
-    return _problem(404, exc, "No such resource: the API has POST /onboardings and GET /onboardings/{id}.")
+    return _problem(
+        404,
+        exc,
+        "No such resource: the API has POST /onboardings, GET /onboardings/{id}, POST /offboardings and "
+        "GET /offboardings/{id}.",
+    )
 
 
 @app.exception_handler(OnboardingInProgressError)

@@ -1,4 +1,5 @@
-"""TagTriggerFunction: tagging a DB instance or cluster `clickpipes:onboard=true` starts its onboarding.
+"""TagTriggerFunction: tagging a DB instance or cluster `clickpipes:onboard=true` starts its onboarding;
+`clickpipes:onboard=false` on an onboarded one starts its offboarding.
 
 Two EventBridge rules feed it (template.yaml): CloudTrail's AddTagsToResource ("AWS API Call via CloudTrail",
 needs a trail) and the best-effort "Tag Change on Resource" (aws.tag). Their patterns drop every other event.
@@ -8,16 +9,22 @@ from typing import Any
 
 from clickpipes.aws.rds import RdsGateway
 from clickpipes.aws.sfn import SfnGateway
+from clickpipes.aws.sfn_offboard import OtherSfnGateway
 from clickpipes.models import TagEvent, parse
 from clickpipes.observability import lambda_step
+from clickpipes.offboarding_settings import MachineSettings
 from clickpipes.settings import TriggerSettings
+from clickpipes.steps.offboard_ports import Machines
 from clickpipes.steps.tag_trigger import on_tag_event
 
 
 @lambda_step("TagTrigger")
 def handler(event: dict[str, Any]) -> dict[str, Any]:
     settings = TriggerSettings.from_env()
-    result = on_tag_event(
-        parse(TagEvent, event), rds=RdsGateway(), sfn=SfnGateway(settings.state_machine_arn), settings=settings
-    )
+    onboarding = settings.state_machine_arn
+    offboarding = MachineSettings.from_env().offboarding_state_machine_arn
+    # either start is refused while an onboarding or an offboarding of the DB runs
+    sfn = Machines(SfnGateway(onboarding), *([OtherSfnGateway(offboarding)] if offboarding else []))
+    off = Machines(SfnGateway(offboarding), SfnGateway(onboarding)) if offboarding else None
+    result = on_tag_event(parse(TagEvent, event), rds=RdsGateway(), sfn=sfn, settings=settings, offboarding=off)
     return result.model_dump(mode="json")

@@ -115,6 +115,7 @@ def test_modification_timeout(world: LocalWorld, local_dbs: LocalDbsEnv) -> None
     assert tags(world, db["DBInstanceArn"]) == {
         "clickpipes:status": "failed",
         "clickpipes:error": "ModificationTimeoutError",
+        "clickpipes:iam-auth-enabled-by-us": "true",  # EnableIamAuth's record, for an offboarding
     }
 
 
@@ -151,7 +152,11 @@ def test_database_faults(
     assert_failed(result, error, cause)
     assert "wrong-password-42" not in str(result.events)
     arn = db.get("DBClusterArn") or db["DBInstanceArn"]
-    assert tags(world, arn) == {"clickpipes:status": "failed", "clickpipes:error": error}
+    assert tags(world, arn) == {
+        "clickpipes:status": "failed",
+        "clickpipes:error": error,
+        "clickpipes:iam-auth-enabled-by-us": "true",  # EnableIamAuth's record, for an offboarding
+    }
     assert roles(world) == before, "no role for a DB whose user could not be created"
 
 

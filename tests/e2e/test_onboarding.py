@@ -104,7 +104,13 @@ def test_onboarding_per_engine(world: LocalWorld, local_dbs: LocalDbsEnv, engine
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": ["rds-db:connect"], "Resource": [dbuser_arn]}],
     }
-    assert tags(world, arn) == {"clickpipes:status": "ready", "clickpipes:role-arn": result.output["role_arn"]}
+    assert tags(world, arn) == {
+        "clickpipes:status": "ready",
+        "clickpipes:role-arn": result.output["role_arn"],
+        # what an offboarding may undo or take away (tests/e2e/test_offboarding.py)
+        "clickpipes:iam-auth-enabled-by-us": "true",
+        "clickpipes:onboarded-db-user": user,
+    }
 
     # ClickPipes' side: the new user logs in with an IAM token, and only with a valid one
     assert login_with_token(local_dbs, engine, user) == user

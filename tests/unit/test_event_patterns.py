@@ -81,6 +81,13 @@ def test_sample_events_match_their_rule_only(matched: Any) -> None:
     assert matched(load_event("tag_change.json")) == ["TagChange"]
 
 
+def test_the_tag_set_to_false_reaches_the_trigger(matched: Any) -> None:
+    """false on an onboarded DB starts its offboarding (the trigger decides, tests/unit/test_offboarding_api.py)."""
+    assert matched(variant("tag_change.json", _set(["detail", "tags", "clickpipes:onboard"], "false"))) == ["TagChange"]
+    cloudtrail = _set(["detail", "requestParameters", "tags"], [{"key": "clickpipes:onboard", "value": "false"}])
+    assert matched(variant("tag_cloudtrail.json", cloudtrail)) == ["CloudTrailAddTags"]
+
+
 def _set(path: list[str], value: Any) -> Any:
     def change(event: dict[str, Any]) -> None:
         node = event
@@ -113,7 +120,8 @@ def _set(path: list[str], value: Any) -> Any:
         ),
         ("tag_cloudtrail.json", _set(["detail", "eventSource"], "ec2.amazonaws.com"), "another service"),
         ("tag_change.json", _set(["detail", "changed-tag-keys"], ["team"]), "the onboard tag did not change"),
-        ("tag_change.json", _set(["detail", "tags", "clickpipes:onboard"], "false"), "the tag says false"),
+        ("tag_change.json", _set(["detail", "tags", "clickpipes:onboard"], "maybe"), "the tag says neither"),
+        ("tag_change.json", _set(["detail", "tags"], {}), "the tag was removed"),
         ("tag_change.json", _set(["detail", "service"], "ec2"), "another service"),
         ("tag_change.json", _set(["detail", "resource-type"], "snapshot"), "not a DB instance or cluster"),
         (

@@ -52,6 +52,7 @@ class RecordingRds:
     def __init__(self, db: DbDescription) -> None:
         self.db = db
         self.modified: list[tuple[str, str]] = []
+        self.tagged: list[dict[str, str]] = []
 
     def describe(self, kind: str, identifier: str) -> DbDescription | None:
         return self.db if (kind, identifier) == (self.db.kind, self.db.identifier) else None
@@ -60,7 +61,10 @@ class RecordingRds:
         self.modified.append((kind, identifier))
 
     def tag(self, arn: str, tags: dict[str, str]) -> None:
-        raise AssertionError("not expected")
+        """Only the record an offboarding reads (revert_settings): IAM auth was turned on by the onboarding."""
+        assert (arn, tags) == (self.db.arn, {"clickpipes:iam-auth-enabled-by-us": "true"})
+        assert not self.modified, "recorded before the modification"
+        self.tagged.append(tags)
 
 
 def description(**changes: Any) -> DbDescription:
@@ -160,7 +164,13 @@ def test_record_result_tags_ready_and_builds_output(make_db: Any, rds: Any, cont
     event = load_event("record_result.json") | {"target": target}
     output = record_result.handler(event, context)
     role_arn = event["role"]["role_arn"]
-    assert tags(rds, target["arn"]) == {"clickpipes:status": "ready", "clickpipes:role-arn": role_arn}
+    assert tags(rds, target["arn"]) == {
+        "clickpipes:status": "ready",
+        "clickpipes:role-arn": role_arn,
+        # what an offboarding takes away (tests/unit/test_offboarding_steps.py)
+        "clickpipes:onboarded-db-user": target["db_user"],
+        "clickpipes:onboarded-publication": target["cdc"]["publication"],
+    }
     assert output == {
         "db_identifier": "orders-pg",
         "kind": "instance",

@@ -52,7 +52,7 @@ def test_duplicate_events_of_one_tagging_start_it_once(make_db: Any, rds: Any, s
 def test_tag_already_removed_starts_nothing(make_db: Any, rds: Any, state_machine: str) -> None:
     make_db("orders-pg")
     result = tag_trigger.handler(load_event("tag_change.json"), FakeContext())
-    assert (result["started"], result["reason"]) == (None, "clickpipes:onboard is not 'true' (any more)")
+    assert (result["started"], result["reason"]) == (None, "clickpipes:onboard was removed: nothing to do")
     assert executions(state_machine) == []
 
 

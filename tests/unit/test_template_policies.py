@@ -13,7 +13,9 @@ from tests.harness.template import SamApp, load_template
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 GUARDED = {"iam:CreateRole", "iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary"}
-NEVER = {"iam:DeleteRolePermissionsBoundary", "iam:AttachRolePolicy", "iam:PassRole", "iam:CreatePolicy"}
+NEVER = {"iam:AttachRolePolicy", "iam:PassRole", "iam:CreatePolicy"}
+# the offboarding's DeleteIamRoleFunction alone may delete, and only roles under /clickpipes/
+DELETES = {"iam:DeleteRolePolicy", "iam:DeleteRolePermissionsBoundary", "iam:DeleteRole"}
 
 
 def statements(app: SamApp, function: str) -> list[dict[str, Any]]:
@@ -46,13 +48,20 @@ def test_roles_can_be_created_and_changed_only_under_the_boundary(overrides: dic
         for statement in statements(app, function):
             granted = actions(statement)
             assert not granted & NEVER, (function, statement)
-            assert not any(a in ("*", "iam:*") or a.startswith("iam:Delete") for a in granted), (function, statement)
+            assert not any(a in ("*", "iam:*") for a in granted), (function, statement)
+            if any(a.startswith("iam:Delete") for a in granted):
+                assert function == "DeleteIamRoleFunction", (function, statement)
+                assert {a for a in granted if a.startswith("iam:Delete")} <= DELETES
+                assert statement["Resource"] == "arn:aws:iam::123456789012:role/clickpipes/*"
+                assert not granted & GUARDED
             if granted & GUARDED:
                 assert function == "CreateIamRoleFunction"
                 assert statement["Condition"] == {"StringEquals": {"iam:PermissionsBoundary": boundary}}
                 assert statement["Resource"] == "arn:aws:iam::123456789012:role/clickpipes/*"
     guarded = set().union(*(actions(s) & GUARDED for s in statements(app, "CreateIamRoleFunction")))
     assert guarded == GUARDED
+    deletes = set().union(*(actions(s) & DELETES for s in statements(app, "DeleteIamRoleFunction")))
+    assert deletes == DELETES
 
 
 def test_the_boundary_allows_rds_db_connect_only() -> None:

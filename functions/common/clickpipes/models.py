@@ -165,6 +165,8 @@ class CdcDbResult(Model):
     iam_auth_for_replication: bool | None = None
     # MySQL family: the server's live binlog settings are what CDC needs (None: not checked, PostgreSQL)
     binlog_ready: bool | None = None
+    # MySQL family: the binlog retention before this run changed it ("NULL": RDS's default); None: unchanged
+    previous_binlog_retention: str | None = None
 
 
 class DbUserResult(Model):

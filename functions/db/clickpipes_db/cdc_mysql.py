@@ -104,6 +104,8 @@ def configure_cdc(conn: Connection, request: CdcDbRequest) -> CdcDbResult:
         with conn.cursor() as cur:
             statements = _plan(cur, wanted)
             binlog_warnings = _binlog_warnings(cur)
+            retention_changes = any(s.sql.startswith("CALL mysql.rds_set_configuration") for s in statements)
+            previous = current_retention(cur) if retention_changes else None
             if not wanted.plan_only:
                 for statement in statements:
                     _run(cur, statement)
@@ -123,7 +125,22 @@ def configure_cdc(conn: Connection, request: CdcDbRequest) -> CdcDbResult:
         if code in CONNECTION_LOST:
             raise TransientError(f"Connection to MySQL lost ({detail}); will retry.") from None
         raise
-    return CdcDbResult(actions=[s.text for s in statements], warnings=binlog_warnings, binlog_ready=not binlog_warnings)
+    return CdcDbResult(
+        actions=[s.text for s in statements],
+        warnings=binlog_warnings,
+        binlog_ready=not binlog_warnings,
+        previous_binlog_retention=previous if retention_changes and not wanted.plan_only else None,
+    )
+
+
+def current_retention(cur: Cursor) -> str:
+    """The server's binlog retention hours now, as text ("NULL": RDS's default)."""
+    cur.execute("CALL mysql.rds_show_configuration()")
+    rows = cur.fetchall()
+    while cur.nextset():
+        pass
+    current = next((row[1] for row in rows if str(row[0]).lower() == RETENTION), None)
+    return "NULL" if current is None else str(current).strip()
 
 
 def _plan(cur: Cursor, wanted: Wanted) -> list[Statement]:

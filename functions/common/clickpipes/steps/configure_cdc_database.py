@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from clickpipes import rules
 from clickpipes.models import CdcDbRequest, CdcDbResult, Target
+from clickpipes.offboarding_models import ORIGINAL_RETENTION_TAG
 from clickpipes.steps.ports import Database, Rds, Secrets
 from clickpipes.steps.shared import admin_login
 
@@ -20,4 +21,8 @@ def configure_cdc_database(target: Target, *, rds: Rds, secrets: Secrets, databa
         binlog_retention_hours=target.cdc.binlog_retention_hours,
         plan_only=target.plan_only,
     )
-    return database.configure_cdc(rules.family(target.engine), credentials, request)
+    result = database.configure_cdc(rules.family(target.engine), credentials, request)
+    if result.previous_binlog_retention is not None and ORIGINAL_RETENTION_TAG not in rds.tags(target.arn):
+        # for an offboarding's revert_settings; a re-run keeps the first record (the value before the tool)
+        rds.tag(target.arn, {ORIGINAL_RETENTION_TAG: result.previous_binlog_retention})
+    return result

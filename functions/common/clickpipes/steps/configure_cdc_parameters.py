@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from clickpipes import rules
 from clickpipes.models import CdcParametersResult, DbDescription, Target
+from clickpipes.offboarding_models import ORIGINAL_GROUP_TAG
 from clickpipes.steps.enable_iam_auth import current
 from clickpipes.steps.ports import Rds
 
@@ -146,6 +147,8 @@ def apply(plan: Plan, db: DbDescription, rds: Rds) -> None:
     if plan.to_set:
         rds.set_parameters(db.kind, plan.group, plan.to_set)
     if plan.create_from is not None:
+        if db.parameter_group:  # recorded first, for an offboarding's revert_settings
+            rds.tag(db.arn, {ORIGINAL_GROUP_TAG: db.parameter_group})
         rds.attach_parameter_group(db.kind, db.identifier, plan.group)
     if plan.enable_backups:
         rds.enable_backups(db.identifier, BACKUP_RETENTION_DAYS)

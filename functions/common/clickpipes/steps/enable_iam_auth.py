@@ -8,6 +8,7 @@ from __future__ import annotations
 from clickpipes import rules, trust
 from clickpipes.errors import TransientError
 from clickpipes.models import EnableIamAuthResult, Target
+from clickpipes.offboarding_models import IAM_AUTH_BY_US_TAG
 from clickpipes.steps.ports import Rds
 from clickpipes.steps.shared import current
 
@@ -32,5 +33,6 @@ def enable_iam_auth(target: Target, *, rds: Rds) -> EnableIamAuthResult:
     change = f"Modify{db.kind.title()}({db.identifier}): EnableIAMDatabaseAuthentication=true, ApplyImmediately=true"
     if target.plan_only:
         return EnableIamAuthResult(modified=False, changes=[change], warnings=warnings)
+    rds.tag(db.arn, {IAM_AUTH_BY_US_TAG: "true"})  # recorded first, for an offboarding's revert_settings
     rds.enable_iam_auth(db.kind, db.identifier)
     return EnableIamAuthResult(modified=True, changes=[change], warnings=warnings)

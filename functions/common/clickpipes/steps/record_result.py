@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from clickpipes import rules
-from clickpipes.models import OnboardingOutput, RecordResultRequest
+from clickpipes.models import OnboardingOutput, RecordResultRequest, Target
+from clickpipes.offboarding_models import DB_USER_TAG, PUBLICATION_TAG
 from clickpipes.steps.ports import Rds
+
+
+def recorded(target: Target) -> dict[str, str]:
+    """What an offboarding takes away: the user, and (PostgreSQL CDC) the publication."""
+    tags = {DB_USER_TAG: target.db_user}
+    if target.cdc.enabled and rules.family(target.engine) == "postgres":
+        tags[PUBLICATION_TAG] = target.cdc.publication
+    return tags
 
 
 def record_result(request: RecordResultRequest, *, rds: Rds) -> OnboardingOutput:
@@ -42,7 +51,7 @@ def record_result(request: RecordResultRequest, *, rds: Rds) -> OnboardingOutput
     reported = cdc_db.iam_auth_for_replication if cdc_db else request.db_user.iam_auth_for_replication
     replication = reported if reported is not None else cdc_ready
     if not target.plan_only:
-        rds.tag(target.arn, {rules.STATUS_TAG: "ready", rules.ROLE_ARN_TAG: request.role.role_arn})
+        rds.tag(target.arn, {rules.STATUS_TAG: "ready", rules.ROLE_ARN_TAG: request.role.role_arn, **recorded(target)})
     return OnboardingOutput(
         db_identifier=target.db_identifier,
         kind=target.kind,

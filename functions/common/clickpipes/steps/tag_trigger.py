@@ -28,11 +28,26 @@ def requester(event: TagEvent) -> str:
     return arn if isinstance(arn, str) and arn else trust.UNKNOWN_TAG_REQUESTER
 
 
-def on_tag_event(event: TagEvent, *, rds: Rds, sfn: StateMachine, settings: ResolveSettings) -> TagTriggerResult:
+def on_tag_event(
+    event: TagEvent,
+    *,
+    rds: Rds,
+    sfn: StateMachine,
+    settings: ResolveSettings,
+    offboarding: StateMachine | None = None,
+) -> TagTriggerResult:
+    """``offboarding``: the offboarding state machine (with the onboarding's: ``offboard_ports.Machines``); given,
+    ``clickpipes:onboard=false`` on an onboarded DB starts its offboarding."""
     arn = event.db_arn
     if arn is None or rules.DB_ARN_PATTERN.fullmatch(arn) is None:
         return TagTriggerResult(db_arn=arn, started=None, reason="not an RDS DB instance or cluster")
     tags = rds.tags(arn)  # the truth now: the event may be late, or only carry the tags of one call
+    if ONBOARD_TAG not in tags:
+        return TagTriggerResult(db_arn=arn, started=None, reason=f"{ONBOARD_TAG} was removed: nothing to do")
+    if offboarding is not None and tags[ONBOARD_TAG].lower() == "false":
+        from clickpipes.steps.offboard_tag_trigger import on_offboard_tag  # noqa: PLC0415 (offboarding's module)
+
+        return on_offboard_tag(event, arn, tags, requested_by=requester(event), sfn=offboarding, settings=settings)
     if tags.get(ONBOARD_TAG, "").lower() != "true":
         return TagTriggerResult(db_arn=arn, started=None, reason=f"{ONBOARD_TAG} is not 'true' (any more)")
     try:

@@ -1,0 +1,136 @@
+"""Pydantic models of the offboarding workflow: its input, what each of its steps takes and returns.
+
+Kept apart from ``clickpipes.models`` (the onboarding's): the offboarding reuses its field types, errors and
+failure path, and adds only what taking access away needs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+
+from pydantic import Field
+
+from clickpipes.models import (
+    Account,
+    DbArn,
+    DbIdentifier,
+    DbUserName,
+    Hostname,
+    Model,
+    Partition,
+    Region,
+    ResourceId,
+    SchemaName,
+    SecretArn,
+    StepResult,
+)
+from clickpipes.rules import DbKind, Engine
+
+# What the onboarding records on the DB's tags, so that an offboarding can undo exactly what it changed.
+IAM_AUTH_BY_US_TAG: Final = "clickpipes:iam-auth-enabled-by-us"  # "true": EnableIamAuth turned it on
+ORIGINAL_GROUP_TAG: Final = "clickpipes:original-parameter-group"  # the group before ours was attached
+ORIGINAL_RETENTION_TAG: Final = "clickpipes:original-binlog-retention"  # hours, or "NULL" (RDS default)
+DB_USER_TAG: Final = "clickpipes:onboarded-db-user"  # the user the onboarding created
+PUBLICATION_TAG: Final = "clickpipes:onboarded-publication"  # the publication it created (PostgreSQL)
+RECORD_TAGS: Final = (IAM_AUTH_BY_US_TAG, ORIGINAL_GROUP_TAG, ORIGINAL_RETENTION_TAG)
+OFFBOARDED: Final = "offboarded"
+
+
+class OffboardingRequest(Model):
+    """What a user asks for (the API's body): the execution input but the requester, which the trigger sets."""
+
+    db_identifier: Annotated[str, Field(min_length=1, max_length=2048)]
+    plan_only: bool = False
+    drop_replication_slots: bool = False
+    revert_settings: bool = False
+    # where the onboarding's defaults or records do not say it (an onboarding with other names, no RDS secret)
+    admin_secret_arn: SecretArn | None = None
+    database: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$")] | None = None
+    db_user: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    publication: SchemaName | None = None
+
+
+class OffboardingInput(OffboardingRequest):
+    requested_by: Annotated[str, Field(min_length=1, max_length=2048)] | None = None
+
+
+class ResolveOffboardingRequest(Model):
+    request: dict[str, Any]
+    execution_arn: str
+    state_machine_arn: str
+
+
+class OffboardTarget(Model):
+    """The DB to offboard as RDS describes it, and what the onboarding recorded on its tags. No secret."""
+
+    db_identifier: DbIdentifier
+    kind: DbKind
+    arn: DbArn
+    partition: Partition
+    region: Region
+    account: Account
+    engine: Engine
+    engine_version: str
+    resource_id: ResourceId
+    endpoint: Hostname
+    port: Annotated[int, Field(ge=1, le=65535)]
+    database: str | None
+    iam_auth_enabled: bool
+    admin_secret_arn: SecretArn
+    db_user: DbUserName
+    publication: str
+    role_name: str
+    records: dict[str, str] = Field(default_factory=dict)  # the RECORD_TAGS the DB carries
+    plan_only: bool = False
+    drop_replication_slots: bool = False
+    revert_settings: bool = False
+    warnings: list[str] = Field(default_factory=list)
+    requested_by: str | None = None
+
+
+class OffboardTargetRequest(Model):
+    target: OffboardTarget
+
+
+class RoleDeletionResult(StepResult):
+    role_name: str
+    role_arn: str | None = None
+    deleted: bool = False
+
+
+class DbOffboardRequest(Model):
+    """What the DB step must make true (see ``clickpipes_db.offboard_postgres`` / ``offboard_mysql``)."""
+
+    user: str
+    publication: str  # PostgreSQL
+    plan_only: bool
+    drop_replication_slots: bool = False
+    # MySQL family, with revert_settings: the binlog retention to set back ("NULL": RDS's default), else None
+    restore_binlog_retention: str | None = None
+
+
+class DbOffboardResult(Model):
+    actions: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    user: str = "absent"  # "dropped", "disabled", "absent", "foreign"
+    publication: str = "absent"  # "dropped", "absent", "foreign" (MySQL: "absent")
+    binlog_retention_restored: bool = False
+
+
+class RevertSettingsResult(StepResult):
+    untag: list[str] = Field(default_factory=list)  # the record tags whose change was undone
+
+
+class RecordOffboardingRequest(Model):
+    target: OffboardTarget
+    role: RoleDeletionResult
+    db: DbOffboardResult
+    settings: RevertSettingsResult
+
+
+class OffboardingOutput(Model):
+    db_identifier: str
+    changes: list[str]
+    warnings: list[str]
+    plan_only: bool
+    requested_by: str | None

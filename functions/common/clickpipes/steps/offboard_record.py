@@ -1,0 +1,33 @@
+"""Step RecordOffboarding: tag the DB offboarded (the role ARN and the undone records removed; the user's
+clickpipes:onboard tag left as it is; the user and publication records kept, so that a re-run looks for the same
+names, never for the defaults) and build the execution output."""
+
+from __future__ import annotations
+
+from clickpipes import rules
+from clickpipes.offboarding_models import (
+    OFFBOARDED,
+    ORIGINAL_RETENTION_TAG,
+    OffboardingOutput,
+    RecordOffboardingRequest,
+)
+from clickpipes.steps.offboard_ports import OffboardRds
+
+
+def record_offboarding(request: RecordOffboardingRequest, *, rds: OffboardRds) -> OffboardingOutput:
+    target, role, db, settings = request.target, request.role, request.db, request.settings
+    changes = [*role.changes, *db.actions, *settings.changes]
+    warnings = [*target.warnings, *role.warnings, *db.warnings, *settings.warnings]
+    if not target.plan_only:
+        rds.tag(target.arn, {rules.STATUS_TAG: OFFBOARDED})
+        untag = [rules.ROLE_ARN_TAG, rules.ERROR_TAG, *settings.untag]
+        if db.binlog_retention_restored:
+            untag.append(ORIGINAL_RETENTION_TAG)
+        rds.untag(target.arn, untag)
+    return OffboardingOutput(
+        db_identifier=target.db_identifier,
+        changes=changes,
+        warnings=warnings,
+        plan_only=target.plan_only,
+        requested_by=target.requested_by,
+    )
