@@ -350,7 +350,7 @@ def test_env_json_sets_every_variable_the_functions_read() -> None:
     machine = json.loads((ROOT / "events/resolve_target.json").read_text())["state_machine_arn"]
     assert env["ApiFunction"]["STATE_MACHINE_ARN"] == env["TagTriggerFunction"]["STATE_MACHINE_ARN"] == machine
     defaults = {name: str(p.get("Default", "")) for name, p in _read_yaml(TEMPLATE)["Parameters"].items()}
-    for function in ("CreateDbUserFunction", "ConfigureCdcDatabaseFunction"):
+    for function in ("CreateDbUserFunction", "ConfigureCdcDatabaseFunction", "DropDbUserFunction"):
         assert env[function] == {"DB_TLS_MODE": defaults["DbTlsMode"], "DB_CA_BUNDLE": defaults["DbCaBundle"]}
     assert parameters["POWERTOOLS_LOG_LEVEL"] == defaults["LogLevel"]
     assert parameters["CLICKHOUSE_ROLE_ARN"] == defaults["ClickHouseRoleArn"]
