@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clickpipes.aws.sfn import SfnGateway
 from clickpipes.errors import (
+    ConfigurationError,
     InvalidInputError,
     OnboardingInProgressError,
     OnboardingNotFoundError,
@@ -164,6 +165,12 @@ def _not_found(exc: OnboardingNotFoundError) -> Response[Problem]:
 @app.not_found
 def _no_route(exc: NotFoundError) -> Response[Problem]:
     return _problem(404, exc, "No such resource: the API has POST /onboardings and GET /onboardings/{id}.")
+
+
+@app.exception_handler(ConfigurationError)
+def _misconfigured(exc: ConfigurationError) -> Response[Problem]:
+    # the operator's mistake, not the caller's: 500, with the name that says where to look
+    return _problem(500, exc)
 
 
 @app.exception_handler(OnboardingInProgressError)
