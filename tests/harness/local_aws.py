@@ -958,7 +958,7 @@ class LocalWorld:
 
     def _add_code_dirs(self, functions: Iterable[SamFunction]) -> None:
         """Put each function's code dir, then its layers' dirs, in front of ``sys.path`` (like
-        /var/task before /opt/python); dirs already on the path (e.g. pytest ``pythonpath``) stay."""
+        /var/task before /opt/python); dirs already on the path (e.g. by the root conftest.py) stay."""
         for function in functions:
             self._code_roots.update(function.code_dirs)
             missing = [str(d) for d in function.code_dirs if str(d) not in sys.path]

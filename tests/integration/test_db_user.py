@@ -113,6 +113,7 @@ def moto_db(engine: str, identifier: str = "orders-pg") -> dict[str, str]:
     """The DB the step describes (it acts on what RDS says, not on the event): created in moto once per test."""
     rds = boto3.client("rds")
     aurora = engine.startswith("aurora")
+    db: Any  # a DBInstance or a DBCluster, read by key below
     try:
         if aurora:
             db = rds.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"][0]

@@ -224,7 +224,7 @@ class SamLocal:
     _count: int = field(default=0)
 
     def aws(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, **_boto_keys())
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, **_boto_keys())  # type: ignore[call-overload]  # boto3-stubs: service as a plain str
 
     def stack_parameters(self) -> dict[str, str]:
         """What every function gets, as a deployed stack would give it: the emulator's endpoint, the trust
