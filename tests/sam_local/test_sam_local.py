@@ -28,7 +28,7 @@ from packaging.utils import canonicalize_name
 
 from tests.layer_pins import LAYERS, pins
 
-from .conftest import ACCOUNT, BOUNDARY_ARN, EVENTS, PROJECT_ROOT, REGION, HttpResponse, SamLocal
+from .samlocal import ACCOUNT, BOUNDARY_ARN, EVENTS, PROJECT_ROOT, REGION, HttpResponse, SamLocal
 
 pytestmark = pytest.mark.container
 

@@ -9,11 +9,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from clickpipes import names
 from clickpipes.errors import InvalidInputError
 from clickpipes.rules import DbKind, Engine
 
-SchemaName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")]
-TableName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_$]{0,62}\.[A-Za-z_][A-Za-z0-9_$]{0,62}$")]
+SchemaName = Annotated[str, Field(pattern=names.anchored(names.PG_NAME))]
+TableName = Annotated[str, Field(pattern=names.anchored(names.PG_TABLE))]
 SecretArn = Annotated[
     str,
     Field(
@@ -34,7 +35,7 @@ class OnboardingRequest(Model):
     clickhouse_role_arn: Annotated[str, Field(min_length=1, max_length=2048)] | None = None
     db_user: Annotated[str, Field(min_length=1, max_length=256)] | None = None
     admin_secret_arn: SecretArn | None = None
-    database: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$")] | None = None
+    database: Annotated[str, Field(pattern=names.anchored(names.DATABASE))] | None = None
     # CDC readiness (the rest of ClickPipes' source setup)
     cdc: bool = True
     schemas: Annotated[list[SchemaName], Field(max_length=100)] | None = None
@@ -75,7 +76,7 @@ class CdcOptions(Model):
 
 
 # What a step accepts about a DB: exact values, never a wildcard (each step checks its own input).
-DbIdentifier = Annotated[str, Field(pattern=r"^[a-z](?:-?[a-z0-9])*$", max_length=63)]  # no "--", no trailing "-"
+DbIdentifier = Annotated[str, Field(pattern=names.anchored(names.DB_IDENTIFIER), max_length=63)]
 _PARTITION = r"arn:(aws|aws-cn|aws-us-gov)"
 DbArn = Annotated[
     str, Field(pattern="^" + _PARTITION + r":rds:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:(db|cluster):[a-z][a-z0-9-]*$")
@@ -84,7 +85,7 @@ Partition = Literal["aws", "aws-cn", "aws-us-gov"]
 Region = Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")]
 Account = Annotated[str, Field(pattern=r"^[0-9]{12}$")]
 ResourceId = Annotated[str, Field(pattern=r"^(db|cluster)-[A-Z0-9]{1,255}$")]
-DbUserName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")]
+DbUserName = Annotated[str, Field(pattern=names.anchored(names.DB_USER))]
 _IAM_NAME = r"[A-Za-z0-9_+=,.@-]"
 RoleArn = Annotated[
     str, Field(pattern="^" + _PARTITION + rf":iam::[0-9]{{12}}:role/({_IAM_NAME}+/)*{_IAM_NAME}{{1,64}}$")

@@ -6,6 +6,7 @@ import hashlib
 import re
 from typing import Final, Literal, NamedTuple
 
+from clickpipes import names
 from clickpipes.errors import DbStateError, InvalidInputError, UnsupportedEngineError
 
 Engine = Literal["postgres", "mysql", "mariadb", "aurora-postgresql", "aurora-mysql"]
@@ -28,12 +29,12 @@ FAMILY: Final[dict[Engine, EngineFamily]] = {
 }
 
 DEFAULT_DB_USER: Final = "clickpipes_iam_user"
-DB_USER_PATTERN: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+DB_USER_PATTERN: Final = names.DB_USER_PATTERN
 # MySQL 5.7+/8.0 and Aurora MySQL cap user names at 32 characters; PostgreSQL at 63 bytes.
 MAX_USER_LENGTH: Final[dict[EngineFamily, int]] = {"postgres": 63, "mysql": 32}
 
 # RDS identifiers: 1-63 letters, digits, hyphens; a letter first; no "--", no trailing hyphen.
-DB_IDENTIFIER_PATTERN: Final = re.compile(r"[A-Za-z](?:[A-Za-z0-9]|-(?!-)){0,62}(?<!-)")
+DB_IDENTIFIER_PATTERN: Final = names.DB_IDENTIFIER_INPUT_PATTERN
 DB_ARN_PATTERN: Final = re.compile(
     r"arn:(?P<partition>aws|aws-cn|aws-us-gov):rds:(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9]):"
     r"(?P<account>[0-9]{12}):(?P<kind>db|cluster):(?P<identifier>[^:\s]+)"
@@ -367,9 +368,13 @@ def plan_cdc_parameters(engine: Engine, family: str, infos: dict[str, ParameterI
 
 # mysql.rds_set_configuration('binlog retention hours', N): RDS MySQL/MariaDB allow 1-168, Aurora MySQL 1-2160.
 BINLOG_RETENTION_MAX: Final[dict[Engine, int]] = {"mysql": 168, "mariadb": 168, "aurora-mysql": 2160}
+BINLOG_RETENTION_LIMITS: Final = (
+    f"1 to {BINLOG_RETENTION_MAX['mysql']} hours on RDS MySQL and RDS MariaDB, "
+    f"1 to {BINLOG_RETENTION_MAX['aurora-mysql']} on Aurora MySQL"
+)
 DEFAULT_BINLOG_RETENTION_HOURS: Final = 72
 DEFAULT_PG_SCHEMAS: Final = ("public",)
-MYSQL_SCHEMA: Final = re.compile(r"[A-Za-z0-9_]{1,64}")  # what clickpipes_db.cdc_mysql quotes
+MYSQL_SCHEMA: Final = names.MYSQL_NAME_PATTERN  # what clickpipes_db.cdc_mysql quotes
 
 
 def parameter_group_family(engine: Engine, version: str) -> str:

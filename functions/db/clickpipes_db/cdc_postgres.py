@@ -23,21 +23,21 @@ used as it is, with warnings: see :mod:`clickpipes_db.pg_publication`. Catalog r
 
 from __future__ import annotations
 
-import re
 from typing import Any, Final
 
 import psycopg
 from clickpipes import rules
 from clickpipes.errors import DbPrivilegeError, InvalidInputError, TransientError
 from clickpipes.models import CdcDbRequest, CdcDbResult
+from clickpipes.names import PG_NAME_PATTERN
 from psycopg import errors, sql
 
 from clickpipes_db import pg_catalog
+from clickpipes_db.faults import postgres_faults
 from clickpipes_db.pg_catalog import Catalog, Wanted
 from clickpipes_db.pg_publication import Plan, Step, names, plan_publication, privilege_error
-from clickpipes_db.postgres import _first_line
 
-NAME_PATTERN: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,62}")
+NAME_PATTERN: Final = PG_NAME_PATTERN
 LOCK_TIMEOUT: Final = "10s"
 
 
@@ -80,38 +80,35 @@ def _check_schema(name: str) -> str:
     return name
 
 
-def configure_cdc(conn: psycopg.Connection[Any], request: CdcDbRequest) -> CdcDbResult:
+def configure_cdc(conn: psycopg.Connection[Any], wanted: Wanted) -> CdcDbResult:
     """Idempotent: grant what the IAM user lacks, make the publication hold exactly what is asked.
 
+    ``wanted``: the request as :func:`check_request` returned it (checked once, before connecting).
     Errors: InvalidInputError (a bad or missing name), DbPrivilegeError (the admin may not do something:
     checked before anything runs), TransientError (connection lost, a lock not obtained within 10 s).
     """
-    wanted = check_request(request)
-    try:
-        with conn.transaction(), conn.cursor() as cur:
-            if wanted.plan_only:  # belt and braces: the server itself refuses any write
-                cur.execute("SET TRANSACTION READ ONLY")
-            catalog = pg_catalog.inspect(cur, wanted)
-            plan = _plan(catalog, wanted)
-            if wanted.plan_only:
-                actions, warnings = _pretend(conn, catalog, plan)
-            else:
-                cur.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
-                actions, warnings = _execute(conn, cur, plan)
-                if catalog.publication is None or catalog.publication.marked:  # another's is not ours to check
-                    _check_published_identities(cur, wanted.publication)
-    except errors.InsufficientPrivilege as exc:
-        raise DbPrivilegeError(
-            f"The admin user may not configure CDC ({_first_line(str(exc))}): use the RDS master user, or the "
-            "owner of the schemas and tables. Nothing was changed."
-        ) from None
-    except errors.LockNotAvailable:
-        raise TransientError(
-            f"A table or schema stayed locked for {LOCK_TIMEOUT} (a long transaction or DDL); will retry. "
-            "Nothing was changed."
-        ) from None
-    except psycopg.OperationalError as exc:
-        raise TransientError(f"Connection to PostgreSQL lost ({_first_line(str(exc))}); will retry.") from None
+    with postgres_faults(
+        "The admin user may not configure CDC ({detail}): use the RDS master user, or the owner of the schemas "
+        "and tables. Nothing was changed."
+    ):
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                if wanted.plan_only:  # belt and braces: the server itself refuses any write
+                    cur.execute("SET TRANSACTION READ ONLY")
+                catalog = pg_catalog.inspect(cur, wanted)
+                plan = _plan(catalog, wanted)
+                if wanted.plan_only:
+                    actions, warnings = _pretend(conn, catalog, plan)
+                else:
+                    cur.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
+                    actions, warnings = _execute(conn, cur, plan)
+                    if catalog.publication is None or catalog.publication.marked:  # another's is not ours to check
+                        _check_published_identities(cur, wanted.publication)
+        except errors.LockNotAvailable:
+            raise TransientError(
+                f"A table or schema stayed locked for {LOCK_TIMEOUT} (a long transaction or DDL); will retry. "
+                "Nothing was changed."
+            ) from None
     return CdcDbResult(
         actions=actions,
         warnings=list(dict.fromkeys(warnings)),

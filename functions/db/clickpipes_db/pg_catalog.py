@@ -10,7 +10,7 @@ import psycopg
 from clickpipes.errors import InvalidInputError
 
 from clickpipes_db import trust
-from clickpipes_db.postgres import _on
+from clickpipes_db.server_values import is_on
 
 GRANTABLE_KINDS: Final = ("r", "v", "m", "f", "p")  # what GRANT … ON ALL TABLES IN SCHEMA covers
 PUBLISHABLE_KINDS: Final = ("r", "p")
@@ -188,7 +188,7 @@ def inspect(cur: psycopg.Cursor[Any], wanted: Wanted) -> Catalog:
         schemas=schemas,
         publication=_publication(cur, wanted.publication),
         wal_level=wal_level,
-        iam_auth_for_replication=_on(iam_replication),
+        iam_auth_for_replication=is_on(iam_replication),
         unidentified=unidentified(cur, publishable),
     )
 

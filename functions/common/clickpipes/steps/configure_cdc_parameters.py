@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from clickpipes import rules
 from clickpipes.models import CdcParametersResult, DbDescription, Target
-from clickpipes.steps.enable_iam_auth import current
 from clickpipes.steps.ports import Rds
+from clickpipes.steps.shared import current
 
 BACKUP_RETENTION_DAYS = 1
 

@@ -11,7 +11,7 @@ from clickpipes.models import EnableIamAuthResult, Target
 from clickpipes.steps.ports import Rds
 from clickpipes.steps.shared import current
 
-__all__ = ["current", "enable_iam_auth"]  # current: re-exported for the steps that import it from here
+__all__ = ["current", "enable_iam_auth"]  # current: re-exported for branches that still import it from here
 
 
 def enable_iam_auth(target: Target, *, rds: Rds) -> EnableIamAuthResult:
