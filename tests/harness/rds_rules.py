@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 from unittest import mock
 
-from .local_aws import _moto_patch
+from .patches.registry import _moto_patch
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

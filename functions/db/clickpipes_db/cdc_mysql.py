@@ -62,14 +62,16 @@ def quote_identifier(name: str, what: str = "schema") -> str:
 
 
 @dataclass(frozen=True)
-class Wanted:
+class CheckedMysqlRequest:
+    """A CdcDbRequest after check_request: a safe user, the schemas to grant (deduplicated, `mysql` left out)."""
+
     user: str
     schemas: tuple[str, ...]
     retention_hours: int | None
     plan_only: bool
 
 
-def check_request(request: CdcDbRequest) -> Wanted:
+def check_request(request: CdcDbRequest) -> CheckedMysqlRequest:
     """Validate the request's names (InvalidInputError) before any SQL. ``tables`` and ``publication`` are
     PostgreSQL's: ignored here."""
     user = rules.check_db_user(request.user, "mysql")
@@ -80,7 +82,7 @@ def check_request(request: CdcDbRequest) -> Wanted:
             raise InvalidInputError(f"Schema {schema!r} is a system schema: it cannot be replicated.")
         if schema != "mysql" and schema not in schemas:  # `mysql`.* is granted anyway
             schemas.append(schema)
-    return Wanted(user, tuple(schemas), request.binlog_retention_hours, request.plan_only)
+    return CheckedMysqlRequest(user, tuple(schemas), request.binlog_retention_hours, request.plan_only)
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ class Statement:
     text: str  # for ``actions``
 
 
-def configure_cdc(conn: Connection, wanted: Wanted) -> CdcDbResult:
+def configure_cdc(conn: Connection, wanted: CheckedMysqlRequest) -> CdcDbResult:
     """Idempotent: set the binlog retention if it differs, grant what the IAM user lacks, report binlog settings.
 
     The retention goes first: if the server refuses the value (InvalidInputError), nothing was granted.
@@ -120,7 +122,7 @@ def configure_cdc(conn: Connection, wanted: Wanted) -> CdcDbResult:
     return CdcDbResult(actions=[s.text for s in statements], warnings=binlog_warnings, binlog_ready=not binlog_warnings)
 
 
-def _plan(cur: Cursor, wanted: Wanted) -> list[Statement]:
+def _plan(cur: Cursor, wanted: CheckedMysqlRequest) -> list[Statement]:
     user = wanted.user
     cur.execute("SELECT 1 FROM mysql.user WHERE User = %s AND Host = '%%'", (user,))
     user_exists = cur.fetchone() is not None

@@ -34,14 +34,14 @@ from psycopg import errors, sql
 
 from clickpipes_db import pg_catalog
 from clickpipes_db.faults import postgres_faults
-from clickpipes_db.pg_catalog import Catalog, Wanted
-from clickpipes_db.pg_publication import Plan, Step, names, plan_publication, privilege_error
+from clickpipes_db.pg_catalog import Catalog, CheckedPgRequest
+from clickpipes_db.pg_publication import PublicationPlan, Step, names, plan_publication, privilege_error
 
 NAME_PATTERN: Final = PG_NAME_PATTERN
 LOCK_TIMEOUT: Final = "10s"
 
 
-def check_request(request: CdcDbRequest) -> Wanted:
+def check_request(request: CdcDbRequest) -> CheckedPgRequest:
     """Validate every name of the request (InvalidInputError), before any SQL."""
     user = rules.check_db_user(request.user)
     publication = _check_name("publication", request.publication)
@@ -60,7 +60,7 @@ def check_request(request: CdcDbRequest) -> Wanted:
         tables.append((schema, table))
     if not schemas:
         raise InvalidInputError("Give at least one schema to publish (for example 'public').")
-    return Wanted(user, schemas, tuple(tables), publication, request.plan_only)
+    return CheckedPgRequest(user, schemas, tuple(tables), publication, request.plan_only)
 
 
 def _check_name(what: str, name: str) -> str:
@@ -80,7 +80,7 @@ def _check_schema(name: str) -> str:
     return name
 
 
-def configure_cdc(conn: psycopg.Connection[Any], wanted: Wanted) -> CdcDbResult:
+def configure_cdc(conn: psycopg.Connection[Any], wanted: CheckedPgRequest) -> CdcDbResult:
     """Idempotent: grant what the IAM user lacks, make the publication hold exactly what is asked.
 
     ``wanted``: the request as :func:`check_request` returned it (checked once, before connecting).
@@ -98,7 +98,7 @@ def configure_cdc(conn: psycopg.Connection[Any], wanted: Wanted) -> CdcDbResult:
                 catalog = pg_catalog.inspect(cur, wanted)
                 plan = _plan(catalog, wanted)
                 if wanted.plan_only:
-                    actions, warnings = _pretend(conn, catalog, plan)
+                    actions, warnings = _plan_only_statements(conn, catalog, plan)
                 else:
                     cur.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
                     actions, warnings = _execute(conn, cur, plan)
@@ -116,7 +116,9 @@ def configure_cdc(conn: psycopg.Connection[Any], wanted: Wanted) -> CdcDbResult:
     )
 
 
-def _pretend(conn: psycopg.Connection[Any], catalog: Catalog, plan: Plan) -> tuple[list[str], list[str]]:
+def _plan_only_statements(
+    conn: psycopg.Connection[Any], catalog: Catalog, plan: PublicationPlan
+) -> tuple[list[str], list[str]]:
     """plan_only: the statements a real run would execute. Whether the server lets the admin publish FOR TABLES
     IN SCHEMA cannot be known without trying: vanilla PostgreSQL 15+ lets only superusers."""
     actions: list[str] = []
@@ -136,7 +138,9 @@ def _pretend(conn: psycopg.Connection[Any], catalog: Catalog, plan: Plan) -> tup
     return actions, warnings
 
 
-def _execute(conn: psycopg.Connection[Any], cur: psycopg.Cursor[Any], plan: Plan) -> tuple[list[str], list[str]]:
+def _execute(
+    conn: psycopg.Connection[Any], cur: psycopg.Cursor[Any], plan: PublicationPlan
+) -> tuple[list[str], list[str]]:
     actions: list[str] = []
     warnings = list(plan.warnings)
     for step in plan.steps:
@@ -177,8 +181,8 @@ def _check_published_identities(cur: psycopg.Cursor[Any], publication: str) -> N
         )
 
 
-def _plan(catalog: Catalog, wanted: Wanted) -> Plan:
-    plan = Plan()
+def _plan(catalog: Catalog, wanted: CheckedPgRequest) -> PublicationPlan:
+    plan = PublicationPlan()
     user = sql.Identifier(wanted.user)
     if not catalog.user_exists and not wanted.plan_only:
         raise InvalidInputError(
@@ -217,7 +221,7 @@ def _plan(catalog: Catalog, wanted: Wanted) -> Plan:
     return plan
 
 
-def _unpublishable(catalog: Catalog, wanted: Wanted) -> list[str]:
+def _unpublishable(catalog: Catalog, wanted: CheckedPgRequest) -> list[str]:
     if wanted.tables:
         return []
     unlogged = [r.qualified for s in catalog.schemas for r in s.relations if r.kind == "r" and r.persistence != "p"]
