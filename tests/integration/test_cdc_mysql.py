@@ -89,7 +89,7 @@ def test_mariadb_configure_grants_and_retention(my_case: MyCase, gateway: Databa
     case = my_case
     result = gateway.configure_cdc("mysql", case.admin, case.request())
     u = f"'{case.user}'@'%'"
-    assert result.actions == [
+    assert result.changes == [
         "CALL mysql.rds_set_configuration('binlog retention hours', 72)",
         f"GRANT REPLICATION CLIENT ON *.* TO {u}",
         f"GRANT REPLICATION SLAVE ON *.* TO {u}",
@@ -134,7 +134,7 @@ def test_mariadb_binlog_not_ready_is_reported_not_changed(my_case: MyCase, gatew
         "binlog_row_metadata is NO_LOG, ClickPipes CDC needs FULL: set it in the DB's custom (cluster) parameter "
         "group; if that is done, the change may still be pending a reboot."
     ]
-    assert not any("binlog_row_metadata" in action for action in result.actions)  # a parameter group matter
+    assert not any("binlog_row_metadata" in action for action in result.changes)  # a parameter group matter
     with mariadb_root_connect(my_case.env) as conn, conn.cursor() as cur:
         cur.execute("SELECT @@GLOBAL.binlog_row_metadata")
         assert cur.fetchone() == ("NO_LOG",)
@@ -143,26 +143,26 @@ def test_mariadb_binlog_not_ready_is_reported_not_changed(my_case: MyCase, gatew
 def test_mariadb_rerun_is_a_no_op(my_case: MyCase, gateway: DatabaseGateway) -> None:
     gateway.configure_cdc("mysql", my_case.admin, my_case.request())
     before = my_snapshot(my_case)
-    assert gateway.configure_cdc("mysql", my_case.admin, my_case.request()).actions == []
+    assert gateway.configure_cdc("mysql", my_case.admin, my_case.request()).changes == []
     assert my_snapshot(my_case) == before
     # without a retention in the request, the retention is left alone
-    assert gateway.configure_cdc("mysql", my_case.admin, my_case.request(binlog_retention_hours=None)).actions == []
+    assert gateway.configure_cdc("mysql", my_case.admin, my_case.request(binlog_retention_hours=None)).changes == []
 
 
 def test_mariadb_plan_only_changes_nothing_and_predicts_the_run(my_case: MyCase, gateway: DatabaseGateway) -> None:
     before = my_snapshot(my_case)
     plan = gateway.configure_cdc("mysql", my_case.admin, my_case.request(plan_only=True))
-    assert len(plan.actions) == 5
+    assert len(plan.changes) == 5
     assert my_snapshot(my_case) == before
     real = gateway.configure_cdc("mysql", my_case.admin, my_case.request())
-    assert real.actions == plan.actions
-    assert gateway.configure_cdc("mysql", my_case.admin, my_case.request(plan_only=True)).actions == []
+    assert real.changes == plan.changes
+    assert gateway.configure_cdc("mysql", my_case.admin, my_case.request(plan_only=True)).changes == []
 
 
 def test_mariadb_plan_only_for_a_user_not_created_yet(my_case: MyCase, gateway: DatabaseGateway) -> None:
     future = unique_name("cp_future")
     plan = gateway.configure_cdc("mysql", my_case.admin, my_case.request(user=future, plan_only=True))
-    assert sum(f"'{future}'@'%'" in a for a in plan.actions) == 4
+    assert sum(f"'{future}'@'%'" in a for a in plan.changes) == 4
     with pytest.raises(InvalidInputError, match="does not exist"):
         gateway.configure_cdc("mysql", my_case.admin, my_case.request(user=future))
 

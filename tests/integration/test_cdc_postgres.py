@@ -188,7 +188,7 @@ def test_pg_configure_grants_publishes_and_warns(pg_case: PgCase, gateway: Datab
     case = pg_case
     result = gateway.configure_cdc("postgres", case.admin, case.request())
     s, u, p = f'"{case.schema}"', f'"{case.user}"', f'"{case.publication}"'
-    assert result.actions == [
+    assert result.changes == [
         f"GRANT USAGE ON SCHEMA {s} TO {u}",
         f"GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {u}",
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA {s} GRANT SELECT ON TABLES TO {u}",
@@ -222,11 +222,11 @@ def test_pg_configure_grants_publishes_and_warns(pg_case: PgCase, gateway: Datab
     with case.as_admin() as conn:
         conn.execute(sql.SQL("ALTER TABLE {}.nokey REPLICA IDENTITY FULL").format(sql.Identifier(case.schema)))
     again = gateway.configure_cdc("postgres", case.admin, case.request())
-    assert again.actions == [f'ALTER PUBLICATION {p} SET TABLE {s}."full", {s}."keyed", {s}."nokey"']
+    assert again.changes == [f'ALTER PUBLICATION {p} SET TABLE {s}."full", {s}."keyed", {s}."nokey"']
     assert not any("REPLICA IDENTITY" in w for w in again.warnings)
     assert published(case) == {case.table("keyed"), case.table("nokey"), case.table("full")}
     update_and_delete(case, "nokey")  # FULL: published and still updatable
-    assert gateway.configure_cdc("postgres", case.admin, case.request()).actions == []
+    assert gateway.configure_cdc("postgres", case.admin, case.request()).changes == []
 
 
 def test_pg_default_privileges_and_new_tables(pg_case: PgCase, gateway: DatabaseGateway) -> None:
@@ -238,7 +238,7 @@ def test_pg_default_privileges_and_new_tables(pg_case: PgCase, gateway: Database
         conn.execute(sql.SQL("SELECT * FROM {}.later").format(sql.Identifier(case.schema))).fetchall()
     assert case.table("later") not in published(case)  # as the fallback warning says
     again = gateway.configure_cdc("postgres", case.admin, case.request())
-    assert again.actions == [
+    assert again.changes == [
         f'ALTER PUBLICATION "{case.publication}" SET TABLE "{case.schema}"."full", "{case.schema}"."keyed", '
         f'"{case.schema}"."later"'
     ]
@@ -249,8 +249,8 @@ def test_pg_rerun_is_a_no_op(pg_case: PgCase, gateway: DatabaseGateway) -> None:
     first = gateway.configure_cdc("postgres", pg_case.admin, pg_case.request())
     before = pg_snapshot(pg_case)
     again = gateway.configure_cdc("postgres", pg_case.admin, pg_case.request())
-    assert first.actions
-    assert again.actions == []
+    assert first.changes
+    assert again.changes == []
     assert again.warnings == first.warnings  # the state is the same, so is what is worth saying
     assert pg_snapshot(pg_case) == before
 
@@ -260,12 +260,12 @@ def test_pg_tables_subset_sets_the_publication(pg_case: PgCase, gateway: Databas
     gateway.configure_cdc("postgres", case.admin, case.request())
     subset = case.request(tables=[case.table("keyed")])
     result = gateway.configure_cdc("postgres", case.admin, subset)
-    assert result.actions == [f'ALTER PUBLICATION "{case.publication}" SET TABLE "{case.schema}"."keyed"']
+    assert result.changes == [f'ALTER PUBLICATION "{case.publication}" SET TABLE "{case.schema}"."keyed"']
     assert published(case) == {case.table("keyed")}
     assert not any("REPLICA IDENTITY" in w for w in result.warnings)  # nokey is not asked for
-    assert gateway.configure_cdc("postgres", case.admin, subset).actions == []
+    assert gateway.configure_cdc("postgres", case.admin, subset).changes == []
     back = gateway.configure_cdc("postgres", case.admin, case.request())
-    assert back.actions == [
+    assert back.changes == [
         f'ALTER PUBLICATION "{case.publication}" SET TABLE "{case.schema}"."full", "{case.schema}"."keyed"'
     ]
     assert published(case) == {case.table("keyed"), case.table("full")}
@@ -278,17 +278,17 @@ def test_pg_requested_table_without_identity_is_not_published(pg_case: PgCase, g
     p, s = f'"{case.publication}"', f'"{case.schema}"'
     wanted = case.request(tables=[case.table("nokey"), case.table("keyed")])
     result = gateway.configure_cdc("postgres", case.admin, wanted)
-    assert result.actions[-2:] == [f'CREATE PUBLICATION {p} FOR TABLE {s}."keyed"', marked(case)]
+    assert result.changes[-2:] == [f'CREATE PUBLICATION {p} FOR TABLE {s}."keyed"', marked(case)]
     assert [w for w in result.warnings if "REPLICA IDENTITY" in w] == [no_identity_warning(case, "nokey")]
     assert published(case) == {case.table("keyed")}
     update_and_delete(case, "nokey")
     again = gateway.configure_cdc("postgres", case.admin, wanted)
-    assert again.actions == []
+    assert again.changes == []
     assert again.warnings == result.warnings
 
     # Only nokey asked for: an empty publication, not a broken table.
     alone = gateway.configure_cdc("postgres", case.admin, case.request(tables=[case.table("nokey")]))
-    assert alone.actions == [f'ALTER PUBLICATION {p} DROP TABLE {s}."keyed"']
+    assert alone.changes == [f'ALTER PUBLICATION {p} DROP TABLE {s}."keyed"']
     assert no_identity_warning(case, "nokey") in alone.warnings
     assert published(case) == set()
     update_and_delete(case, "nokey")
@@ -306,11 +306,11 @@ def test_pg_requested_table_without_identity_is_not_published(pg_case: PgCase, g
         update_and_delete(case, "nokey")
     before = pg_snapshot(case)
     plan = gateway.configure_cdc("postgres", case.admin, wanted.model_copy(update={"plan_only": True}))
-    assert plan.actions == [f'ALTER PUBLICATION {p} SET TABLE {s}."keyed"']
+    assert plan.changes == [f'ALTER PUBLICATION {p} SET TABLE {s}."keyed"']
     assert no_identity_warning(case, "nokey") in plan.warnings
     assert pg_snapshot(case) == before
     fixed = gateway.configure_cdc("postgres", case.admin, wanted)
-    assert fixed.actions == plan.actions
+    assert fixed.changes == plan.changes
     assert published(case) == {case.table("keyed")}
     update_and_delete(case, "nokey")
 
@@ -318,7 +318,7 @@ def test_pg_requested_table_without_identity_is_not_published(pg_case: PgCase, g
     with case.as_admin() as conn:
         conn.execute(sql.SQL("ALTER TABLE {}.nokey REPLICA IDENTITY FULL").format(sql.Identifier(case.schema)))
     last = gateway.configure_cdc("postgres", case.admin, wanted)
-    assert last.actions == [f'ALTER PUBLICATION {p} SET TABLE {s}."nokey", {s}."keyed"']
+    assert last.changes == [f'ALTER PUBLICATION {p} SET TABLE {s}."nokey", {s}."keyed"']
     assert not any("REPLICA IDENTITY" in w for w in last.warnings)
     assert published(case) == {case.table("keyed"), case.table("nokey")}
     update_and_delete(case, "nokey")
@@ -382,7 +382,7 @@ def test_pg_other_tables_without_identity(pg_case: PgCase, gateway: DatabaseGate
     for table in ("nokey", "nothing", "dropped", "parted", "parted_1"):
         update_and_delete(case, table)
     plan = gateway.configure_cdc("postgres", case.admin, case.request(plan_only=True))
-    assert plan.actions == []
+    assert plan.changes == []
     assert sorted(w for w in plan.warnings if "not published" in w) == excluded
 
 
@@ -402,7 +402,7 @@ def test_pg_our_publication_with_other_contents_is_corrected(pg_case: PgCase, ga
         )
     wanted = case.request(tables=[case.table("keyed")])
     result = gateway.configure_cdc("postgres", case.admin, wanted)
-    assert result.actions[-2:] == [
+    assert result.changes[-2:] == [
         f"ALTER PUBLICATION \"{case.publication}\" SET (publish = 'insert, update, delete, truncate')",
         f'ALTER PUBLICATION "{case.publication}" SET TABLE "{case.schema}"."keyed"',
     ]
@@ -413,7 +413,7 @@ def test_pg_our_publication_with_other_contents_is_corrected(pg_case: PgCase, ga
             (case.publication,),
         ).fetchall()
     assert row == [(True, True)]  # every operation, no row filter left
-    assert gateway.configure_cdc("postgres", case.admin, wanted).actions == []
+    assert gateway.configure_cdc("postgres", case.admin, wanted).changes == []
 
 
 def test_pg_plan_only_changes_nothing_and_predicts_the_run(
@@ -424,12 +424,12 @@ def test_pg_plan_only_changes_nothing_and_predicts_the_run(
     started = time.monotonic()
     plan = gateway.configure_cdc("postgres", case.admin, case.request(plan_only=True))
     assert time.monotonic() - started < 10
-    assert plan.actions  # fresh user, fresh schema: everything is to do
+    assert plan.changes  # fresh user, fresh schema: everything is to do
     assert pg_snapshot(case) == before  # grants, memberships, publications: untouched
     assert any(case.table("nokey") in w for w in plan.warnings)
     real = gateway.configure_cdc("postgres", case.admin, case.request())
-    assert real.actions == plan.actions  # the plan said exactly what the run did
-    assert gateway.configure_cdc("postgres", case.admin, case.request(plan_only=True)).actions == []
+    assert real.changes == plan.changes  # the plan said exactly what the run did
+    assert gateway.configure_cdc("postgres", case.admin, case.request(plan_only=True)).changes == []
 
 
 def test_pg_plan_only_for_a_user_not_created_yet(pg_case: PgCase, gateway: DatabaseGateway) -> None:
@@ -438,8 +438,8 @@ def test_pg_plan_only_for_a_user_not_created_yet(pg_case: PgCase, gateway: Datab
     before = pg_snapshot(pg_case, future)
     wanted = request(user=future, schemas=[pg_case.schema], plan_only=True)
     plan = gateway.configure_cdc("postgres", pg_case.admin, wanted)
-    assert [a.split(" TO ")[-1] for a in plan.actions[:4]] == [f'"{future}"'] * 4
-    assert plan.actions[3] == f'GRANT rds_replication TO "{future}"'
+    assert [a.split(" TO ")[-1] for a in plan.changes[:4]] == [f'"{future}"'] * 4
+    assert plan.changes[3] == f'GRANT rds_replication TO "{future}"'
     assert pg_snapshot(pg_case, future) == before
     with pytest.raises(InvalidInputError, match="does not exist"):
         gateway.configure_cdc("postgres", pg_case.admin, request(user=future, schemas=[pg_case.schema]))
@@ -456,7 +456,7 @@ def test_pg_superuser_admin_publishes_tables_in_schema(pg_case: PgCase, gateway:
     )  # fmt: skip
     # nokey has no replica identity: FOR TABLES IN SCHEMA would publish it, so the table list stays
     kept = gateway.configure_cdc("postgres", superuser, case.request())
-    assert kept.actions == [
+    assert kept.changes == [
         # default privileges belong to the role that creates the tables: now the superuser's are set too
         f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{case.schema}" GRANT SELECT ON TABLES TO "{case.user}"',
     ]
@@ -466,14 +466,14 @@ def test_pg_superuser_admin_publishes_tables_in_schema(pg_case: PgCase, gateway:
     with case.as_admin() as conn:
         conn.execute(sql.SQL("ALTER TABLE {}.nokey REPLICA IDENTITY FULL").format(sql.Identifier(case.schema)))
     result = gateway.configure_cdc("postgres", superuser, case.request())
-    assert result.actions == [f'ALTER PUBLICATION "{case.publication}" SET TABLES IN SCHEMA "{case.schema}"']
+    assert result.changes == [f'ALTER PUBLICATION "{case.publication}" SET TABLES IN SCHEMA "{case.schema}"']
     assert not any("tables created later" in w or "REPLICA IDENTITY" in w for w in result.warnings)
     with case.as_superuser() as conn:
         conn.execute(sql.SQL("CREATE TABLE {}.later (id int PRIMARY KEY)").format(sql.Identifier(case.schema)))
     assert case.table("later") in published(case)  # new tables are published by themselves now
-    assert gateway.configure_cdc("postgres", superuser, case.request()).actions == []
+    assert gateway.configure_cdc("postgres", superuser, case.request()).changes == []
     # rdsmaster, which cannot publish schemas, accepts the schema publication as it is
-    assert gateway.configure_cdc("postgres", case.admin, case.request()).actions == []
+    assert gateway.configure_cdc("postgres", case.admin, case.request()).changes == []
     # A table created later without a primary key is published by the schema form: UPDATE on it is refused. The
     # next run (the plan says it) goes back to a table list without it.
     with case.as_admin() as conn:
@@ -482,14 +482,14 @@ def test_pg_superuser_admin_publishes_tables_in_schema(pg_case: PgCase, gateway:
         update_and_delete(case, "later_nokey")
     s, p = f'"{case.schema}"', f'"{case.publication}"'
     plan = gateway.configure_cdc("postgres", superuser, case.request(plan_only=True))
-    assert plan.actions == [f'ALTER PUBLICATION {p} SET TABLE {s}."full", {s}."keyed", {s}."later", {s}."nokey"']
+    assert plan.changes == [f'ALTER PUBLICATION {p} SET TABLE {s}."full", {s}."keyed", {s}."later", {s}."nokey"']
     assert no_identity_warning(case, "later_nokey") in plan.warnings
     fixed = gateway.configure_cdc("postgres", superuser, case.request())
-    assert fixed.actions == plan.actions
+    assert fixed.changes == plan.changes
     assert fixed.warnings == plan.warnings
     update_and_delete(case, "later_nokey")
     assert published(case) == {case.table(t) for t in ("full", "keyed", "later", "nokey")}
-    assert gateway.configure_cdc("postgres", superuser, case.request()).actions == []
+    assert gateway.configure_cdc("postgres", superuser, case.request()).changes == []
 
 
 def test_pg_missing_schema_or_table(pg_case: PgCase, gateway: DatabaseGateway) -> None:
@@ -578,7 +578,7 @@ def test_pg_all_tables_publication_is_not_narrowed(pg_case: PgCase, gateway: Dat
     gateway.configure_cdc("postgres", pg_case.admin, pg_case.request())  # the grants
     before = pg_snapshot(pg_case)
     result = gateway.configure_cdc("postgres", pg_case.admin, pg_case.request())
-    assert result.actions == []
+    assert result.changes == []
     assert any(f"Publication {pg_case.publication} exists FOR ALL TABLES and was not created by this tool" in w
                for w in result.warnings)  # fmt: skip
     assert pg_snapshot(pg_case) == before
@@ -608,14 +608,14 @@ def test_pg_schema_without_tables(pg_case: PgCase, gateway: DatabaseGateway) -> 
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(empty)))
     gateway.configure_cdc("postgres", case.admin, case.request(tables=[case.table("keyed")]))
     result = gateway.configure_cdc("postgres", case.admin, case.request(schemas=[empty]))
-    assert result.actions[-1] == f'ALTER PUBLICATION "{case.publication}" DROP TABLE "{case.schema}"."keyed"'
+    assert result.changes[-1] == f'ALTER PUBLICATION "{case.publication}" DROP TABLE "{case.schema}"."keyed"'
     assert published(case) == set()
     assert any("lists the 0 table(s)" in w for w in result.warnings)
-    assert gateway.configure_cdc("postgres", case.admin, case.request(schemas=[empty])).actions == []
+    assert gateway.configure_cdc("postgres", case.admin, case.request(schemas=[empty])).changes == []
     with case.as_superuser() as conn:
         conn.execute(sql.SQL("DROP PUBLICATION {}").format(sql.Identifier(case.publication)))
     again = gateway.configure_cdc("postgres", case.admin, case.request(schemas=[empty]))
-    assert again.actions == [f'CREATE PUBLICATION "{case.publication}"', marked(case)]
+    assert again.changes == [f'CREATE PUBLICATION "{case.publication}"', marked(case)]
     with case.as_superuser() as conn:
         conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(empty)))
 
@@ -663,7 +663,7 @@ def test_pg_foreign_publication_is_used_as_it_is(pg_case: PgCase, gateway: Datab
     plan = gateway.configure_cdc("postgres", case.admin, wanted.model_copy(update={"plan_only": True}))
     result = gateway.configure_cdc("postgres", case.admin, wanted)
     assert publication_state(case) == before  # same tables, same publish option, still no comment
-    assert not any("PUBLICATION" in a for a in result.actions)  # only the user's grants
+    assert not any("PUBLICATION" in a for a in result.changes)  # only the user's grants
     assert add_table_warning(case, "full") in result.warnings
     assert no_identity_warning(case, "nokey") in result.warnings  # not to be added: it has no replica identity
     assert not any("ADD TABLE" in w and case.table("nokey") in w for w in result.warnings)
@@ -672,7 +672,7 @@ def test_pg_foreign_publication_is_used_as_it_is(pg_case: PgCase, gateway: Datab
     assert any("was not created by this tool" in w and "used as it is" in w for w in result.warnings)
     assert plan.warnings == result.warnings
     again = gateway.configure_cdc("postgres", case.admin, wanted)
-    assert (again.actions, again.warnings) == ([], result.warnings)
+    assert (again.changes, again.warnings) == ([], result.warnings)
     assert publication_state(case) == before
     update_and_delete(case, "nokey")
 

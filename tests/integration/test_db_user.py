@@ -185,7 +185,7 @@ def test_rerun_is_a_no_op(run_step: Callable[..., dict[str, Any]], user_name: st
     again = run_step(engine, user_name)
     assert again["created"] is False
     assert again["changed"] is False
-    assert again["actions"] == []
+    assert again["changes"] == []
 
 
 @pytest.mark.parametrize("engine", ALL_ENGINES)
@@ -219,7 +219,7 @@ def test_existing_postgres_password_user_is_granted_rds_iam(
     gateway, admin = gateway_for("postgres")
     result = gateway.ensure_iam_user("postgres", admin, user_name, adopt_existing=True)
     assert result.created is False
-    assert [a for a in result.actions if "clickpipes_managed" not in a] == [f"GRANT rds_iam TO {user_name}"]
+    assert [a for a in result.changes if "clickpipes_managed" not in a] == [f"GRANT rds_iam TO {user_name}"]
     assert "IAM only" in result.warnings[0]
     assert login(dbs, "postgres", user_name, iam_token(dbs, "postgres", user_name)) == user_name
     with pytest.raises(psycopg.OperationalError, match="PAM authentication failed"):
@@ -237,7 +237,7 @@ def test_existing_mysql_password_user_is_converted(
     gateway, admin = gateway_for("mariadb")
     result = gateway.ensure_iam_user("mysql", admin, user_name, adopt_existing=True)
     assert result.created is False
-    assert [a for a in result.actions if "clickpipes_managed" not in a] == [
+    assert [a for a in result.changes if "clickpipes_managed" not in a] == [
         f"ALTER USER '{user_name}'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'"
     ]
     assert login(dbs, "mysql", user_name, iam_token(dbs, "mariadb", user_name)) == user_name
@@ -386,8 +386,8 @@ def test_plan_only_for_a_new_user_creates_nothing(
     assert accounts(dbs) == before
     assert (plan.created, plan.changed) == (True, True)
     real = gateway.ensure_iam_user(family_of(engine), admin, user_name)
-    assert plan.actions == real.actions  # what the plan said is what the run did
-    assert [a for a in plan.actions if not a.startswith(("CREATE ROLE", "COMMENT ON ROLE"))] == (
+    assert plan.changes == real.changes  # what the plan said is what the run did
+    assert [a for a in plan.changes if not a.startswith(("CREATE ROLE", "COMMENT ON ROLE"))] == (
         [f"CREATE USER {user_name}", f"GRANT rds_iam TO {user_name}", f"GRANT clickpipes_managed TO {user_name}"]
         if engine == "postgres"
         else [
@@ -397,7 +397,7 @@ def test_plan_only_for_a_new_user_creates_nothing(
     )
     assert not plan.warnings  # the IAM plugin is active here
     again = gateway.ensure_iam_user(family_of(engine), admin, user_name, plan_only=True)
-    assert (again.created, again.changed, again.actions) == (False, False, [])
+    assert (again.created, again.changed, again.changes) == (False, False, [])
 
 
 @pytest.mark.parametrize("engine", ["postgres", "mariadb"])
@@ -417,7 +417,7 @@ def test_plan_only_for_a_password_user_keeps_the_password(
     plan = gateway.ensure_iam_user(family_of(engine), admin, user_name, plan_only=True, adopt_existing=True)
     assert accounts(dbs) == before
     assert (plan.created, plan.changed) == (False, True)
-    actions = [a for a in plan.actions if not a.startswith(("CREATE ROLE", "COMMENT ON ROLE"))]
+    actions = [a for a in plan.changes if not a.startswith(("CREATE ROLE", "COMMENT ON ROLE"))]
     assert actions[0].startswith("GRANT rds_iam" if engine == "postgres" else "ALTER USER")
     assert "would then log in with IAM only" in plan.warnings[0]
     if engine == "postgres":  # the password still works: nothing was changed

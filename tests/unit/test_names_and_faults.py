@@ -11,6 +11,7 @@ from clickpipes.models import OnboardingRequest, Target
 from clickpipes_db import cdc_mysql, cdc_postgres
 from clickpipes_db.faults import mysql_faults, postgres_faults
 from psycopg import errors
+from pydantic import BaseModel
 
 
 def test_every_module_uses_the_one_pattern() -> None:
@@ -66,3 +67,19 @@ def test_mysql_faults() -> None:
         raise pymysql.err.OperationalError(1045, "Access denied")  # at login: the caller's to name
     with pytest.raises(DbPrivilegeError), mysql_faults("may not ({detail})", access_denied_is_privilege=True):
         raise pymysql.err.OperationalError(1045, "Access denied")
+
+
+def test_every_step_result_says_changes() -> None:
+    """What a step did (or, with plan_only, would do) is ``changes`` in every result: no ``actions``."""
+    from clickpipes.models import steps
+
+    results: list[type[BaseModel]] = [
+        m
+        for name, m in vars(steps).items()
+        if name.endswith("Result") and isinstance(m, type) and issubclass(m, BaseModel)
+    ]
+    assert {"DbUserResult", "CdcDbResult", "IamRoleResult"} <= {m.__name__ for m in results}
+    for model in results:
+        assert "actions" not in model.model_fields, model.__name__
+    assert "changes" in steps.DbUserResult.model_fields
+    assert "changes" in steps.CdcDbResult.model_fields

@@ -89,7 +89,7 @@ def check_request(request: CdcDbRequest) -> CheckedMysqlRequest:
 class Statement:
     sql: str
     args: tuple[object, ...]
-    text: str  # for ``actions``
+    text: str  # for ``changes``
 
 
 def configure_cdc(conn: Connection, wanted: CheckedMysqlRequest) -> CdcDbResult:
@@ -119,7 +119,7 @@ def configure_cdc(conn: Connection, wanted: CheckedMysqlRequest) -> CdcDbResult:
                     "is not an RDS or Aurora MySQL server, or the secret's host/port point elsewhere."
                 ) from None
             raise
-    return CdcDbResult(actions=[s.text for s in statements], warnings=binlog_warnings, binlog_ready=not binlog_warnings)
+    return CdcDbResult(changes=[s.text for s in statements], warnings=binlog_warnings, binlog_ready=not binlog_warnings)
 
 
 def _plan(cur: Cursor, wanted: CheckedMysqlRequest) -> list[Statement]:

@@ -7,7 +7,7 @@ What ClickPipes' RDS/Aurora PostgreSQL source pages ask for, made idempotent::
     CREATE PUBLICATION p FOR TABLE s.t1, s.t2   -- or FOR TABLES IN SCHEMA s1, s2
 
 Everything is read from the catalogs first; then only what is missing runs, in one transaction (all or
-nothing). With ``plan_only`` nothing but catalog reads runs, and ``actions`` is what a real run would execute.
+nothing). With ``plan_only`` nothing but catalog reads runs, and ``changes`` is what a real run would execute.
 Every identifier goes through ``psycopg.sql.Identifier``; names are checked by :func:`check_request`
 before any SQL.
 
@@ -110,7 +110,7 @@ def configure_cdc(conn: psycopg.Connection[Any], wanted: CheckedPgRequest) -> Cd
                 "Nothing was changed."
             ) from None
     return CdcDbResult(
-        actions=actions,
+        changes=actions,
         warnings=list(dict.fromkeys(warnings)),
         iam_auth_for_replication=catalog.iam_auth_for_replication,
     )

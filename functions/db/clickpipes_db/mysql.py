@@ -118,7 +118,7 @@ def ensure_iam_user(
                     "'available', then run the onboarding again."
                 ) from None
             raise
-    return DbUserResult(created=row is None, changed=bool(actions), actions=actions, warnings=warnings)
+    return DbUserResult(created=row is None, changed=bool(actions), changes=actions, warnings=warnings)
 
 
 def is_managed_user(conn: Connection, user: str) -> bool:
@@ -129,7 +129,7 @@ def is_managed_user(conn: Connection, user: str) -> bool:
         return show_grants(cur, user).roles.get(trust.MARKER) is False
 
 
-Step = tuple[str, str]  # the statement (``%s``: the user name, bound), and its text for ``actions``
+Step = tuple[str, str]  # the statement (``%s``: the user name, bound), and its text for ``changes``
 
 
 def _plan(

@@ -69,7 +69,7 @@ def ensure_iam_user(
     are made whole again; one that logs in with IAM only is adopted (marked, with a warning); any other raises
     ExistingUserError unless ``adopt_existing`` (then converted, with a warning). Every check comes before any change.
     ``plan_only``: only reads the catalogs (a read-only transaction) and raises what the real run would raise;
-    ``actions``, ``created`` and ``changed`` say what it would do.
+    ``changes``, ``created`` and ``changed`` say what it would do.
     """
     with postgres_faults(
         "The admin user may not create or grant roles ({detail}): use the RDS master user (rds_superuser, "
@@ -98,7 +98,7 @@ def ensure_iam_user(
     return DbUserResult(
         created=not role.exists,
         changed=bool(actions),
-        actions=actions,
+        changes=actions,
         iam_auth_for_replication=is_on(replication[0] if replication else None),
         warnings=warnings,
     )
@@ -167,7 +167,7 @@ def _inspect(cur: psycopg.Cursor[Any], user: str) -> Role:
     return Role(admin, True, row[0], row[1], bool(managed and managed[0]), tuple(reasons), marker_exists)
 
 
-Step = tuple[sql.Composed, str | sql.Composed]  # the statement, and its text for ``actions``
+Step = tuple[sql.Composed, str | sql.Composed]  # the statement, and its text for ``changes``
 
 
 def _plan(role: Role, user: str, *, plan_only: bool, adopt_existing: bool) -> tuple[list[Step], list[str]]:

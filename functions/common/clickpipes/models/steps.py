@@ -102,7 +102,7 @@ class CdcDbRequest(Model):
 
 
 class CdcDbResult(Model):
-    actions: list[str]  # what was done (or, with plan_only, what would be done), in order, as SQL-ish text
+    changes: list[str]  # what was done (or, with plan_only, what would be done), in order, as SQL-ish text
     warnings: list[str] = []
     iam_auth_for_replication: bool | None = None
     # MySQL family: the server's live binlog settings are what CDC needs (None: not checked, PostgreSQL)
@@ -112,7 +112,7 @@ class CdcDbResult(Model):
 class DbUserResult(Model):
     created: bool
     changed: bool
-    actions: list[str]  # the SQL run (with plan_only: that would run)
+    changes: list[str]  # the SQL run (with plan_only: that would run)
     iam_auth_for_replication: bool | None = None
     warnings: list[str] = []
 
