@@ -12,7 +12,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 .PHONY: help
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 # uv runs as `python3 -m uv`: a fresh pyenv has no shim for a uv it just installed.
 UV := python3 -m uv
@@ -44,7 +44,21 @@ test: ## Install and start everything, run every test suite, stop everything (wh
 
 .PHONY: unit
 unit: deps ## Unit tests only (no servers, no network)
-	$(VENV)/bin/pytest tests/unit -q
+	$(VENV)/bin/pytest tests/unit -q -p no:cacheprovider
+
+.PHONY: integration
+integration: deps ## The DB steps against the local PostgreSQL/MariaDB servers (started if needed, left running)
+	bash tests/dbs/localdbs.sh ensure >/dev/null
+	LOCALDBS_KEEP=1 $(VENV)/bin/pytest tests/dbs tests/integration -q -p no:cacheprovider
+
+.PHONY: e2e
+e2e: deps ## The real state machine on the local world (harness tests included; local servers as for integration)
+	bash tests/dbs/localdbs.sh ensure >/dev/null
+	LOCALDBS_KEEP=1 $(VENV)/bin/pytest tests/harness tests/e2e -q -p no:cacheprovider
+
+.PHONY: container
+container: deps ## sam build + sam local invoke/start-api in real containers (root; starts a private dockerd)
+	$(VENV)/bin/pytest tests/sam_local -q -p no:cacheprovider
 
 .PHONY: lint
 lint: deps lint-template ## ruff, mypy, sam validate --lint, asl-validator

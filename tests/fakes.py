@@ -115,8 +115,8 @@ class FakeDatabase:
         adopt_existing: bool = False,
     ) -> DbUserResult:
         self.calls.append(("ensure_iam_user", family, credentials, (user, plan_only, adopt_existing)))
-        return DbUserResult(created=True, changed=True, actions=[f"CREATE USER {user}"])
+        return DbUserResult(created=True, changed=True, changes=[f"CREATE USER {user}"])
 
     def configure_cdc(self, family: EngineFamily, credentials: AdminCredentials, request: CdcDbRequest) -> CdcDbResult:
         self.calls.append(("configure_cdc", family, credentials, request))
-        return CdcDbResult(actions=[])
+        return CdcDbResult(changes=[])

@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from clickpipes.aws.sfn import SfnGateway
 from clickpipes.aws.sfn_offboard import OtherSfnGateway
 from clickpipes.errors import (
+    ConfigurationError,
     InvalidInputError,
     OnboardingInProgressError,
     OnboardingNotFoundError,
@@ -178,6 +179,12 @@ def _no_route(exc: NotFoundError) -> Response[Problem]:
         "No such resource: the API has POST /onboardings, GET /onboardings/{id}, POST /offboardings and "
         "GET /offboardings/{id}.",
     )
+
+
+@app.exception_handler(ConfigurationError)
+def _misconfigured(exc: ConfigurationError) -> Response[Problem]:
+    # the operator's mistake, not the caller's: 500, with the name that says where to look
+    return _problem(500, exc)
 
 
 @app.exception_handler(OnboardingInProgressError)

@@ -83,6 +83,7 @@ def create_db(world: LocalWorld, env: LocalDbsEnv, engine: str, identifier: str,
     """A DB in moto (IAM auth off, RDS-managed master secret) whose secret reaches the local server."""
     case = ENGINES[engine]
     ensure_database(env)
+    db: Any  # a DBInstance or a DBCluster, read by key below
     if case.kind == "cluster":
         db = world.rds.create_db_cluster(
             DBClusterIdentifier=identifier,

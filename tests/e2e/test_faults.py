@@ -32,7 +32,7 @@ def inject(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str, int], list[st
 
     def arm(operation: str, code: str, times: int) -> list[str]:
         raised: list[str] = []
-        original = botocore.client.BaseClient._make_api_call
+        original = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]  # botocore's private
 
         def failing(client: Any, name: str, params: dict[str, Any]) -> Any:
             if f"{client.meta.service_model.service_name}.{name}" == operation and len(raised) < times:
@@ -76,7 +76,7 @@ def test_iam_eventual_consistency_after_create_role(
 ) -> None:
     import clickpipes.aws.iam
 
-    monkeypatch.setattr(clickpipes.aws.iam.time, "sleep", lambda _: None)
+    monkeypatch.setattr(clickpipes.aws.iam.time, "sleep", lambda _: None)  # type: ignore[attr-defined]
     identifier, user = fresh("consistency")
     create_db(world, local_dbs, "mysql", identifier)
     raised = inject("iam.PutRolePolicy", "NoSuchEntity", 2)

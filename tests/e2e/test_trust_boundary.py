@@ -35,7 +35,11 @@ def untouched(world: LocalWorld, identifier: str) -> None:
 
 def executions_of(world: LocalWorld, identifier: str) -> list[dict[str, Any]]:
     arn = world.state_machine_arn(STATE_MACHINE)
-    return [e for e in world.sfn.list_executions(stateMachineArn=arn)["executions"] if e["name"].startswith(identifier)]
+    return [
+        dict(e)
+        for e in world.sfn.list_executions(stateMachineArn=arn)["executions"]
+        if e["name"].startswith(identifier)
+    ]
 
 
 def db_tags(world: LocalWorld, arn: str) -> dict[str, str]:

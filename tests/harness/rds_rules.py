@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 from unittest import mock
 
-from .local_aws import _moto_patch
+from .patches.registry import _moto_patch
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -441,8 +441,8 @@ def _patch_modify_statuses(stack: ExitStack, world: LocalWorld | None) -> None:
     original_instance, original_cluster = RDSBackend.modify_db_instance, RDSBackend.modify_db_cluster
 
     def announce(kind: str, identifier: str, before: bool, after: bool) -> None:
-        if before != after and not feeder.pending(kind, identifier):  # type: ignore[arg-type]
-            feeder.feed(kind, identifier, [IAM_MODIFY_STATUS[kind]])  # type: ignore[arg-type]
+        if before != after and not feeder.pending(kind, identifier):
+            feeder.feed(kind, identifier, [IAM_MODIFY_STATUS[kind]])
 
     def modify_db_instance(self: RDSBackend, db_instance_identifier: str, db_kwargs: dict[str, Any]) -> Any:
         database = self.describe_db_instances(db_instance_identifier)[0]
@@ -653,5 +653,5 @@ def applied(disable: frozenset[str] = frozenset()) -> Iterator[RdsRulesState]:
     with ExitStack() as stack:
         for name in RDS_RULES:
             if name not in disable:
-                PATCHES[name].apply(stack, None)  # type: ignore[arg-type]
+                PATCHES[name].apply(stack, None)
         yield _UNBOUND[0]

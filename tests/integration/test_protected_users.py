@@ -213,8 +213,8 @@ def test_pg_password_user_needs_adopt_existing(
     plan = ensure(gateway, local_dbs, "postgres", user, adopt_existing=True, plan_only=True)
     assert pg_state(local_dbs, user) == before
     result = ensure(gateway, local_dbs, "postgres", user, adopt_existing=True)
-    assert result.actions == plan.actions
-    assert without_marker_setup(result.actions) == [f"GRANT rds_iam TO {user}", f"GRANT {trust.MARKER} TO {user}"]
+    assert result.changes == plan.changes
+    assert without_marker_setup(result.changes) == [f"GRANT rds_iam TO {user}", f"GRANT {trust.MARKER} TO {user}"]
     assert (result.created, result.changed) == (False, True)
     assert result.warnings == [trust.adopted_warning(user, converted=True, plan_only=False)]
     assert f"'{user}'" in result.warnings[0]
@@ -224,7 +224,7 @@ def test_pg_password_user_needs_adopt_existing(
     with pytest.raises(psycopg.OperationalError, match="PAM authentication failed"):
         pg_password_login_works(local_dbs, user)
     again = ensure(gateway, local_dbs, "postgres", user)  # ours now: no flag needed, nothing to do
-    assert (again.changed, again.actions, again.warnings) == (False, [], [])
+    assert (again.changed, again.changes, again.warnings) == (False, [], [])
 
 
 def test_pg_runbook_iam_user_is_adopted_without_the_flag(
@@ -235,21 +235,21 @@ def test_pg_runbook_iam_user_is_adopted_without_the_flag(
     plan = ensure(gateway, local_dbs, "postgres", user, plan_only=True)
     assert not managed(local_dbs, "postgres", user)
     result = ensure(gateway, local_dbs, "postgres", user)
-    assert result.actions == plan.actions
-    assert without_marker_setup(result.actions) == [f"GRANT {trust.MARKER} TO {user}"]
+    assert result.changes == plan.changes
+    assert without_marker_setup(result.changes) == [f"GRANT {trust.MARKER} TO {user}"]
     assert result.warnings == [f"Existing user '{user}' already logged in with IAM only: it was adopted as it is "
                                f"and is now marked as managed by this tool (role {trust.MARKER})."]  # fmt: skip
     assert managed(local_dbs, "postgres", user)
     assert pg_login_with_token(user, iam_token(local_dbs, "postgres", user), env=local_dbs) == user
     again = ensure(gateway, local_dbs, "postgres", user)
-    assert (again.changed, again.actions, again.warnings) == (False, [], [])
+    assert (again.changed, again.changes, again.warnings) == (False, [], [])
 
 
 def test_pg_created_user_is_marked(gateway: DatabaseGateway, local_dbs: LocalDbsEnv) -> None:
     user = unique_name("cp_new")
     try:
         result = ensure(gateway, local_dbs, "postgres", user)
-        assert without_marker_setup(result.actions) == [
+        assert without_marker_setup(result.changes) == [
             f"CREATE USER {user}",
             f"GRANT rds_iam TO {user}",
             f"GRANT {trust.MARKER} TO {user}",
@@ -258,7 +258,7 @@ def test_pg_created_user_is_marked(gateway: DatabaseGateway, local_dbs: LocalDbs
         assert managed(local_dbs, "postgres", user)
         assert not managed(local_dbs, "postgres", local_dbs.postgres.admin_user)  # ADMIN OPTION (PG16+) is not ours
         again = ensure(gateway, local_dbs, "postgres", user)
-        assert (again.created, again.changed, again.actions, again.warnings) == (False, False, [], [])
+        assert (again.created, again.changed, again.changes, again.warnings) == (False, False, [], [])
         with pg_superuser_connect(local_dbs) as conn:
             marker = conn.execute(
                 "SELECT rolcanlogin, shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = %s",
@@ -392,8 +392,8 @@ def test_mariadb_password_user_needs_adopt_existing(
     plan = ensure(gateway, local_dbs, "mariadb", user, adopt_existing=True, plan_only=True)
     assert my_state(local_dbs, user) == before
     result = ensure(gateway, local_dbs, "mariadb", user, adopt_existing=True)
-    assert result.actions == plan.actions
-    assert [a for a in result.actions if not a.startswith("CREATE ROLE")] == [
+    assert result.changes == plan.changes
+    assert [a for a in result.changes if not a.startswith("CREATE ROLE")] == [
         f"ALTER USER '{user}'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'",
         f"GRANT `{trust.MARKER}` TO '{user}'@'%'",
     ]
@@ -403,7 +403,7 @@ def test_mariadb_password_user_needs_adopt_existing(
     with pytest.raises(pymysql.err.OperationalError):
         my_password_login_works(local_dbs, user)
     again = ensure(gateway, local_dbs, "mariadb", user)
-    assert (again.changed, again.actions, again.warnings) == (False, [], [])
+    assert (again.changed, again.changes, again.warnings) == (False, [], [])
 
 
 def test_mariadb_runbook_iam_user_is_adopted_without_the_flag(
@@ -413,20 +413,20 @@ def test_mariadb_runbook_iam_user_is_adopted_without_the_flag(
     plan = ensure(gateway, local_dbs, "mariadb", user, plan_only=True)
     assert not managed(local_dbs, "mariadb", user)
     result = ensure(gateway, local_dbs, "mariadb", user)
-    assert result.actions == plan.actions
-    assert [a for a in result.actions if not a.startswith("CREATE ROLE")] == [f"GRANT `{trust.MARKER}` TO '{user}'@'%'"]
+    assert result.changes == plan.changes
+    assert [a for a in result.changes if not a.startswith("CREATE ROLE")] == [f"GRANT `{trust.MARKER}` TO '{user}'@'%'"]
     assert result.warnings == [trust.adopted_warning(user, converted=False, plan_only=False)]
     assert f"'{user}'" in result.warnings[0]
     assert managed(local_dbs, "mariadb", user)
     again = ensure(gateway, local_dbs, "mariadb", user)
-    assert (again.changed, again.actions, again.warnings) == (False, [], [])
+    assert (again.changed, again.changes, again.warnings) == (False, [], [])
 
 
 def test_mariadb_created_user_is_marked(gateway: DatabaseGateway, local_dbs: LocalDbsEnv) -> None:
     user = unique_name("cp_new")
     try:
         result = ensure(gateway, local_dbs, "mariadb", user)
-        assert [a for a in result.actions if not a.startswith("CREATE ROLE")] == [
+        assert [a for a in result.changes if not a.startswith("CREATE ROLE")] == [
             f"CREATE USER '{user}'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'",
             f"GRANT `{trust.MARKER}` TO '{user}'@'%'",
         ]
@@ -434,7 +434,7 @@ def test_mariadb_created_user_is_marked(gateway: DatabaseGateway, local_dbs: Loc
         assert managed(local_dbs, "mariadb", user)
         assert not managed(local_dbs, "mariadb", local_dbs.mariadb.admin_user)  # WITH ADMIN OPTION: not ours
         again = ensure(gateway, local_dbs, "mariadb", user)
-        assert (again.created, again.changed, again.actions, again.warnings) == (False, False, [], [])
+        assert (again.created, again.changed, again.changes, again.warnings) == (False, False, [], [])
         assert mariadb_login_with_token(user, iam_token(local_dbs, "mariadb", user), env=local_dbs) == user
     finally:
         with mariadb_root_connect(local_dbs) as conn, conn.cursor() as cur:

@@ -28,7 +28,7 @@ from packaging.utils import canonicalize_name
 
 from tests.layer_pins import LAYERS, pins
 
-from .conftest import ACCOUNT, BOUNDARY_ARN, EVENTS, PROJECT_ROOT, REGION, HttpResponse, SamLocal
+from .samlocal import ACCOUNT, BOUNDARY_ARN, EVENTS, PROJECT_ROOT, REGION, HttpResponse, SamLocal
 
 pytestmark = pytest.mark.container
 
@@ -134,11 +134,12 @@ def closed_port(samlocal: SamLocal) -> Iterator[int]:
 
 def state_machine(samlocal: SamLocal, name: str) -> str:
     """A state machine in moto, as the template's OnboardingStateMachine would be; returns its ARN."""
-    return samlocal.aws("stepfunctions").create_state_machine(
+    arn: str = samlocal.aws("stepfunctions").create_state_machine(
         name=name,
         roleArn=f"arn:aws:iam::{ACCOUNT}:role/onboarding-state-machine",
         definition=json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 3600, "End": True}}}),
     )["stateMachineArn"]
+    return arn
 
 
 def executions(samlocal: SamLocal, machine_arn: str) -> list[dict[str, Any]]:

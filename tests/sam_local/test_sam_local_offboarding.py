@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import ACCOUNT, EVENTS, REGION, SamLocal
+from .samlocal import ACCOUNT, EVENTS, REGION, SamLocal
 
 pytestmark = pytest.mark.container
 

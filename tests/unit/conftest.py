@@ -29,7 +29,8 @@ def _no_network() -> Iterator[None]:
 
 
 def load_event(name: str) -> dict[str, Any]:
-    return json.loads((EVENTS / name).read_text())
+    event: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    return event
 
 
 @dataclass
@@ -184,7 +185,7 @@ def moto_target(make_db: Callable[..., dict[str, Any]]) -> Callable[..., dict[st
     """A step's ``target`` for a DB created in moto: the sample event's, with what RDS says about that DB."""
 
     def make(event: str = "create_iam_role.json", engine: str = "postgres", **changes: Any) -> dict[str, Any]:
-        target = load_event(event)["target"]
+        target: dict[str, Any] = load_event(event)["target"]
         db = make_db(target["db_identifier"], engine)
         cluster = "DBClusterArn" in db
         return target | {

@@ -183,3 +183,12 @@ def test_the_requester_is_the_signed_caller_not_the_body(state_machine: str) -> 
     execution_input = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
     caller = load_event("api_post_onboarding.json")["requestContext"]["identity"]["userArn"]
     assert execution_input["requested_by"] == caller
+
+
+def test_a_misconfigured_stack_is_500_configuration_error(state_machine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STATE_MACHINE_ARN", "not-an-arn")  # the operator's mistake, not the caller's
+    status, body = post({"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL})
+    assert status == 500
+    assert body["error"] == "ConfigurationError"
+    assert "STATE_MACHINE_ARN" in body["message"]
+    assert not boto3.client("stepfunctions").list_executions(stateMachineArn=state_machine)["executions"]

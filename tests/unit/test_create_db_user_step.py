@@ -5,7 +5,7 @@ from typing import Any
 
 import create_db_user
 import pytest
-from clickpipes.errors import AdminCredentialsError, DbConnectionError, InvalidInputError
+from clickpipes.errors import AdminCredentialsError, ConfigurationError, DbConnectionError, InvalidInputError
 from clickpipes.models import AdminCredentials, Target
 from clickpipes.steps.create_db_user import create_db_user as create_step
 
@@ -81,7 +81,7 @@ def test_missing_ca_bundle_says_how_to_get_it(
 
 def test_bad_tls_mode_is_a_configuration_error(context: FakeContext, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DB_TLS_MODE", "disable")
-    with pytest.raises(InvalidInputError, match="DB_TLS_MODE"):
+    with pytest.raises(ConfigurationError, match="DB_TLS_MODE"):
         create_db_user.handler({"target": TARGET.model_dump()}, context)
 
 

@@ -337,7 +337,7 @@ def test_sam_local_runs_the_readme_block_as_it_is() -> None:
 def test_env_json_sets_every_variable_the_functions_read() -> None:
     """env.json: every variable each function declares is set (Parameters or the function's own entry), with the
     values the container suite passes (SamLocal.stack_parameters) and the stack defaults."""
-    from tests.sam_local import conftest as sam_local
+    from tests.sam_local import samlocal as sam_local
 
     env = json.loads((ROOT / "env.json").read_text())
     assert not env_vars_problems(ROOT / "env.json")

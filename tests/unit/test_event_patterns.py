@@ -30,7 +30,7 @@ def patterns() -> dict[str, dict[str, Any]]:
 def array_matching() -> Iterator[None]:
     """moto gap: fields inside arrays of objects (CloudTrail's tag list) never match; the harness adapts it."""
     with ExitStack() as stack:
-        PATCHES["eventbridge_array_matching"].apply(stack, None)  # type: ignore[arg-type]
+        PATCHES["eventbridge_array_matching"].apply(stack, None)
         yield
 
 

@@ -196,7 +196,7 @@ def test_resolve_handler_with_both_machines(make_db: Any, monkeypatch: pytest.Mo
 
 # DeleteIamRole ------------------------------------------------------------------------------------
 def make_role(iam: Any, target: dict[str, Any], *, db_arn: str | None = None, path: str = "/clickpipes/") -> str:
-    name = target["role_name"]
+    name = str(target["role_name"])
     iam.create_role(
         RoleName=name,
         Path=path,

@@ -9,7 +9,7 @@ import yaml
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no type hints
     """YAML with CloudFormation's short-form intrinsics (!Sub, !Ref, ...) read as plain values."""
 
 

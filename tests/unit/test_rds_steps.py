@@ -185,9 +185,9 @@ def test_record_result_tags_ready_and_builds_output(make_db: Any, rds: Any, cont
         "pipe_modes": ["initial_load"],
         "changes": [
             *event["enable"]["changes"],
-            *event["db_user"]["actions"],
+            *event["db_user"]["changes"],
             *event["cdc_parameters"]["changes"],
-            *event["cdc_database"]["actions"],
+            *event["cdc_database"]["changes"],
         ],
         "warnings": [
             "CDC needs a reboot of DB instance 'orders-pg' to take effect (parameter group "

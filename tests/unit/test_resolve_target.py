@@ -240,7 +240,7 @@ def test_one_onboarding_per_db_at_a_time(me: str, others: list[tuple[str, str, s
 
     sfn = Running((me, "2026-01-01T00:00:01", "orders-pg"), *others)  # this execution started at second 1
     if goes_on:
-        one_at_a_time("orders-pg", f"arn:exec:{me}", sfn)  # type: ignore[arg-type]
+        one_at_a_time("orders-pg", f"arn:exec:{me}", sfn)
     else:
         with pytest.raises(OnboardingInProgressError, match="already running"):
-            one_at_a_time("orders-pg", f"arn:exec:{me}", sfn)  # type: ignore[arg-type]
+            one_at_a_time("orders-pg", f"arn:exec:{me}", sfn)

@@ -9,6 +9,7 @@ import pytest
 import resolve_target  # noqa: F401  # imported before the no-network fixture: Powertools' tracer opens a socket
 from clickpipes import trust
 from clickpipes.errors import (
+    ConfigurationError,
     InvalidInputError,
     PendingModificationsError,
     PrincipalNotAllowedError,
@@ -52,7 +53,7 @@ def test_empty_allowlist_allows_only_the_stack_role() -> None:
     "entry", ["*", "11112222333", "arn:aws:iam::111122223333:role/*", "arn:aws:iam::111122223333:root"]
 )
 def test_a_bad_allowlist_entry_is_a_configuration_error(entry: str) -> None:
-    with pytest.raises(InvalidInputError, match="ALLOWED_CLICKHOUSE_PRINCIPALS"):
+    with pytest.raises(ConfigurationError, match="ALLOWED_CLICKHOUSE_PRINCIPALS"):
         ResolveSettings.from_env({"AWS_REGION": "us-east-1", "ALLOWED_CLICKHOUSE_PRINCIPALS": f"111122223333,{entry}"})
 
 

@@ -1,9 +1,11 @@
 """Exception names are the contract with the state machine.
 
 Every Lambda step raises one of these; Step Functions sees the class name as the error name
-(``errorType``). ``TransientError`` is retried by the state machine; the others end the execution
-through the shared failure path with the class name as the execution's error and the message as
-its cause. Messages must tell the user what to do, and never carry a secret.
+(``errorType``). ``TransientError`` is retried by the state machine (and ``IamAuthNotActiveError`` by the
+DB steps); the others end the execution through the shared failure path (Catch ``States.ALL``) with the
+class name as the execution's error and the message as its cause. Messages must tell the user what to do,
+and never carry a secret. ``tests/unit/test_error_contract.py`` keeps these names and the state machines'
+Retry/Catch blocks in step.
 """
 
 
@@ -75,23 +77,14 @@ class OnboardingNotFoundError(OnboardingError):
     """No onboarding with that id (the API answers 404)."""
 
 
+class ConfigurationError(Exception):
+    """The stack is misconfigured (a function's environment is invalid): the operator has to fix the stack.
+    Retried by nobody; ends the execution through Catch ``States.ALL``; the API answers 500 with this name."""
+
+
 class TransientError(Exception):
     """Throttling, eventual consistency, a dropped connection: the state machine retries the step."""
 
 
-BUSINESS_ERRORS: tuple[type[OnboardingError], ...] = (
-    InvalidInputError,
-    DbNotFoundError,
-    UnsupportedEngineError,
-    DbStateError,
-    ModificationTimeoutError,
-    AdminCredentialsError,
-    DbConnectionError,
-    DbPrivilegeError,
-    IamAuthNotActiveError,
-    RoleConflictError,
-    PrincipalNotAllowedError,
-    ProtectedUserError,
-    ExistingUserError,
-    PendingModificationsError,
-)
+API_ONLY_ERRORS: tuple[type[Exception], ...] = (OnboardingNotFoundError,)
+"""Raised by the API only (never by a state machine step): no Retry or Catch names them."""

@@ -19,11 +19,30 @@ metrics = Metrics(namespace="ClickPipesOnboarding")
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
+def log_keys(event: object) -> dict[str, str]:
+    """What every log line of a step says about its subject: the DB identifier (from the target, or the request
+    or execution input before there is one) and the execution name when the event carries it. Never payloads."""
+    if not isinstance(event, dict):
+        return {}
+    keys: dict[str, str] = {}
+    for holder in ("target", "request", "input"):
+        part = event.get(holder)
+        identifier = part.get("db_identifier") if isinstance(part, dict) else None
+        if isinstance(identifier, str) and identifier:
+            keys["db_identifier"] = identifier[:256]
+            break
+    execution = event.get("execution_arn")
+    if isinstance(execution, str) and ":" in execution:
+        keys["execution_name"] = execution.rsplit(":", 1)[-1][:80]
+    return keys
+
+
 def lambda_step(name: str) -> Callable[[Callable[[dict[str, Any]], dict[str, Any]]], Handler]:
     """Wrap a step's ``run(event) -> output`` as a handler: context in logs, a trace, one metric per outcome.
 
-    Events and results are not logged (they carry no secret, but logs are no place for data); an error is
-    logged by name only and re-raised, so its class name reaches the state machine.
+    Events and results are not logged (they carry no secret, but logs are no place for data): only the keys of
+    :func:`log_keys` (DB identifier, execution name); an error is logged by name only and re-raised, so its
+    class name reaches the state machine.
     """
 
     def decorate(run: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
@@ -32,7 +51,7 @@ def lambda_step(name: str) -> Callable[[Callable[[dict[str, Any]], dict[str, Any
         @metrics.log_metrics(raise_on_empty_metrics=False)
         @wraps(run)
         def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-            logger.append_keys(step=name)
+            logger.append_keys(step=name, **log_keys(event))
             try:
                 result = run(event)
             except Exception as exc:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from clickpipes import trust
-from clickpipes.errors import InvalidInputError
+from clickpipes.errors import ConfigurationError
 
 
 class Settings(BaseModel):
@@ -21,7 +21,7 @@ class Settings(BaseModel):
             return cls.model_validate(env)
         except ValidationError as exc:
             names = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
-            raise InvalidInputError(
+            raise ConfigurationError(
                 f"The function's configuration is invalid ({names}): check the stack parameters."
             ) from None
 

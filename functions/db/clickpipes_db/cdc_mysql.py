@@ -13,27 +13,25 @@ parameter group: they are only checked and reported. With ``plan_only`` nothing 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Final
 
 import pymysql
-from clickpipes import rules
-from clickpipes.errors import DbPrivilegeError, InvalidInputError, TransientError
+from clickpipes import names, rules
+from clickpipes.errors import DbPrivilegeError, InvalidInputError
 from clickpipes.models import CdcDbRequest, CdcDbResult
 from pymysql.connections import Connection
 from pymysql.cursors import Cursor
 
-from clickpipes_db.mysql import ACCESS_DENIED, CONNECTION_LOST, PRIVILEGE_ERRORS
+from clickpipes_db.faults import mysql_code, mysql_detail, mysql_faults
 from clickpipes_db.mysql_grants import show_grants
-from clickpipes_db.postgres import _first_line
 
-IDENTIFIER: Final = re.compile(r"[A-Za-z0-9_]{1,64}")
+IDENTIFIER: Final = names.MYSQL_NAME_PATTERN
 SYSTEM_SCHEMAS: Final = frozenset({"information_schema", "performance_schema", "sys"})
 RETENTION: Final = "binlog retention hours"
-RETENTION_LIMITS: Final = "1 to 168 hours on RDS MySQL and RDS MariaDB, 1 to 2160 on Aurora MySQL"
-RDS_MAX_RETENTION: Final = 168
-AURORA_MAX_RETENTION: Final = 2160
+RETENTION_LIMITS: Final = rules.BINLOG_RETENTION_LIMITS
+RDS_MAX_RETENTION: Final = rules.BINLOG_RETENTION_MAX["mysql"]
+AURORA_MAX_RETENTION: Final = rules.BINLOG_RETENTION_MAX["aurora-mysql"]
 SIGNAL: Final = 1644  # ER_SIGNAL_EXCEPTION: what rds_set_configuration raises for a refused value
 NO_SUCH_PROCEDURE: Final = 1305
 REPLICATION: Final = ("REPLICATION CLIENT", "REPLICATION SLAVE")
@@ -64,14 +62,16 @@ def quote_identifier(name: str, what: str = "schema") -> str:
 
 
 @dataclass(frozen=True)
-class Wanted:
+class CheckedMysqlRequest:
+    """A CdcDbRequest after check_request: a safe user, the schemas to grant (deduplicated, `mysql` left out)."""
+
     user: str
     schemas: tuple[str, ...]
     retention_hours: int | None
     plan_only: bool
 
 
-def check_request(request: CdcDbRequest) -> Wanted:
+def check_request(request: CdcDbRequest) -> CheckedMysqlRequest:
     """Validate the request's names (InvalidInputError) before any SQL. ``tables`` and ``publication`` are
     PostgreSQL's: ignored here."""
     user = rules.check_db_user(request.user, "mysql")
@@ -82,51 +82,47 @@ def check_request(request: CdcDbRequest) -> Wanted:
             raise InvalidInputError(f"Schema {schema!r} is a system schema: it cannot be replicated.")
         if schema != "mysql" and schema not in schemas:  # `mysql`.* is granted anyway
             schemas.append(schema)
-    return Wanted(user, tuple(schemas), request.binlog_retention_hours, request.plan_only)
+    return CheckedMysqlRequest(user, tuple(schemas), request.binlog_retention_hours, request.plan_only)
 
 
 @dataclass(frozen=True)
 class Statement:
     sql: str
     args: tuple[object, ...]
-    text: str  # for ``actions``
+    text: str  # for ``changes``
 
 
-def configure_cdc(conn: Connection, request: CdcDbRequest) -> CdcDbResult:
+def configure_cdc(conn: Connection, wanted: CheckedMysqlRequest) -> CdcDbResult:
     """Idempotent: set the binlog retention if it differs, grant what the IAM user lacks, report binlog settings.
 
     The retention goes first: if the server refuses the value (InvalidInputError), nothing was granted.
+    ``wanted``: the request as :func:`check_request` returned it (checked once, before connecting).
     Errors: InvalidInputError, DbPrivilegeError (the admin may not grant, or this is not an RDS server),
     TransientError (connection lost).
     """
-    wanted = check_request(request)
-    try:
-        with conn.cursor() as cur:
-            statements = _plan(cur, wanted)
-            binlog_warnings = _binlog_warnings(cur)
-            retention_changes = any(s.sql.startswith("CALL mysql.rds_set_configuration") for s in statements)
-            previous = current_retention(cur) if retention_changes else None
-            if not wanted.plan_only:
-                for statement in statements:
-                    _run(cur, statement)
-    except pymysql.err.MySQLError as exc:
-        code = exc.args[0] if exc.args else None
-        detail = _first_line(str(exc.args[-1])) if exc.args else "no detail"
-        if code in PRIVILEGE_ERRORS or code == ACCESS_DENIED:  # 1045 after login: a GRANT without GRANT OPTION
-            raise DbPrivilegeError(
-                f"The admin user may not grant replication privileges ({detail}): use the RDS master user, or grant "
-                "it SELECT, REPLICATION CLIENT and REPLICATION SLAVE WITH GRANT OPTION."
-            ) from None
-        if code == NO_SUCH_PROCEDURE:
-            raise DbPrivilegeError(
-                f"{detail}: mysql.rds_show_configuration / rds_set_configuration are missing, so this is not an "
-                "RDS or Aurora MySQL server, or the secret's host/port point elsewhere."
-            ) from None
-        if code in CONNECTION_LOST:
-            raise TransientError(f"Connection to MySQL lost ({detail}); will retry.") from None
-        raise
+    with mysql_faults(  # 1045 after login: a GRANT without GRANT OPTION
+        "The admin user may not grant replication privileges ({detail}): use the RDS master user, or grant it "
+        "SELECT, REPLICATION CLIENT and REPLICATION SLAVE WITH GRANT OPTION.",
+        access_denied_is_privilege=True,
+    ):
+        try:
+            with conn.cursor() as cur:
+                statements = _plan(cur, wanted)
+                binlog_warnings = _binlog_warnings(cur)
+                retention_changes = any(s.sql.startswith("CALL mysql.rds_set_configuration") for s in statements)
+                previous = current_retention(cur) if retention_changes else None
+                if not wanted.plan_only:
+                    for statement in statements:
+                        _run(cur, statement)
+        except pymysql.err.MySQLError as exc:
+            if mysql_code(exc) == NO_SUCH_PROCEDURE:
+                raise DbPrivilegeError(
+                    f"{mysql_detail(exc)}: mysql.rds_show_configuration / rds_set_configuration are missing, so this "
+                    "is not an RDS or Aurora MySQL server, or the secret's host/port point elsewhere."
+                ) from None
+            raise
     return CdcDbResult(
-        actions=[s.text for s in statements],
+        changes=[s.text for s in statements],
         warnings=binlog_warnings,
         binlog_ready=not binlog_warnings,
         previous_binlog_retention=previous if retention_changes and not wanted.plan_only else None,
@@ -143,7 +139,7 @@ def current_retention(cur: Cursor) -> str:
     return "NULL" if current is None else str(current).strip()
 
 
-def _plan(cur: Cursor, wanted: Wanted) -> list[Statement]:
+def _plan(cur: Cursor, wanted: CheckedMysqlRequest) -> list[Statement]:
     user = wanted.user
     cur.execute("SELECT 1 FROM mysql.user WHERE User = %s AND Host = '%%'", (user,))
     user_exists = cur.fetchone() is not None
@@ -216,7 +212,8 @@ def _retention(cur: Cursor, hours: int, *, plan_only: bool) -> list[Statement]:
 
 def _bad_retention(hours: int, detail: str) -> InvalidInputError:
     return InvalidInputError(
-        f"binlog_retention_hours {hours} is refused ({detail}): allowed are {RETENTION_LIMITS} (72 is recommended)."
+        f"binlog_retention_hours {hours} is refused ({detail}): allowed are {RETENTION_LIMITS} "
+        f"({rules.DEFAULT_BINLOG_RETENTION_HOURS} is recommended)."
     )
 
 
@@ -225,7 +222,7 @@ def _run(cur: Cursor, statement: Statement) -> None:
         cur.execute(statement.sql, statement.args)
     except pymysql.err.MySQLError as exc:
         if exc.args and exc.args[0] == SIGNAL and statement.sql.startswith("CALL"):
-            raise _bad_retention(int(str(statement.args[1])), _first_line(str(exc.args[-1]))) from None
+            raise _bad_retention(int(str(statement.args[1])), mysql_detail(exc)) from None
         raise
     while cur.nextset():
         pass

@@ -7,7 +7,7 @@ What ClickPipes' RDS/Aurora PostgreSQL source pages ask for, made idempotent::
     CREATE PUBLICATION p FOR TABLE s.t1, s.t2   -- or FOR TABLES IN SCHEMA s1, s2
 
 Everything is read from the catalogs first; then only what is missing runs, in one transaction (all or
-nothing). With ``plan_only`` nothing but catalog reads runs, and ``actions`` is what a real run would execute.
+nothing). With ``plan_only`` nothing but catalog reads runs, and ``changes`` is what a real run would execute.
 Every identifier goes through ``psycopg.sql.Identifier``; names are checked by :func:`check_request`
 before any SQL.
 
@@ -23,25 +23,25 @@ used as it is, with warnings: see :mod:`clickpipes_db.pg_publication`. Catalog r
 
 from __future__ import annotations
 
-import re
 from typing import Any, Final
 
 import psycopg
 from clickpipes import rules
 from clickpipes.errors import DbPrivilegeError, InvalidInputError, TransientError
 from clickpipes.models import CdcDbRequest, CdcDbResult
+from clickpipes.names import PG_NAME_PATTERN
 from psycopg import errors, sql
 
 from clickpipes_db import pg_catalog
-from clickpipes_db.pg_catalog import Catalog, Wanted
-from clickpipes_db.pg_publication import Plan, Step, names, plan_publication, privilege_error
-from clickpipes_db.postgres import _first_line
+from clickpipes_db.faults import postgres_faults
+from clickpipes_db.pg_catalog import Catalog, CheckedPgRequest
+from clickpipes_db.pg_publication import PublicationPlan, Step, names, plan_publication, privilege_error
 
-NAME_PATTERN: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,62}")
+NAME_PATTERN: Final = PG_NAME_PATTERN
 LOCK_TIMEOUT: Final = "10s"
 
 
-def check_request(request: CdcDbRequest) -> Wanted:
+def check_request(request: CdcDbRequest) -> CheckedPgRequest:
     """Validate every name of the request (InvalidInputError), before any SQL."""
     user = rules.check_db_user(request.user)
     publication = _check_name("publication", request.publication)
@@ -60,7 +60,7 @@ def check_request(request: CdcDbRequest) -> Wanted:
         tables.append((schema, table))
     if not schemas:
         raise InvalidInputError("Give at least one schema to publish (for example 'public').")
-    return Wanted(user, schemas, tuple(tables), publication, request.plan_only)
+    return CheckedPgRequest(user, schemas, tuple(tables), publication, request.plan_only)
 
 
 def _check_name(what: str, name: str) -> str:
@@ -80,46 +80,45 @@ def _check_schema(name: str) -> str:
     return name
 
 
-def configure_cdc(conn: psycopg.Connection[Any], request: CdcDbRequest) -> CdcDbResult:
+def configure_cdc(conn: psycopg.Connection[Any], wanted: CheckedPgRequest) -> CdcDbResult:
     """Idempotent: grant what the IAM user lacks, make the publication hold exactly what is asked.
 
+    ``wanted``: the request as :func:`check_request` returned it (checked once, before connecting).
     Errors: InvalidInputError (a bad or missing name), DbPrivilegeError (the admin may not do something:
     checked before anything runs), TransientError (connection lost, a lock not obtained within 10 s).
     """
-    wanted = check_request(request)
-    try:
-        with conn.transaction(), conn.cursor() as cur:
-            if wanted.plan_only:  # belt and braces: the server itself refuses any write
-                cur.execute("SET TRANSACTION READ ONLY")
-            catalog = pg_catalog.inspect(cur, wanted)
-            plan = _plan(catalog, wanted)
-            if wanted.plan_only:
-                actions, warnings = _pretend(conn, catalog, plan)
-            else:
-                cur.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
-                actions, warnings = _execute(conn, cur, plan)
-                if catalog.publication is None or catalog.publication.marked:  # another's is not ours to check
-                    _check_published_identities(cur, wanted.publication)
-    except errors.InsufficientPrivilege as exc:
-        raise DbPrivilegeError(
-            f"The admin user may not configure CDC ({_first_line(str(exc))}): use the RDS master user, or the "
-            "owner of the schemas and tables. Nothing was changed."
-        ) from None
-    except errors.LockNotAvailable:
-        raise TransientError(
-            f"A table or schema stayed locked for {LOCK_TIMEOUT} (a long transaction or DDL); will retry. "
-            "Nothing was changed."
-        ) from None
-    except psycopg.OperationalError as exc:
-        raise TransientError(f"Connection to PostgreSQL lost ({_first_line(str(exc))}); will retry.") from None
+    with postgres_faults(
+        "The admin user may not configure CDC ({detail}): use the RDS master user, or the owner of the schemas "
+        "and tables. Nothing was changed."
+    ):
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                if wanted.plan_only:  # belt and braces: the server itself refuses any write
+                    cur.execute("SET TRANSACTION READ ONLY")
+                catalog = pg_catalog.inspect(cur, wanted)
+                plan = _plan(catalog, wanted)
+                if wanted.plan_only:
+                    actions, warnings = _plan_only_statements(conn, catalog, plan)
+                else:
+                    cur.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
+                    actions, warnings = _execute(conn, cur, plan)
+                    if catalog.publication is None or catalog.publication.marked:  # another's is not ours to check
+                        _check_published_identities(cur, wanted.publication)
+        except errors.LockNotAvailable:
+            raise TransientError(
+                f"A table or schema stayed locked for {LOCK_TIMEOUT} (a long transaction or DDL); will retry. "
+                "Nothing was changed."
+            ) from None
     return CdcDbResult(
-        actions=actions,
+        changes=actions,
         warnings=list(dict.fromkeys(warnings)),
         iam_auth_for_replication=catalog.iam_auth_for_replication,
     )
 
 
-def _pretend(conn: psycopg.Connection[Any], catalog: Catalog, plan: Plan) -> tuple[list[str], list[str]]:
+def _plan_only_statements(
+    conn: psycopg.Connection[Any], catalog: Catalog, plan: PublicationPlan
+) -> tuple[list[str], list[str]]:
     """plan_only: the statements a real run would execute. Whether the server lets the admin publish FOR TABLES
     IN SCHEMA cannot be known without trying: vanilla PostgreSQL 15+ lets only superusers."""
     actions: list[str] = []
@@ -139,7 +138,9 @@ def _pretend(conn: psycopg.Connection[Any], catalog: Catalog, plan: Plan) -> tup
     return actions, warnings
 
 
-def _execute(conn: psycopg.Connection[Any], cur: psycopg.Cursor[Any], plan: Plan) -> tuple[list[str], list[str]]:
+def _execute(
+    conn: psycopg.Connection[Any], cur: psycopg.Cursor[Any], plan: PublicationPlan
+) -> tuple[list[str], list[str]]:
     actions: list[str] = []
     warnings = list(plan.warnings)
     for step in plan.steps:
@@ -180,8 +181,8 @@ def _check_published_identities(cur: psycopg.Cursor[Any], publication: str) -> N
         )
 
 
-def _plan(catalog: Catalog, wanted: Wanted) -> Plan:
-    plan = Plan()
+def _plan(catalog: Catalog, wanted: CheckedPgRequest) -> PublicationPlan:
+    plan = PublicationPlan()
     user = sql.Identifier(wanted.user)
     if not catalog.user_exists and not wanted.plan_only:
         raise InvalidInputError(
@@ -220,7 +221,7 @@ def _plan(catalog: Catalog, wanted: Wanted) -> Plan:
     return plan
 
 
-def _unpublishable(catalog: Catalog, wanted: Wanted) -> list[str]:
+def _unpublishable(catalog: Catalog, wanted: CheckedPgRequest) -> list[str]:
     if wanted.tables:
         return []
     unlogged = [r.qualified for s in catalog.schemas for r in s.relations if r.kind == "r" and r.persistence != "p"]

@@ -41,9 +41,9 @@ class DatabaseGateway:
         """Grants, publication (PostgreSQL) or binlog retention (MySQL family) for CDC; see ``cdc_postgres`` and
         ``cdc_mysql``. The request's names are checked before connecting: a bad name never reaches a server."""
         if family == "postgres":
-            cdc_postgres.check_request(request)
+            pg_wanted = cdc_postgres.check_request(request)
             with postgres.connect(credentials, self._tls, self._timeout) as conn:
-                return cdc_postgres.configure_cdc(conn, request)
-        cdc_mysql.check_request(request)
+                return cdc_postgres.configure_cdc(conn, pg_wanted)
+        mysql_wanted = cdc_mysql.check_request(request)
         with mysql.connect(credentials, self._tls, self._timeout) as conn:
-            return cdc_mysql.configure_cdc(conn, request)
+            return cdc_mysql.configure_cdc(conn, mysql_wanted)

@@ -15,25 +15,30 @@ import pymysql
 from clickpipes.errors import (
     AdminCredentialsError,
     DbConnectionError,
-    DbPrivilegeError,
     IamAuthNotActiveError,
-    TransientError,
 )
 from clickpipes.models import AdminCredentials, DbUserResult
 from pymysql.connections import Connection
 from pymysql.cursors import Cursor
 
 from clickpipes_db import trust
+from clickpipes_db.faults import (
+    MYSQL_ACCESS_DENIED,
+    MYSQL_CONNECTION_LOST,
+    MYSQL_PRIVILEGE_ERRORS,
+    mysql_code,
+    mysql_detail,
+    mysql_faults,
+)
 from clickpipes_db.mysql_grants import admin_class, show_grants
-from clickpipes_db.postgres import _first_line
 from clickpipes_db.tls import Tls
 
 IAM_PLUGIN: Final = "AWSAuthenticationPlugin"
-ACCESS_DENIED: Final = 1045
-PRIVILEGE_ERRORS: Final = {1044, 1142, 1143, 1227, 1410}
+ACCESS_DENIED: Final = MYSQL_ACCESS_DENIED
+PRIVILEGE_ERRORS: Final = MYSQL_PRIVILEGE_ERRORS
 PLUGIN_NOT_LOADED: Final = 1524
 ALTER_USER_FAILED: Final = 1396  # what ALTER USER … IDENTIFIED WITH answers when the plugin is not loaded
-CONNECTION_LOST: Final = {2006, 2013}
+CONNECTION_LOST: Final = MYSQL_CONNECTION_LOST
 MARKER_SQL: Final = f"`{trust.MARKER}`"  # a constant of [a-z_]: safe to write into SQL as an identifier
 
 
@@ -62,7 +67,7 @@ def connect(credentials: AdminCredentials, tls: Tls, timeout: int) -> Iterator[C
                 "username and password."
             ) from None
         raise DbConnectionError(
-            f"Cannot connect to MySQL at {where} over TLS ({_first_line(str(exc.args[-1]))}): check the security "
+            f"Cannot connect to MySQL at {where} over TLS ({mysql_detail(exc)}): check the security "
             "group, the endpoint, and the CA bundle (DbCaBundle)."
         ) from None
     try:
@@ -85,39 +90,35 @@ def ensure_iam_user(
     warnings: list[str] = []
     row = None
     running = ""
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT plugin FROM mysql.user WHERE User = %s AND Host = '%%'", (user,))
-            row = cur.fetchone()
-            steps = _plan(cur, user, row, warnings, plan_only=plan_only, adopt_existing=adopt_existing)
-            for statement, text in steps:
-                running = statement
-                if not plan_only:
-                    cur.execute(statement, (user,) if "%s" in statement else ())
-                actions.append(text)
-            if plan_only and actions and not _iam_plugin_active(cur):
-                warnings.append(
-                    f"{IAM_PLUGIN} is not active on the server yet: the real run fails with IamAuthNotActiveError "
-                    "until IAM database authentication is enabled and the DB is 'available'."
-                )
-    except pymysql.err.MySQLError as exc:
-        code = exc.args[0] if exc.args else None
-        detail = _first_line(str(exc.args[-1])) if exc.args else "no detail"
-        if code == PLUGIN_NOT_LOADED or (code == ALTER_USER_FAILED and running.startswith("ALTER USER")):
-            raise IamAuthNotActiveError(
-                f"The server does not accept IAM users yet ({detail}): IAM database authentication is not active "
-                "on the DB. Wait until it shows IAM authentication enabled and status 'available', then run the "
-                "onboarding again."
-            ) from None
-        if code in PRIVILEGE_ERRORS:
-            raise DbPrivilegeError(
-                f"The admin user may not create users or roles ({detail}): use the RDS master user, or grant it "
-                "CREATE USER, CREATE ROLE and SELECT on mysql.user."
-            ) from None
-        if code in CONNECTION_LOST:
-            raise TransientError(f"Connection to MySQL lost ({detail}); will retry.") from None
-        raise
-    return DbUserResult(created=row is None, changed=bool(actions), actions=actions, warnings=warnings)
+    with mysql_faults(
+        "The admin user may not create users or roles ({detail}): use the RDS master user, or grant it "
+        "CREATE USER, CREATE ROLE and SELECT on mysql.user."
+    ):
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT plugin FROM mysql.user WHERE User = %s AND Host = '%%'", (user,))
+                row = cur.fetchone()
+                steps = _plan(cur, user, row, warnings, plan_only=plan_only, adopt_existing=adopt_existing)
+                for statement, text in steps:
+                    running = statement
+                    if not plan_only:
+                        cur.execute(statement, (user,) if "%s" in statement else ())
+                    actions.append(text)
+                if plan_only and actions and not _iam_plugin_active(cur):
+                    warnings.append(
+                        f"{IAM_PLUGIN} is not active on the server yet: the real run fails with "
+                        "IamAuthNotActiveError until IAM database authentication is enabled and the DB is 'available'."
+                    )
+        except pymysql.err.MySQLError as exc:
+            code = mysql_code(exc)
+            if code == PLUGIN_NOT_LOADED or (code == ALTER_USER_FAILED and running.startswith("ALTER USER")):
+                raise IamAuthNotActiveError(
+                    f"The server does not accept IAM users yet ({mysql_detail(exc)}): IAM database authentication "
+                    "is not active on the DB. Wait until it shows IAM authentication enabled and status "
+                    "'available', then run the onboarding again."
+                ) from None
+            raise
+    return DbUserResult(created=row is None, changed=bool(actions), changes=actions, warnings=warnings)
 
 
 def is_managed_user(conn: Connection, user: str) -> bool:
@@ -128,7 +129,7 @@ def is_managed_user(conn: Connection, user: str) -> bool:
         return show_grants(cur, user).roles.get(trust.MARKER) is False
 
 
-Step = tuple[str, str]  # the statement (``%s``: the user name, bound), and its text for ``actions``
+Step = tuple[str, str]  # the statement (``%s``: the user name, bound), and its text for ``changes``
 
 
 def _plan(

@@ -10,7 +10,7 @@ import psycopg
 from clickpipes.errors import InvalidInputError
 
 from clickpipes_db import trust
-from clickpipes_db.postgres import _on
+from clickpipes_db.server_values import is_on
 
 GRANTABLE_KINDS: Final = ("r", "v", "m", "f", "p")  # what GRANT … ON ALL TABLES IN SCHEMA covers
 PUBLISHABLE_KINDS: Final = ("r", "p")
@@ -18,7 +18,7 @@ OPERATIONS: Final = ("insert", "update", "delete", "truncate")
 
 
 @dataclass(frozen=True)
-class Wanted:
+class CheckedPgRequest:
     """A checked request: names are safe identifiers, duplicates removed, order kept."""
 
     user: str
@@ -132,7 +132,7 @@ class Catalog:
     unidentified: Mapping[int, tuple[Unidentified, ...]]  # tables of the schemas with no usable replica identity
 
 
-def inspect(cur: psycopg.Cursor[Any], wanted: Wanted) -> Catalog:
+def inspect(cur: psycopg.Cursor[Any], wanted: CheckedPgRequest) -> Catalog:
     admin_row = cur.execute(
         "SELECT current_user, r.rolsuper, has_database_privilege(current_database(), 'CREATE'), current_database(), "
         "current_setting('wal_level'), current_setting('rds.iam_auth_for_replication', true), "
@@ -188,13 +188,13 @@ def inspect(cur: psycopg.Cursor[Any], wanted: Wanted) -> Catalog:
         schemas=schemas,
         publication=_publication(cur, wanted.publication),
         wal_level=wal_level,
-        iam_auth_for_replication=_on(iam_replication),
+        iam_auth_for_replication=is_on(iam_replication),
         unidentified=unidentified(cur, publishable),
     )
 
 
 def _relations(
-    cur: psycopg.Cursor[Any], wanted: Wanted, schema_oids: list[int], *, user_exists: bool
+    cur: psycopg.Cursor[Any], wanted: CheckedPgRequest, schema_oids: list[int], *, user_exists: bool
 ) -> list[Relation]:
     rows = cur.execute(
         "SELECT c.oid, n.nspname, c.relname, c.relkind::text, c.relpersistence::text, c.relispartition, "

@@ -19,7 +19,7 @@ from clickpipes.errors import DbPrivilegeError, InvalidInputError
 from psycopg import sql
 
 from clickpipes_db import trust
-from clickpipes_db.pg_catalog import PUBLISHABLE_KINDS, Catalog, Publication, Relation, Unidentified, Wanted
+from clickpipes_db.pg_catalog import PUBLISHABLE_KINDS, Catalog, CheckedPgRequest, Publication, Relation, Unidentified
 
 PUBLISH_ALL: Final = "insert, update, delete, truncate"
 MAX_NAMED: Final = 20  # at most this many names in one message
@@ -37,12 +37,14 @@ class Step:
 
 
 @dataclass
-class Plan:
+class PublicationPlan:
+    """The SQL steps of a PostgreSQL CDC run (grants, the publication), in order, and its warnings."""
+
     steps: list[Step] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
-def plan_publication(plan: Plan, catalog: Catalog, wanted: Wanted) -> None:
+def plan_publication(plan: PublicationPlan, catalog: Catalog, wanted: CheckedPgRequest) -> None:
     """Add the publication's steps. Tables without a usable replica identity are left out, with a warning each.
     A publication this tool did not create is used as it is (:func:`_use_foreign`)."""
     pub = catalog.publication
@@ -68,7 +70,7 @@ def plan_publication(plan: Plan, catalog: Catalog, wanted: Wanted) -> None:
         plan.steps.append(Step(comment))
 
 
-def _use_foreign(plan: Plan, catalog: Catalog, wanted: Wanted, pub: Publication) -> None:
+def _use_foreign(plan: PublicationPlan, catalog: Catalog, wanted: CheckedPgRequest, pub: Publication) -> None:
     """Someone else's publication: nothing is changed; warnings say what it lacks and the statement that adds it.
 
     FOR ALL TABLES publishes every table already, so it is used as well (it cannot hold less than asked)."""
@@ -108,7 +110,7 @@ def _use_foreign(plan: Plan, catalog: Catalog, wanted: Wanted, pub: Publication)
         )
 
 
-def _table_targets(plan: Plan, catalog: Catalog, wanted: Wanted) -> list[Relation]:
+def _table_targets(plan: PublicationPlan, catalog: Catalog, wanted: CheckedPgRequest) -> list[Relation]:
     """The requested tables, checked, but those without a replica identity (a warning each)."""
     relations = {(r.schema, r.name): r for s in catalog.schemas for r in s.relations}
     absent = [f"{s}.{t}" for s, t in wanted.tables if (s, t) not in relations]
@@ -128,7 +130,7 @@ def _table_targets(plan: Plan, catalog: Catalog, wanted: Wanted) -> list[Relatio
     return _with_identity(plan, catalog, [relations[key] for key in wanted.tables])
 
 
-def _schema_targets(plan: Plan, wanted: Wanted, catalog: Catalog) -> list[Relation]:
+def _schema_targets(plan: PublicationPlan, wanted: CheckedPgRequest, catalog: Catalog) -> list[Relation]:
     """The publishable tables now in the schemas (partitions through their root), but those without a replica
     identity (a warning each)."""
     return _with_identity(
@@ -145,7 +147,7 @@ def _schema_targets(plan: Plan, wanted: Wanted, catalog: Catalog) -> list[Relati
     )
 
 
-def _plan_tables(plan: Plan, catalog: Catalog, wanted: Wanted) -> None:
+def _plan_tables(plan: PublicationPlan, catalog: Catalog, wanted: CheckedPgRequest) -> None:
     """The publication lists the requested tables (but those without a replica identity)."""
     pub = catalog.publication
     targets = _table_targets(plan, catalog, wanted)
@@ -154,7 +156,7 @@ def _plan_tables(plan: Plan, catalog: Catalog, wanted: Wanted) -> None:
         plan.steps.extend(Step(s) for s in _set_tables(pub, wanted.publication, targets))
 
 
-def _plan_schemas(plan: Plan, catalog: Catalog, wanted: Wanted) -> None:
+def _plan_schemas(plan: PublicationPlan, catalog: Catalog, wanted: CheckedPgRequest) -> None:
     """The schemas: FOR TABLES IN SCHEMA needs a superuser (PostgreSQL 15+), and would publish the tables without a
     replica identity too; else, the tables there now (but those)."""
     pub = catalog.publication
@@ -195,7 +197,7 @@ def _plan_schemas(plan: Plan, catalog: Catalog, wanted: Wanted) -> None:
     plan.steps.append(Step(primary, fallback=fallback, fallback_warnings=(fallback_warning,), fallback_problem=problem))
 
 
-def _with_identity(plan: Plan, catalog: Catalog, tables: Sequence[Relation]) -> list[Relation]:
+def _with_identity(plan: PublicationPlan, catalog: Catalog, tables: Sequence[Relation]) -> list[Relation]:
     """The tables that may be published; a warning for each of the others."""
     kept: list[Relation] = []
     for relation in tables:

@@ -20,6 +20,8 @@ from psycopg import errors, sql
 from psycopg.conninfo import make_conninfo
 
 from clickpipes_db import trust
+from clickpipes_db.faults import postgres_faults
+from clickpipes_db.server_values import first_line, is_on
 from clickpipes_db.tls import Tls
 
 AUTH_FAILED = {"28P01", "28000"}  # invalid_password, invalid_authorization_specification
@@ -49,7 +51,7 @@ def connect(credentials: AdminCredentials, tls: Tls, timeout: int) -> Iterator[p
                 "secret's username and password."
             ) from None
         raise DbConnectionError(
-            f"Cannot connect to PostgreSQL at {where} over TLS ({_first_line(text)}): check the security group, "
+            f"Cannot connect to PostgreSQL at {where} over TLS ({first_line(text)}): check the security group, "
             "the endpoint, and the CA bundle (DbCaBundle)."
         ) from None
     try:
@@ -67,41 +69,37 @@ def ensure_iam_user(
     are made whole again; one that logs in with IAM only is adopted (marked, with a warning); any other raises
     ExistingUserError unless ``adopt_existing`` (then converted, with a warning). Every check comes before any change.
     ``plan_only``: only reads the catalogs (a read-only transaction) and raises what the real run would raise;
-    ``actions``, ``created`` and ``changed`` say what it would do.
+    ``changes``, ``created`` and ``changed`` say what it would do.
     """
-    try:
-        with conn.transaction(), conn.cursor() as cur:
-            if plan_only:  # belt and braces: the server itself refuses any write
-                cur.execute("SET TRANSACTION READ ONLY")
-            role = _inspect(cur, user)
-            steps, warnings = _plan(role, user, plan_only=plan_only, adopt_existing=adopt_existing)
-            if plan_only:
-                _check_plan(cur, needs_role_changes=bool(steps))
-            else:
-                for statement, _ in steps:
-                    cur.execute(statement)
-            replication = cur.execute("SELECT current_setting('rds.iam_auth_for_replication', true)").fetchone()
-            actions = [text if isinstance(text, str) else text.as_string(conn) for _, text in steps]
-    except errors.InsufficientPrivilege as exc:
-        raise DbPrivilegeError(
-            f"The admin user may not create or grant roles ({_first_line(str(exc))}): use the RDS master user "
-            "(rds_superuser, CREATEROLE) or grant it CREATEROLE and rds_iam WITH ADMIN OPTION (PostgreSQL 16+). "
-            "Nothing was changed."
-        ) from None
-    except errors.UndefinedObject as exc:
-        raise DbPrivilegeError(
-            f"Role rds_iam does not exist ({_first_line(str(exc))}): this is not an RDS/Aurora PostgreSQL "
-            "server, or the secret's host/port point elsewhere."
-        ) from None
-    except (errors.DuplicateObject, errors.UniqueViolation) as exc:  # another run created the same role meanwhile
-        raise TransientError(f"A role was created concurrently ({_first_line(str(exc))}); will retry.") from None
-    except psycopg.OperationalError as exc:
-        raise TransientError(f"Connection to PostgreSQL lost ({_first_line(str(exc))}); will retry.") from None
+    with postgres_faults(
+        "The admin user may not create or grant roles ({detail}): use the RDS master user (rds_superuser, "
+        "CREATEROLE) or grant it CREATEROLE and rds_iam WITH ADMIN OPTION (PostgreSQL 16+). Nothing was changed."
+    ):
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                if plan_only:  # belt and braces: the server itself refuses any write
+                    cur.execute("SET TRANSACTION READ ONLY")
+                role = _inspect(cur, user)
+                steps, warnings = _plan(role, user, plan_only=plan_only, adopt_existing=adopt_existing)
+                if plan_only:
+                    _check_plan(cur, needs_role_changes=bool(steps))
+                else:
+                    for statement, _ in steps:
+                        cur.execute(statement)
+                replication = cur.execute("SELECT current_setting('rds.iam_auth_for_replication', true)").fetchone()
+                actions = [text if isinstance(text, str) else text.as_string(conn) for _, text in steps]
+        except errors.UndefinedObject as exc:
+            raise DbPrivilegeError(
+                f"Role rds_iam does not exist ({first_line(str(exc))}): this is not an RDS/Aurora PostgreSQL "
+                "server, or the secret's host/port point elsewhere."
+            ) from None
+        except (errors.DuplicateObject, errors.UniqueViolation) as exc:  # another run created the same role meanwhile
+            raise TransientError(f"A role was created concurrently ({first_line(str(exc))}); will retry.") from None
     return DbUserResult(
         created=not role.exists,
         changed=bool(actions),
-        actions=actions,
-        iam_auth_for_replication=_on(replication[0] if replication else None),
+        changes=actions,
+        iam_auth_for_replication=is_on(replication[0] if replication else None),
         warnings=warnings,
     )
 
@@ -169,7 +167,7 @@ def _inspect(cur: psycopg.Cursor[Any], user: str) -> Role:
     return Role(admin, True, row[0], row[1], bool(managed and managed[0]), tuple(reasons), marker_exists)
 
 
-Step = tuple[sql.Composed, str | sql.Composed]  # the statement, and its text for ``actions``
+Step = tuple[sql.Composed, str | sql.Composed]  # the statement, and its text for ``changes``
 
 
 def _plan(role: Role, user: str, *, plan_only: bool, adopt_existing: bool) -> tuple[list[Step], list[str]]:
@@ -226,10 +224,6 @@ def _check_plan(cur: psycopg.Cursor[Any], *, needs_role_changes: bool) -> None:
         raise errors.InsufficientPrivilege("permission denied to create role (no CREATEROLE)")
 
 
-def _on(value: str | None) -> bool:
-    """A boolean server setting; unknown (NULL: a version without it, or empty) counts as off."""
-    return value is not None and value.strip().lower() in {"1", "on", "true", "yes"}
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else "no detail"
+# The old private names, for branches written before clickpipes_db.server_values (remove once merged).
+_on = is_on
+_first_line = first_line

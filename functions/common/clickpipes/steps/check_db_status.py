@@ -7,8 +7,8 @@ from __future__ import annotations
 from clickpipes import rules
 from clickpipes.errors import DbNotFoundError, ModificationTimeoutError
 from clickpipes.models import CheckDbStatusRequest, DbStatusResult
-from clickpipes.steps.enable_iam_auth import current
 from clickpipes.steps.ports import Rds
+from clickpipes.steps.shared import current
 
 
 def check_db_status(request: CheckDbStatusRequest, *, rds: Rds) -> DbStatusResult:

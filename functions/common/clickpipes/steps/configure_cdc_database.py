@@ -11,7 +11,7 @@ from clickpipes.steps.shared import admin_login
 
 def configure_cdc_database(target: Target, *, rds: Rds, secrets: Secrets, database: Database) -> CdcDbResult:
     if not target.cdc.enabled:
-        return CdcDbResult(actions=[])
+        return CdcDbResult(changes=[])
     _, credentials = admin_login(rds, secrets, target)
     request = CdcDbRequest(
         user=rules.check_db_user(target.db_user, target.engine),

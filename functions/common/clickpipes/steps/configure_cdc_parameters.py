@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 from clickpipes import rules
 from clickpipes.models import CdcParametersResult, DbDescription, Target
 from clickpipes.offboarding_models import ORIGINAL_GROUP_TAG
-from clickpipes.steps.enable_iam_auth import current
 from clickpipes.steps.ports import Rds
+from clickpipes.steps.shared import current
 
 BACKUP_RETENTION_DAYS = 1
 
 
 @dataclass
-class Plan:
+class ParameterGroupPlan:
+    """What ConfigureCdcParameters does to the DB's (cluster) parameter group and backups."""
+
     group: str  # our parameter group
     family: str
     create_from: str | None  # None: exists already; "": from the family (like a default); else: copy of that group
@@ -57,7 +59,7 @@ def parameter_group_family(target: Target, rds: Rds, warnings: list[str]) -> str
     return family
 
 
-def make_plan(target: Target, db: DbDescription, rds: Rds) -> Plan:
+def make_plan(target: Target, db: DbDescription, rds: Rds) -> ParameterGroupPlan:
     """What must change, read from RDS; changes nothing."""
     ours = rules.cdc_parameter_group_name(db.kind, db.identifier)
     warnings: list[str] = []
@@ -74,7 +76,7 @@ def make_plan(target: Target, db: DbDescription, rds: Rds) -> Plan:
     if current_group != ours and to_set:
         is_default = current_group is None or current_group.startswith("default.")
         create_from = "" if is_default else current_group
-    plan = Plan(
+    plan = ParameterGroupPlan(
         group=ours,
         family=family,
         create_from=create_from,
@@ -116,7 +118,7 @@ def make_plan(target: Target, db: DbDescription, rds: Rds) -> Plan:
     return plan
 
 
-def _plan_backups(plan: Plan, target: Target, db: DbDescription) -> None:
+def _plan_backups(plan: ParameterGroupPlan, target: Target, db: DbDescription) -> None:
     """BackupRetentionPeriod 0 -> 1 turns the binlog on. RDS applies it at the next maintenance window unless
     ApplyImmediately, and ApplyImmediately applies every other pending modification too; it restarts the
     instance either way. So: only with allow_reboot, and only when nothing else is pending."""
@@ -141,7 +143,7 @@ def _plan_backups(plan: Plan, target: Target, db: DbDescription) -> None:
     plan.changes.append(change)
 
 
-def apply(plan: Plan, db: DbDescription, rds: Rds) -> None:
+def apply(plan: ParameterGroupPlan, db: DbDescription, rds: Rds) -> None:
     if plan.create_from is not None:
         rds.create_parameter_group(db.kind, plan.group, family=plan.family, source=plan.create_from or None)
     if plan.to_set:

@@ -12,7 +12,7 @@ from clickpipes.offboarding_models import IAM_AUTH_BY_US_TAG
 from clickpipes.steps.ports import Rds
 from clickpipes.steps.shared import current
 
-__all__ = ["current", "enable_iam_auth"]  # current: re-exported for the steps that import it from here
+__all__ = ["current", "enable_iam_auth"]  # current: re-exported for branches that still import it from here
 
 
 def enable_iam_auth(target: Target, *, rds: Rds) -> EnableIamAuthResult:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from clickpipes import rules
 from clickpipes.models import RebootRequest, RebootResult
-from clickpipes.steps.enable_iam_auth import current
 from clickpipes.steps.ports import Rds
+from clickpipes.steps.shared import current
 
 
 def reboot_db(request: RebootRequest, *, rds: Rds) -> RebootResult:

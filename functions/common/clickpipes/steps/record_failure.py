@@ -7,7 +7,13 @@ import json
 import re
 
 from clickpipes import rules
-from clickpipes.errors import InvalidInputError, TransientError
+from clickpipes.errors import (
+    ConfigurationError,
+    DbNotFoundError,
+    InvalidInputError,
+    OnboardingInProgressError,
+    TransientError,
+)
 from clickpipes.models import FailureOutput, RecordFailureRequest
 from clickpipes.steps.ports import Rds
 
@@ -30,14 +36,21 @@ def failure_message(cause: str | None) -> str:
 
 # Failures that mean "there is no DB of yours to mark": nothing was touched, nothing is tagged.
 # OnboardingInProgressError: another execution is onboarding that DB; its tags are not ours to touch.
-UNTAGGED_ERRORS = frozenset({"InvalidInputError", "DbNotFoundError", "OnboardingInProgressError"})
+# ConfigurationError: the stack, not the DB, is wrong (it was InvalidInputError before it had its own name).
+UNTAGGED_ERRORS: tuple[type[Exception], ...] = (
+    InvalidInputError,
+    DbNotFoundError,
+    OnboardingInProgressError,
+    ConfigurationError,
+)
+_UNTAGGED_NAMES = frozenset(error.__name__ for error in UNTAGGED_ERRORS)
 
 
 def _db_arn(request: RecordFailureRequest, rds: Rds) -> str | None:
     """The failed DB's ARN: from the resolved target, or (when ResolveTarget refused it) looked up again."""
     if request.target is not None:
         return request.target.arn
-    if request.error.Error in UNTAGGED_ERRORS:
+    if request.error.Error in _UNTAGGED_NAMES:
         return None
     reference = request.input.get("db_identifier")
     try:

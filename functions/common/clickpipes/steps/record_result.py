@@ -22,11 +22,11 @@ def record_result(request: RecordResultRequest, *, rds: Rds) -> OnboardingOutput
     reboot_pending = bool(params and params.reboot_required and reboot is None)
     changes = [
         *request.enable.changes,
-        *request.db_user.actions,
+        *request.db_user.changes,
         *request.role.changes,
         *(params.changes if params else []),
         *(reboot.changes if reboot else []),
-        *(cdc_db.actions if cdc_db else []),
+        *(cdc_db.changes if cdc_db else []),
     ]
     warnings = [
         *target.warnings,
@@ -42,7 +42,7 @@ def record_result(request: RecordResultRequest, *, rds: Rds) -> OnboardingOutput
             f"({', '.join(params.pending_reboot)}): reboot it in a maintenance window, or run the onboarding again "
             "with allow_reboot: true. Until then ClickPipes can do initial loads only."
         )
-    cdc_changes_planned = target.plan_only and bool((params and params.changes) or (cdc_db and cdc_db.actions))
+    cdc_changes_planned = target.plan_only and bool((params and params.changes) or (cdc_db and cdc_db.changes))
     # MySQL family: what the server says about its binlog settings outranks what the parameter group holds
     binlog_off = bool(cdc_db and cdc_db.binlog_ready is False)
     cdc_ready = target.cdc.enabled and not reboot_pending and not cdc_changes_planned and not binlog_off

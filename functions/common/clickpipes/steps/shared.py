@@ -1,15 +1,45 @@
-"""What several steps share: the DB as RDS describes it now, checked against the event, and the admin login."""
+"""What several steps share: the execution input checked without AWS, the DB as RDS describes it now (checked
+against the event), and the admin login. Steps import these from here, never from a sibling step."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
 from clickpipes import rules, trust
 from clickpipes.errors import AdminCredentialsError, DbNotFoundError, InvalidInputError
-from clickpipes.models import AdminCredentials, DbDescription, Target
+from clickpipes.models import AdminCredentials, DbDescription, OnboardingRequest, Target
+from clickpipes.settings import ResolveSettings
 from clickpipes.steps.ports import Rds
+
+
+class CheckedRequest(NamedTuple):
+    kind: rules.DbKind | None
+    identifier: str
+    user: str
+    principal: str
+
+
+def check_request(request: OnboardingRequest, *, settings: ResolveSettings) -> CheckedRequest:
+    """Everything checkable without AWS, the trust boundary's allowlist and reserved names included (the API
+    answers 400/403 on it, the tag trigger tags the DB failed, before starting anything)."""
+    region = settings.region
+    kind, identifier, arn_region = rules.parse_db_reference(request.db_identifier)
+    if arn_region is not None and arn_region != region:
+        raise InvalidInputError(
+            f"db_identifier {request.db_identifier!r} is in {arn_region}, but this stack onboards databases in "
+            f"{region}: deploy the stack in {arn_region} or call that region's API."
+        )
+    user = trust.check_not_protected(rules.check_db_user(request.db_user or rules.DEFAULT_DB_USER))
+    principal = trust.check_principal_allowed(
+        rules.check_principal(
+            request.clickhouse_role_arn or settings.default_clickhouse_role_arn, partition=rules.partition_of(region)
+        ),
+        default_principal=settings.default_clickhouse_role_arn,
+        allowed=settings.allowed_principals,
+    )
+    return CheckedRequest(kind, identifier, user, principal)
 
 
 def current(rds: Rds, target: Target) -> DbDescription:

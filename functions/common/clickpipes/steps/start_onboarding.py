@@ -11,7 +11,7 @@ from clickpipes.errors import OnboardingInProgressError, OnboardingNotFoundError
 from clickpipes.models import ExecutionView, OnboardingInput
 from clickpipes.settings import ResolveSettings
 from clickpipes.steps.ports import StateMachine
-from clickpipes.steps.resolve_target import check_request
+from clickpipes.steps.shared import check_request
 
 # Execution name = "<db identifier>--<12 hex>": RDS identifiers never contain "--", so the prefix
 # "<db identifier>--" names exactly the executions of that DB. At most 63 + 2 + 12 <= 80 characters.

@@ -1,7 +1,7 @@
-"""CDC readiness on the database (DatabaseGateway.configure_cdc) against real PostgreSQL 15 and MariaDB 10.11
-servers that behave like RDS: the admin is the RDS-like master (PG ``rdsmaster``: not a superuser), TLS is
-verified against the local CA, and what was granted is checked from the catalogs and by logging in as the
-IAM user with a real token.
+"""CDC readiness on PostgreSQL (DatabaseGateway.configure_cdc) against a real PostgreSQL 15 server that behaves
+like RDS: the admin is the RDS-like master (``rdsmaster``: not a superuser), TLS is verified against the local
+CA, and what was granted is checked from the catalogs and by logging in as the IAM user with a real token.
+The MySQL family's are in test_cdc_mysql.py.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import pytest
 from clickpipes import rules
 from clickpipes.errors import DbConnectionError, DbPrivilegeError, InvalidInputError, TransientError
 from clickpipes.models import AdminCredentials, CdcDbRequest, CdcDbResult
-from clickpipes.settings import DbSettings
 from clickpipes_db import pg_catalog, trust
 from clickpipes_db.gateway import DatabaseGateway
 from psycopg import sql
@@ -26,43 +25,12 @@ from tests.dbs.pytest_plugin import unique_name
 from tests.dbs.servers import (
     LocalDbsEnv,
     iam_token,
-    mariadb_connect,
-    mariadb_root_connect,
     pg_connect,
     pg_superuser_connect,
 )
+from tests.integration.cdc_support import HOSTILE_SCHEMAS, request
 
 pytestmark = pytest.mark.dbs
-
-HOSTILE_SCHEMAS = [
-    'x"; DROP ROLE rdsmaster; --',
-    "x'; DROP USER admin; --",
-    "back`tick",
-    "back\\slash",
-    "a" * 65,
-    "",
-    "x y",
-    "semi;colon",
-    "dot.ted",
-    "1starts_with_digit_pg",
-    "pg_catalog",
-    "information_schema",
-]
-
-
-@pytest.fixture(scope="module")
-def gateway(local_dbs: LocalDbsEnv) -> DatabaseGateway:
-    return DatabaseGateway(DbSettings.from_env({"DB_TLS_MODE": "verify-full", "DB_CA_BUNDLE": local_dbs.ca_file}))
-
-
-def request(**changes: Any) -> CdcDbRequest:
-    fields: dict[str, Any] = {
-        "tables": [],
-        "publication": "clickpipes",
-        "binlog_retention_hours": None,
-        "plan_only": False,
-    }
-    return CdcDbRequest(**(fields | changes))
 
 
 # =========================================================================================================
@@ -220,7 +188,7 @@ def test_pg_configure_grants_publishes_and_warns(pg_case: PgCase, gateway: Datab
     case = pg_case
     result = gateway.configure_cdc("postgres", case.admin, case.request())
     s, u, p = f'"{case.schema}"', f'"{case.user}"', f'"{case.publication}"'
-    assert result.actions == [
+    assert result.changes == [
         f"GRANT USAGE ON SCHEMA {s} TO {u}",
         f"GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {u}",
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA {s} GRANT SELECT ON TABLES TO {u}",
@@ -254,11 +222,11 @@ def test_pg_configure_grants_publishes_and_warns(pg_case: PgCase, gateway: Datab
     with case.as_admin() as conn:
         conn.execute(sql.SQL("ALTER TABLE {}.nokey REPLICA IDENTITY FULL").format(sql.Identifier(case.schema)))
     again = gateway.configure_cdc("postgres", case.admin, case.request())
-    assert again.actions == [f'ALTER PUBLICATION {p} SET TABLE {s}."full", {s}."keyed", {s}."nokey"']
+    assert again.changes == [f'ALTER PUBLICATION {p} SET TABLE {s}."full", {s}."keyed", {s}."nokey"']
     assert not any("REPLICA IDENTITY" in w for w in again.warnings)
     assert published(case) == {case.table("keyed"), case.table("nokey"), case.table("full")}
     update_and_delete(case, "nokey")  # FULL: published and still updatable
-    assert gateway.configure_cdc("postgres", case.admin, case.request()).actions == []
+    assert gateway.configure_cdc("postgres", case.admin, case.request()).changes == []
 
 
 def test_pg_default_privileges_and_new_tables(pg_case: PgCase, gateway: DatabaseGateway) -> None:
@@ -270,7 +238,7 @@ def test_pg_default_privileges_and_new_tables(pg_case: PgCase, gateway: Database
         conn.execute(sql.SQL("SELECT * FROM {}.later").format(sql.Identifier(case.schema))).fetchall()
     assert case.table("later") not in published(case)  # as the fallback warning says
     again = gateway.configure_cdc("postgres", case.admin, case.request())
-    assert again.actions == [
+    assert again.changes == [
         f'ALTER PUBLICATION "{case.publication}" SET TABLE "{case.schema}"."full", "{case.schema}"."keyed", '
         f'"{case.schema}"."later"'
     ]
@@ -281,8 +249,8 @@ def test_pg_rerun_is_a_no_op(pg_case: PgCase, gateway: DatabaseGateway) -> None:
     first = gateway.configure_cdc("postgres", pg_case.admin, pg_case.request())
     before = pg_snapshot(pg_case)
     again = gateway.configure_cdc("postgres", pg_case.admin, pg_case.request())
-    assert first.actions
-    assert again.actions == []
+    assert first.changes
+    assert again.changes == []
     assert again.warnings == first.warnings  # the state is the same, so is what is worth saying
     assert pg_snapshot(pg_case) == before
 
@@ -292,12 +260,12 @@ def test_pg_tables_subset_sets_the_publication(pg_case: PgCase, gateway: Databas
     gateway.configure_cdc("postgres", case.admin, case.request())
     subset = case.request(tables=[case.table("keyed")])
     result = gateway.configure_cdc("postgres", case.admin, subset)
-    assert result.actions == [f'ALTER PUBLICATION "{case.publication}" SET TABLE "{case.schema}"."keyed"']
+    assert result.changes == [f'ALTER PUBLICATION "{case.publication}" SET TABLE "{case.schema}"."keyed"']
     assert published(case) == {case.table("keyed")}
     assert not any("REPLICA IDENTITY" in w for w in result.warnings)  # nokey is not asked for
-    assert gateway.configure_cdc("postgres", case.admin, subset).actions == []
+    assert gateway.configure_cdc("postgres", case.admin, subset).changes == []
     back = gateway.configure_cdc("postgres", case.admin, case.request())
-    assert back.actions == [
+    assert back.changes == [
         f'ALTER PUBLICATION "{case.publication}" SET TABLE "{case.schema}"."full", "{case.schema}"."keyed"'
     ]
     assert published(case) == {case.table("keyed"), case.table("full")}
@@ -310,17 +278,17 @@ def test_pg_requested_table_without_identity_is_not_published(pg_case: PgCase, g
     p, s = f'"{case.publication}"', f'"{case.schema}"'
     wanted = case.request(tables=[case.table("nokey"), case.table("keyed")])
     result = gateway.configure_cdc("postgres", case.admin, wanted)
-    assert result.actions[-2:] == [f'CREATE PUBLICATION {p} FOR TABLE {s}."keyed"', marked(case)]
+    assert result.changes[-2:] == [f'CREATE PUBLICATION {p} FOR TABLE {s}."keyed"', marked(case)]
     assert [w for w in result.warnings if "REPLICA IDENTITY" in w] == [no_identity_warning(case, "nokey")]
     assert published(case) == {case.table("keyed")}
     update_and_delete(case, "nokey")
     again = gateway.configure_cdc("postgres", case.admin, wanted)
-    assert again.actions == []
+    assert again.changes == []
     assert again.warnings == result.warnings
 
     # Only nokey asked for: an empty publication, not a broken table.
     alone = gateway.configure_cdc("postgres", case.admin, case.request(tables=[case.table("nokey")]))
-    assert alone.actions == [f'ALTER PUBLICATION {p} DROP TABLE {s}."keyed"']
+    assert alone.changes == [f'ALTER PUBLICATION {p} DROP TABLE {s}."keyed"']
     assert no_identity_warning(case, "nokey") in alone.warnings
     assert published(case) == set()
     update_and_delete(case, "nokey")
@@ -338,11 +306,11 @@ def test_pg_requested_table_without_identity_is_not_published(pg_case: PgCase, g
         update_and_delete(case, "nokey")
     before = pg_snapshot(case)
     plan = gateway.configure_cdc("postgres", case.admin, wanted.model_copy(update={"plan_only": True}))
-    assert plan.actions == [f'ALTER PUBLICATION {p} SET TABLE {s}."keyed"']
+    assert plan.changes == [f'ALTER PUBLICATION {p} SET TABLE {s}."keyed"']
     assert no_identity_warning(case, "nokey") in plan.warnings
     assert pg_snapshot(case) == before
     fixed = gateway.configure_cdc("postgres", case.admin, wanted)
-    assert fixed.actions == plan.actions
+    assert fixed.changes == plan.changes
     assert published(case) == {case.table("keyed")}
     update_and_delete(case, "nokey")
 
@@ -350,7 +318,7 @@ def test_pg_requested_table_without_identity_is_not_published(pg_case: PgCase, g
     with case.as_admin() as conn:
         conn.execute(sql.SQL("ALTER TABLE {}.nokey REPLICA IDENTITY FULL").format(sql.Identifier(case.schema)))
     last = gateway.configure_cdc("postgres", case.admin, wanted)
-    assert last.actions == [f'ALTER PUBLICATION {p} SET TABLE {s}."nokey", {s}."keyed"']
+    assert last.changes == [f'ALTER PUBLICATION {p} SET TABLE {s}."nokey", {s}."keyed"']
     assert not any("REPLICA IDENTITY" in w for w in last.warnings)
     assert published(case) == {case.table("keyed"), case.table("nokey")}
     update_and_delete(case, "nokey")
@@ -414,7 +382,7 @@ def test_pg_other_tables_without_identity(pg_case: PgCase, gateway: DatabaseGate
     for table in ("nokey", "nothing", "dropped", "parted", "parted_1"):
         update_and_delete(case, table)
     plan = gateway.configure_cdc("postgres", case.admin, case.request(plan_only=True))
-    assert plan.actions == []
+    assert plan.changes == []
     assert sorted(w for w in plan.warnings if "not published" in w) == excluded
 
 
@@ -434,7 +402,7 @@ def test_pg_our_publication_with_other_contents_is_corrected(pg_case: PgCase, ga
         )
     wanted = case.request(tables=[case.table("keyed")])
     result = gateway.configure_cdc("postgres", case.admin, wanted)
-    assert result.actions[-2:] == [
+    assert result.changes[-2:] == [
         f"ALTER PUBLICATION \"{case.publication}\" SET (publish = 'insert, update, delete, truncate')",
         f'ALTER PUBLICATION "{case.publication}" SET TABLE "{case.schema}"."keyed"',
     ]
@@ -445,7 +413,7 @@ def test_pg_our_publication_with_other_contents_is_corrected(pg_case: PgCase, ga
             (case.publication,),
         ).fetchall()
     assert row == [(True, True)]  # every operation, no row filter left
-    assert gateway.configure_cdc("postgres", case.admin, wanted).actions == []
+    assert gateway.configure_cdc("postgres", case.admin, wanted).changes == []
 
 
 def test_pg_plan_only_changes_nothing_and_predicts_the_run(
@@ -456,12 +424,12 @@ def test_pg_plan_only_changes_nothing_and_predicts_the_run(
     started = time.monotonic()
     plan = gateway.configure_cdc("postgres", case.admin, case.request(plan_only=True))
     assert time.monotonic() - started < 10
-    assert plan.actions  # fresh user, fresh schema: everything is to do
+    assert plan.changes  # fresh user, fresh schema: everything is to do
     assert pg_snapshot(case) == before  # grants, memberships, publications: untouched
     assert any(case.table("nokey") in w for w in plan.warnings)
     real = gateway.configure_cdc("postgres", case.admin, case.request())
-    assert real.actions == plan.actions  # the plan said exactly what the run did
-    assert gateway.configure_cdc("postgres", case.admin, case.request(plan_only=True)).actions == []
+    assert real.changes == plan.changes  # the plan said exactly what the run did
+    assert gateway.configure_cdc("postgres", case.admin, case.request(plan_only=True)).changes == []
 
 
 def test_pg_plan_only_for_a_user_not_created_yet(pg_case: PgCase, gateway: DatabaseGateway) -> None:
@@ -470,8 +438,8 @@ def test_pg_plan_only_for_a_user_not_created_yet(pg_case: PgCase, gateway: Datab
     before = pg_snapshot(pg_case, future)
     wanted = request(user=future, schemas=[pg_case.schema], plan_only=True)
     plan = gateway.configure_cdc("postgres", pg_case.admin, wanted)
-    assert [a.split(" TO ")[-1] for a in plan.actions[:4]] == [f'"{future}"'] * 4
-    assert plan.actions[3] == f'GRANT rds_replication TO "{future}"'
+    assert [a.split(" TO ")[-1] for a in plan.changes[:4]] == [f'"{future}"'] * 4
+    assert plan.changes[3] == f'GRANT rds_replication TO "{future}"'
     assert pg_snapshot(pg_case, future) == before
     with pytest.raises(InvalidInputError, match="does not exist"):
         gateway.configure_cdc("postgres", pg_case.admin, request(user=future, schemas=[pg_case.schema]))
@@ -488,7 +456,7 @@ def test_pg_superuser_admin_publishes_tables_in_schema(pg_case: PgCase, gateway:
     )  # fmt: skip
     # nokey has no replica identity: FOR TABLES IN SCHEMA would publish it, so the table list stays
     kept = gateway.configure_cdc("postgres", superuser, case.request())
-    assert kept.actions == [
+    assert kept.changes == [
         # default privileges belong to the role that creates the tables: now the superuser's are set too
         f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{case.schema}" GRANT SELECT ON TABLES TO "{case.user}"',
     ]
@@ -498,14 +466,14 @@ def test_pg_superuser_admin_publishes_tables_in_schema(pg_case: PgCase, gateway:
     with case.as_admin() as conn:
         conn.execute(sql.SQL("ALTER TABLE {}.nokey REPLICA IDENTITY FULL").format(sql.Identifier(case.schema)))
     result = gateway.configure_cdc("postgres", superuser, case.request())
-    assert result.actions == [f'ALTER PUBLICATION "{case.publication}" SET TABLES IN SCHEMA "{case.schema}"']
+    assert result.changes == [f'ALTER PUBLICATION "{case.publication}" SET TABLES IN SCHEMA "{case.schema}"']
     assert not any("tables created later" in w or "REPLICA IDENTITY" in w for w in result.warnings)
     with case.as_superuser() as conn:
         conn.execute(sql.SQL("CREATE TABLE {}.later (id int PRIMARY KEY)").format(sql.Identifier(case.schema)))
     assert case.table("later") in published(case)  # new tables are published by themselves now
-    assert gateway.configure_cdc("postgres", superuser, case.request()).actions == []
+    assert gateway.configure_cdc("postgres", superuser, case.request()).changes == []
     # rdsmaster, which cannot publish schemas, accepts the schema publication as it is
-    assert gateway.configure_cdc("postgres", case.admin, case.request()).actions == []
+    assert gateway.configure_cdc("postgres", case.admin, case.request()).changes == []
     # A table created later without a primary key is published by the schema form: UPDATE on it is refused. The
     # next run (the plan says it) goes back to a table list without it.
     with case.as_admin() as conn:
@@ -514,14 +482,14 @@ def test_pg_superuser_admin_publishes_tables_in_schema(pg_case: PgCase, gateway:
         update_and_delete(case, "later_nokey")
     s, p = f'"{case.schema}"', f'"{case.publication}"'
     plan = gateway.configure_cdc("postgres", superuser, case.request(plan_only=True))
-    assert plan.actions == [f'ALTER PUBLICATION {p} SET TABLE {s}."full", {s}."keyed", {s}."later", {s}."nokey"']
+    assert plan.changes == [f'ALTER PUBLICATION {p} SET TABLE {s}."full", {s}."keyed", {s}."later", {s}."nokey"']
     assert no_identity_warning(case, "later_nokey") in plan.warnings
     fixed = gateway.configure_cdc("postgres", superuser, case.request())
-    assert fixed.actions == plan.actions
+    assert fixed.changes == plan.changes
     assert fixed.warnings == plan.warnings
     update_and_delete(case, "later_nokey")
     assert published(case) == {case.table(t) for t in ("full", "keyed", "later", "nokey")}
-    assert gateway.configure_cdc("postgres", superuser, case.request()).actions == []
+    assert gateway.configure_cdc("postgres", superuser, case.request()).changes == []
 
 
 def test_pg_missing_schema_or_table(pg_case: PgCase, gateway: DatabaseGateway) -> None:
@@ -610,7 +578,7 @@ def test_pg_all_tables_publication_is_not_narrowed(pg_case: PgCase, gateway: Dat
     gateway.configure_cdc("postgres", pg_case.admin, pg_case.request())  # the grants
     before = pg_snapshot(pg_case)
     result = gateway.configure_cdc("postgres", pg_case.admin, pg_case.request())
-    assert result.actions == []
+    assert result.changes == []
     assert any(f"Publication {pg_case.publication} exists FOR ALL TABLES and was not created by this tool" in w
                for w in result.warnings)  # fmt: skip
     assert pg_snapshot(pg_case) == before
@@ -623,208 +591,6 @@ def test_pg_all_tables_publication_is_not_narrowed(pg_case: PgCase, gateway: Dat
     with pytest.raises(InvalidInputError, match="FOR ALL TABLES"):
         gateway.configure_cdc("postgres", pg_case.admin, pg_case.request())
     assert pg_snapshot(pg_case) == before
-
-
-# =========================================================================================================
-# MariaDB (RDS MySQL / MariaDB / Aurora MySQL)
-# =========================================================================================================
-@dataclass(frozen=True)
-class MyCase:
-    env: LocalDbsEnv
-    schema: str
-    user: str
-    admin: AdminCredentials
-
-    def request(self, **changes: Any) -> CdcDbRequest:
-        return request(**({"user": self.user, "schemas": [self.schema], "binlog_retention_hours": 72} | changes))
-
-
-def retention(env: LocalDbsEnv) -> str | None:
-    with mariadb_root_connect(env) as conn, conn.cursor() as cur:
-        cur.execute("CALL mysql.rds_show_configuration()")
-        rows = cur.fetchall()
-    value = next(r[1] for r in rows if r[0] == "binlog retention hours")
-    return None if value is None else str(value)
-
-
-def grants(env: LocalDbsEnv, user: str) -> list[str]:
-    with mariadb_root_connect(env) as conn, conn.cursor() as cur:
-        cur.execute("SHOW GRANTS FOR %s@'%%'", (user,))
-        return sorted(r[0] for r in cur.fetchall())
-
-
-def my_snapshot(case: MyCase) -> tuple[list[str], str | None]:
-    """The user's grants and the server-wide binlog retention. Only for tests that may touch the retention: other
-    sessions on the same server (e2e) may set it at any time."""
-    return grants(case.env, case.user), retention(case.env)
-
-
-@pytest.fixture
-def my_case(local_dbs: LocalDbsEnv, mariadb_iam_user: str) -> Iterator[MyCase]:
-    """A database with a table, an IAM user (raw SQL, the tests/dbs fixture); the server-wide binlog retention
-    is put back afterwards (other sessions share the server)."""
-    schema = unique_name("shop")
-    saved = retention(local_dbs)
-    with mariadb_root_connect(local_dbs) as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{schema}`")
-        cur.execute(f"CREATE TABLE `{schema}`.orders (id INT PRIMARY KEY, v TEXT)")
-        cur.execute(f"INSERT INTO `{schema}`.orders VALUES (1, 'a')")  # noqa: S608 (unique_name: safe)
-        cur.execute("CALL mysql.rds_set_configuration('binlog retention hours', NULL)")
-    admin = AdminCredentials(
-        username=local_dbs.mariadb.admin_user,
-        password=SecretStr(local_dbs.mariadb.admin_password),
-        host=local_dbs.mariadb.host,
-        port=local_dbs.mariadb.port,
-        database=None,
-    )
-    yield MyCase(local_dbs, schema, mariadb_iam_user, admin)
-    with mariadb_root_connect(local_dbs) as conn, conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS `{schema}`")
-        cur.execute("CALL mysql.rds_set_configuration('binlog retention hours', %s)", (saved,))
-
-
-def test_mariadb_configure_grants_and_retention(my_case: MyCase, gateway: DatabaseGateway) -> None:
-    case = my_case
-    result = gateway.configure_cdc("mysql", case.admin, case.request())
-    u = f"'{case.user}'@'%'"
-    assert result.actions == [
-        "CALL mysql.rds_set_configuration('binlog retention hours', 72)",
-        f"GRANT REPLICATION CLIENT ON *.* TO {u}",
-        f"GRANT REPLICATION SLAVE ON *.* TO {u}",
-        f"GRANT SELECT ON `mysql`.* TO {u}",
-        f"GRANT SELECT ON `{case.schema}`.* TO {u}",
-    ]
-    shown = grants(case.env, case.user)
-    assert shown[0].startswith(f"GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `{case.user}`@`%`")  # MariaDB
-    assert f"GRANT SELECT ON `mysql`.* TO `{case.user}`@`%`" in shown
-    assert f"GRANT SELECT ON `{case.schema}`.* TO `{case.user}`@`%`" in shown
-    assert retention(case.env) == "72"
-    assert (result.warnings, result.binlog_ready) == ([], True)  # the server runs as the parameter group says
-    assert result.iam_auth_for_replication is None
-    # The IAM user itself, logged in with a token: reads the table and the binlog position.
-    conn = mariadb_connect(case.user, iam_token(case.env, "mariadb", case.user), env=case.env)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"SELECT v FROM `{case.schema}`.orders")  # noqa: S608 (unique_name: safe)
-            assert cur.fetchall() == (("a",),)
-            cur.execute("SHOW BINARY LOGS")  # needs REPLICATION CLIENT (BINLOG MONITOR)
-            assert cur.fetchall()
-            cur.execute("SELECT COUNT(*) FROM mysql.db")
-    finally:
-        conn.close()
-
-
-@pytest.fixture
-def binlog_row_metadata_off(local_dbs: LocalDbsEnv) -> Iterator[None]:
-    """The server as before its parameter group applies: MariaDB's default binlog_row_metadata (dynamic)."""
-    with mariadb_root_connect(local_dbs) as conn, conn.cursor() as cur:
-        cur.execute("SET GLOBAL binlog_row_metadata = 'NO_LOG'")
-    yield
-    with mariadb_root_connect(local_dbs) as conn, conn.cursor() as cur:
-        cur.execute("SET GLOBAL binlog_row_metadata = 'FULL'")
-
-
-@pytest.mark.usefixtures("binlog_row_metadata_off")
-def test_mariadb_binlog_not_ready_is_reported_not_changed(my_case: MyCase, gateway: DatabaseGateway) -> None:
-    result = gateway.configure_cdc("mysql", my_case.admin, my_case.request())
-    assert result.binlog_ready is False
-    assert result.warnings == [
-        "binlog_row_metadata is NO_LOG, ClickPipes CDC needs FULL: set it in the DB's custom (cluster) parameter "
-        "group; if that is done, the change may still be pending a reboot."
-    ]
-    assert not any("binlog_row_metadata" in action for action in result.actions)  # a parameter group matter
-    with mariadb_root_connect(my_case.env) as conn, conn.cursor() as cur:
-        cur.execute("SELECT @@GLOBAL.binlog_row_metadata")
-        assert cur.fetchone() == ("NO_LOG",)
-
-
-def test_mariadb_rerun_is_a_no_op(my_case: MyCase, gateway: DatabaseGateway) -> None:
-    gateway.configure_cdc("mysql", my_case.admin, my_case.request())
-    before = my_snapshot(my_case)
-    assert gateway.configure_cdc("mysql", my_case.admin, my_case.request()).actions == []
-    assert my_snapshot(my_case) == before
-    # without a retention in the request, the retention is left alone
-    assert gateway.configure_cdc("mysql", my_case.admin, my_case.request(binlog_retention_hours=None)).actions == []
-
-
-def test_mariadb_plan_only_changes_nothing_and_predicts_the_run(my_case: MyCase, gateway: DatabaseGateway) -> None:
-    before = my_snapshot(my_case)
-    plan = gateway.configure_cdc("mysql", my_case.admin, my_case.request(plan_only=True))
-    assert len(plan.actions) == 5
-    assert my_snapshot(my_case) == before
-    real = gateway.configure_cdc("mysql", my_case.admin, my_case.request())
-    assert real.actions == plan.actions
-    assert gateway.configure_cdc("mysql", my_case.admin, my_case.request(plan_only=True)).actions == []
-
-
-def test_mariadb_plan_only_for_a_user_not_created_yet(my_case: MyCase, gateway: DatabaseGateway) -> None:
-    future = unique_name("cp_future")
-    plan = gateway.configure_cdc("mysql", my_case.admin, my_case.request(user=future, plan_only=True))
-    assert sum(f"'{future}'@'%'" in a for a in plan.actions) == 4
-    with pytest.raises(InvalidInputError, match="does not exist"):
-        gateway.configure_cdc("mysql", my_case.admin, my_case.request(user=future))
-
-
-@pytest.mark.parametrize("hours", [500, 0])
-def test_mariadb_out_of_range_retention(my_case: MyCase, gateway: DatabaseGateway, hours: int) -> None:
-    before = my_snapshot(my_case)
-    with pytest.raises(InvalidInputError, match="1 to 168 hours") as caught:  # the procedure's SIGNAL, mapped
-        gateway.configure_cdc("mysql", my_case.admin, my_case.request(binlog_retention_hours=hours))
-    assert "between 1 and 168" in str(caught.value)  # the server's own words
-    assert my_snapshot(my_case) == before  # the retention goes first: nothing was granted either
-    with pytest.raises(InvalidInputError, match="1 to 168 hours"):
-        gateway.configure_cdc("mysql", my_case.admin, my_case.request(binlog_retention_hours=hours, plan_only=True))
-
-
-MYSQL_HOSTILE_SCHEMAS = [
-    *(n for n in HOSTILE_SCHEMAS if n not in {"pg_catalog", "1starts_with_digit_pg"}),
-    "performance_schema",
-    "dash-ed",
-    "dollar$",
-    "x%",
-    "x_%",
-    "x\x00",
-]
-
-
-@pytest.mark.parametrize("name", MYSQL_HOSTILE_SCHEMAS)
-def test_mariadb_hostile_schema_names_are_refused_before_any_sql(
-    my_case: MyCase, gateway: DatabaseGateway, name: str
-) -> None:
-    unreachable = my_case.admin.model_copy(update={"port": 1})
-    with pytest.raises(InvalidInputError, match="[Ss]chema"):
-        gateway.configure_cdc("mysql", unreachable, my_case.request(schemas=[name]))
-    before = grants(my_case.env, my_case.user)
-    with pytest.raises(InvalidInputError):
-        gateway.configure_cdc("mysql", my_case.admin, my_case.request(schemas=[my_case.schema, name]))
-    assert grants(my_case.env, my_case.user) == before
-
-
-def test_mariadb_missing_schema(my_case: MyCase, gateway: DatabaseGateway) -> None:
-    before = grants(my_case.env, my_case.user)
-    with pytest.raises(InvalidInputError, match="no_such_db"):
-        gateway.configure_cdc("mysql", my_case.admin, my_case.request(schemas=[my_case.schema, "no_such_db"]))
-    with pytest.raises(InvalidInputError, match=my_case.schema.upper()):  # names are case-sensitive
-        gateway.configure_cdc("mysql", my_case.admin, my_case.request(schemas=[my_case.schema.upper()]))
-    assert grants(my_case.env, my_case.user) == before
-
-
-def test_mariadb_admin_without_grant_option(my_case: MyCase, gateway: DatabaseGateway) -> None:
-    name, password = unique_name("lowpriv"), "lowpriv-password-1"
-    with mariadb_root_connect(my_case.env) as conn, conn.cursor() as cur:
-        cur.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (name, password))
-        cur.execute("GRANT SELECT ON mysql.* TO %s@'%%'", (name,))
-        cur.execute(f"GRANT SELECT ON `{my_case.schema}`.* TO %s@'%%'", (name,))
-        cur.execute("GRANT EXECUTE ON PROCEDURE mysql.rds_show_configuration TO %s@'%%'", (name,))
-    try:
-        low = my_case.admin.model_copy(update={"username": name, "password": SecretStr(password)})
-        before = grants(my_case.env, my_case.user)
-        with pytest.raises(DbPrivilegeError, match="may not grant"):
-            gateway.configure_cdc("mysql", low, my_case.request(binlog_retention_hours=None))
-        assert grants(my_case.env, my_case.user) == before
-    finally:
-        with mariadb_root_connect(my_case.env) as conn, conn.cursor() as cur:
-            cur.execute("DROP USER IF EXISTS %s@'%%'", (name,))
 
 
 def test_result_model_round_trips(pg_case: PgCase, gateway: DatabaseGateway) -> None:
@@ -842,14 +608,14 @@ def test_pg_schema_without_tables(pg_case: PgCase, gateway: DatabaseGateway) -> 
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(empty)))
     gateway.configure_cdc("postgres", case.admin, case.request(tables=[case.table("keyed")]))
     result = gateway.configure_cdc("postgres", case.admin, case.request(schemas=[empty]))
-    assert result.actions[-1] == f'ALTER PUBLICATION "{case.publication}" DROP TABLE "{case.schema}"."keyed"'
+    assert result.changes[-1] == f'ALTER PUBLICATION "{case.publication}" DROP TABLE "{case.schema}"."keyed"'
     assert published(case) == set()
     assert any("lists the 0 table(s)" in w for w in result.warnings)
-    assert gateway.configure_cdc("postgres", case.admin, case.request(schemas=[empty])).actions == []
+    assert gateway.configure_cdc("postgres", case.admin, case.request(schemas=[empty])).changes == []
     with case.as_superuser() as conn:
         conn.execute(sql.SQL("DROP PUBLICATION {}").format(sql.Identifier(case.publication)))
     again = gateway.configure_cdc("postgres", case.admin, case.request(schemas=[empty]))
-    assert again.actions == [f'CREATE PUBLICATION "{case.publication}"', marked(case)]
+    assert again.changes == [f'CREATE PUBLICATION "{case.publication}"', marked(case)]
     with case.as_superuser() as conn:
         conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(empty)))
 
@@ -897,7 +663,7 @@ def test_pg_foreign_publication_is_used_as_it_is(pg_case: PgCase, gateway: Datab
     plan = gateway.configure_cdc("postgres", case.admin, wanted.model_copy(update={"plan_only": True}))
     result = gateway.configure_cdc("postgres", case.admin, wanted)
     assert publication_state(case) == before  # same tables, same publish option, still no comment
-    assert not any("PUBLICATION" in a for a in result.actions)  # only the user's grants
+    assert not any("PUBLICATION" in a for a in result.changes)  # only the user's grants
     assert add_table_warning(case, "full") in result.warnings
     assert no_identity_warning(case, "nokey") in result.warnings  # not to be added: it has no replica identity
     assert not any("ADD TABLE" in w and case.table("nokey") in w for w in result.warnings)
@@ -906,7 +672,7 @@ def test_pg_foreign_publication_is_used_as_it_is(pg_case: PgCase, gateway: Datab
     assert any("was not created by this tool" in w and "used as it is" in w for w in result.warnings)
     assert plan.warnings == result.warnings
     again = gateway.configure_cdc("postgres", case.admin, wanted)
-    assert (again.actions, again.warnings) == ([], result.warnings)
+    assert (again.changes, again.warnings) == ([], result.warnings)
     assert publication_state(case) == before
     update_and_delete(case, "nokey")
 

@@ -1,0 +1,199 @@
+"""What each Lambda step takes and returns (the state machine's data between steps), and the
+execution's output on success or failure."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from clickpipes.models.base import (
+    Account,
+    DbArn,
+    DbIdentifier,
+    DbUserName,
+    Hostname,
+    Model,
+    Partition,
+    Region,
+    ResourceId,
+    RoleArn,
+    SecretArn,
+)
+from clickpipes.rules import DbKind, Engine
+
+
+class CdcOptions(Model):
+    """CDC settings after defaults and engine checks (see ``steps.resolve_target``)."""
+
+    enabled: bool
+    schemas: list[str]
+    tables: list[str]
+    publication: str
+    binlog_retention_hours: int | None
+    allow_reboot: bool
+
+
+class Target(Model):
+    """The resolved database: everything later steps need, and no secret."""
+
+    db_identifier: DbIdentifier
+    kind: DbKind
+    arn: DbArn
+    partition: Partition
+    region: Region
+    account: Account
+    engine: Engine
+    engine_version: str
+    resource_id: ResourceId
+    endpoint: Hostname
+    port: Annotated[int, Field(ge=1, le=65535)]
+    database: str | None
+    iam_auth_enabled: bool
+    admin_secret_arn: SecretArn
+    db_user: DbUserName
+    clickhouse_role_arn: RoleArn
+    cdc: CdcOptions
+    plan_only: bool = False
+    warnings: list[str] = []
+    adopt_existing_user: bool = False
+    apply_pending_modifications: bool = False
+    requested_by: str | None = None
+
+
+class TargetRequest(Model):
+    target: Target
+
+
+class StepResult(Model):
+    """Every changing step reports its changes (with plan_only: the changes it would make) and warnings."""
+
+    changes: list[str] = []
+    warnings: list[str] = []
+
+
+class EnableIamAuthResult(StepResult):
+    modified: bool
+
+
+class CheckDbStatusRequest(Model):
+    target: Target
+    waited_seconds: Annotated[int, Field(ge=0)] = 0
+    max_wait_seconds: Annotated[int, Field(ge=0)]
+    instance: str | None = None  # after RebootDb: the instance just rebooted, which must be available too
+
+
+class DbStatusResult(Model):
+    ready: bool
+    status: str
+    iam_auth_enabled: bool
+    waited_seconds: int
+
+
+class CdcDbRequest(Model):
+    """What the CDC database step must make true (see ``clickpipes_db.cdc``)."""
+
+    user: str
+    schemas: list[str]  # PostgreSQL: schemas to publish and grant; MySQL: schemas to grant SELECT on
+    tables: list[str]  # "schema.table": when given, the publication lists exactly these
+    publication: str  # PostgreSQL publication name
+    binlog_retention_hours: int | None  # MySQL family: mysql.rds_set_configuration('binlog retention hours')
+    plan_only: bool
+
+
+class CdcDbResult(Model):
+    changes: list[str]  # what was done (or, with plan_only, what would be done), in order, as SQL-ish text
+    warnings: list[str] = []
+    iam_auth_for_replication: bool | None = None
+    # MySQL family: the server's live binlog settings are what CDC needs (None: not checked, PostgreSQL)
+    binlog_ready: bool | None = None
+    # MySQL family: the binlog retention before this run changed it ("NULL": RDS's default); None: unchanged
+    previous_binlog_retention: str | None = None
+
+
+class DbUserResult(Model):
+    created: bool
+    changed: bool
+    changes: list[str]  # the SQL run (with plan_only: that would run)
+    iam_auth_for_replication: bool | None = None
+    warnings: list[str] = []
+
+
+class IamRoleResult(StepResult):
+    role_name: str
+    role_arn: str
+    dbuser_arn: str
+    created: bool
+    updated: bool
+
+
+class CdcParametersResult(StepResult):
+    """The AWS side of CDC: parameter group, backups. ``reboot_required``: a static change awaits a reboot."""
+
+    skipped: bool = False
+    reboot_required: bool = False
+    pending_reboot: list[str] = []
+
+
+class RebootResult(StepResult):
+    """RebootDb reboots one instance per call: ``current`` (now rebooting), ``rebooted`` so far (current last),
+    ``remaining`` in order. The state machine waits for ``current`` to be available before the next call."""
+
+    rebooted: list[str]
+    current: str | None = None
+    remaining: list[str] = []
+
+
+class RebootRequest(Model):
+    target: Target
+    previous: RebootResult | None = None  # the last RebootDb result of this execution (None: first call)
+
+
+class RecordResultRequest(Model):
+    target: Target
+    enable: EnableIamAuthResult
+    db_user: DbUserResult
+    role: IamRoleResult
+    cdc_parameters: CdcParametersResult | None = None
+    reboot: RebootResult | None = None
+    cdc_database: CdcDbResult | None = None
+
+
+class OnboardingOutput(Model):
+    """The execution output on success: what the user pastes into ClickPipes, and how it got there."""
+
+    db_identifier: str
+    kind: DbKind
+    engine: Engine
+    engine_version: str
+    resource_id: str
+    endpoint: str
+    port: int
+    db_user: str
+    dbuser_arn: str
+    role_arn: str
+    pipe_modes: list[str]
+    changes: list[str]
+    warnings: list[str]
+    plan_only: bool
+    requested_by: str | None
+
+
+class StepError(BaseModel):
+    """A Step Functions error as caught by a Catch (``$states.errorOutput``)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    Error: str = "States.Runtime"
+    Cause: str | None = None
+
+
+class RecordFailureRequest(Model):
+    input: dict[str, Any]
+    target: Target | None = None
+    error: StepError
+
+
+class FailureOutput(Model):
+    error: str
+    cause: str
+    tagged: bool

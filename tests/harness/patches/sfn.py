@@ -1,0 +1,346 @@
+"""Step Functions interpreter patches: Lambda invoke, JSONata (engine, encodings, functions, error names),
+Wait scaling, retry backoff, execution names and output, the interpreter's boto clients, request lock."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import threading
+import time
+import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Final, cast
+from unittest import mock
+
+import boto3
+import jsonata
+from botocore.config import Config
+
+from tests.harness.patches.registry import _moto_patch, _replace_module_attribute
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
+    from tests.harness.local_aws import LocalWorld
+
+
+# --- Step Functions interpreter: Lambda, JSONata, time ------------------------------------------
+
+
+@_moto_patch(
+    "lambda_invoke_local",
+    gap="moto runs Lambda functions in Docker containers (images pulled from a registry): neither exists here",
+    touches="moto.awslambda.models.LambdaFunction._invoke_lambda",
+)
+def _patch_lambda_invoke(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.awslambda.models import LambdaFunction
+
+    def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+        payload, errored = world._invoke_local(self.function_name, event)
+        return payload, errored, ""  # (payload, errored, logs)
+
+    stack.enter_context(mock.patch.object(LambdaFunction, "_invoke_lambda", _invoke_lambda))
+
+
+def _evaluate_jsonata(expression: str) -> Any:
+    """Evaluate the complete expression moto builds (``($states:=...;$var:=...;<expr>)``)."""
+    compiled = jsonata.Jsonata(expression)
+    # Step Functions' own JSONata functions that moto only stubs (see patch "jsonata_sfn_functions").
+    compiled.register_lambda("uuid", lambda: str(uuid.uuid4()))
+    compiled.register_lambda("hash", _sfn_hash)
+    return compiled.evaluate(None)
+
+
+_HASH_ALGORITHMS: Final = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}
+
+
+def _sfn_hash(value: Any, algorithm: Any) -> str:
+    if algorithm not in _HASH_ALGORITHMS:
+        raise jsonata.JException(f"$hash: unsupported algorithm {algorithm!r}", 0)
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    return hashlib.new(_HASH_ALGORITHMS[algorithm], text.encode()).hexdigest()
+
+
+@_moto_patch(
+    "jsonata_engine",
+    gap="moto vendors LocalStack's JSONata bridge without its JVM: every JSONata expression fails "
+    "with TypeError('NoneType' object is not callable) -> States.Runtime",
+    touches="moto.stepfunctions.parser.asl.jsonata.jsonata._eval_jsonata (-> jsonata-python, a port "
+    "of the same jsonata-java LocalStack uses)",
+)
+def _patch_jsonata_engine(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.stepfunctions.parser.asl.jsonata import jsonata as sfn_jsonata
+
+    stack.enter_context(mock.patch.object(sfn_jsonata, "_eval_jsonata", _evaluate_jsonata))
+
+
+@_moto_patch(
+    "jsonata_string_encoding",
+    gap="moto inlines variables into the JSONata text as f'\"{value}\"' without escaping: an "
+    "assigned string containing a quote, backslash or newline breaks every later expression "
+    "(JException -> States.Runtime); history 'assignedVariables' is mis-encoded the same way",
+    touches="encode_jsonata_variable_declarations as imported into asl.eval.states and "
+    "asl.eval.variable_store; VariableStore.get_assigned_variables",
+)
+def _patch_jsonata_string_encoding(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.stepfunctions.parser.asl.eval import states, variable_store
+    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+
+    def encode(bindings: dict[str, Any]) -> str:
+        return "".join(f"{ref}:={to_json_str(value, separators=(',', ':'))};" for ref, value in bindings.items())
+
+    def get_assigned_variables(self: variable_store.VariableStore) -> dict[str, str]:
+        return {name: to_json_str(self.get(name), separators=(",", ":")) for name in self._declaration_tracing}
+
+    for module in (states, variable_store):
+        stack.enter_context(mock.patch.object(module, "encode_jsonata_variable_declarations", encode))
+    stack.enter_context(
+        mock.patch.object(variable_store.VariableStore, "get_assigned_variables", get_assigned_variables)
+    )
+
+
+@_moto_patch(
+    "jsonata_sfn_functions",
+    gap="moto declares Step Functions' $uuid() and $hash() as JSONata functions returning the text "
+    "'Function $uuid is currently not supported'",
+    touches="moto.stepfunctions.parser.asl.component.intrinsic.jsonata._DECLARATION_BY_VARIABLE_REFERENCE "
+    "(entries removed; _evaluate_jsonata registers Python implementations)",
+)
+def _patch_jsonata_sfn_functions(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.stepfunctions.parser.asl.component.intrinsic import jsonata as intrinsic
+
+    declarations = intrinsic._DECLARATION_BY_VARIABLE_REFERENCE
+    stack.enter_context(mock.patch.dict(declarations))
+    for name in ("$uuid", "$hash"):
+        declarations.pop(name, None)
+
+
+@_moto_patch(
+    "jsonata_error_name",
+    gap="a JSONata evaluation error (e.g. number + string) fails the execution as States.Runtime with a "
+    "Python repr as cause; AWS reports States.QueryEvaluationError",
+    touches="moto.stepfunctions.parser.asl.component.common.string.string_expression.StringJSONata._eval_body",
+)
+def _patch_jsonata_error_name(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.stepfunctions.parser.api import EvaluationFailedEventDetails, HistoryEventType
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.component.common.string.string_expression import StringJSONata
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    original = StringJSONata._eval_body
+
+    def _eval_body(self: StringJSONata, env: Environment) -> None:
+        try:
+            original(self, env)
+        except jsonata.JException as exc:
+            error_name = StatesErrorName(typ=StatesErrorNameType.StatesQueryEvaluationError)
+            details = EvaluationFailedEventDetails(
+                error=error_name.error_name,
+                cause=f"An error occurred while evaluating the JSONata expression '{self.expression}': {exc}",
+            )
+            event_details = cast("EventDetails", {"evaluationFailedEventDetails": details})
+            env.event_manager.add_event(
+                context=env.event_history_context,
+                event_type=HistoryEventType.EvaluationFailed,
+                event_details=event_details,
+            )
+            raise FailureEventException(
+                FailureEvent(
+                    env=env,
+                    error_name=error_name,
+                    event_type=HistoryEventType.EvaluationFailed,
+                    event_details=event_details,
+                )
+            ) from exc
+
+    stack.enter_context(mock.patch.object(StringJSONata, "_eval_body", _eval_body))
+
+
+@_moto_patch(
+    "wait_scaling",
+    gap="Wait states really sleep (a 30 s poll interval takes 30 s)",
+    touches="moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function."
+    "WaitFunction._wait_interval (records the requested seconds, sleeps seconds * wait_scale)",
+)
+def _patch_wait_scaling(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+
+    def _wait_interval(self: WaitFunction, env: Environment, wait_seconds: float) -> None:
+        context: Any = env.states.context_object.context_object_data
+        seconds = max(float(wait_seconds), 0.0)
+        world._record_wait(WaitRecord(context["Execution"]["Id"], context["State"]["Name"], seconds))
+        # StopExecution pulses program_state_event (set, then clear at once): a thread not yet
+        # waiting misses the pulse, so wait in slices and re-check the program state.
+        deadline = time.monotonic() + seconds * world.wait_scale
+        while env.is_running() and (remaining := deadline - time.monotonic()) > 0:
+            env.program_state_event.wait(min(remaining, 0.05))
+
+    stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", _wait_interval))
+
+
+@_moto_patch(
+    "retry_backoff",
+    gap="Retry intervals really sleep (IntervalSeconds * BackoffRate^n, jittered)",
+    touches="the `time` module reference in moto.stepfunctions.parser.asl.component.common.retry."
+    "retrier_decl (records each interval, sleeps interval * retry_scale)",
+)
+def _patch_retry_backoff(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    def sleep(seconds: float) -> None:
+        world._record_retry_sleep(seconds)
+        if seconds * world.retry_scale > 0:
+            time.sleep(seconds * world.retry_scale)
+
+    stack.enter_context(mock.patch.object(retrier_decl, "time", SimpleNamespace(sleep=sleep)))
+
+
+@_moto_patch(
+    "execution_names",
+    gap="StartExecution without a name uses the literal name 'None': the second unnamed start of a "
+    "machine returns the first execution (or fails with ExecutionAlreadyExists); AWS generates a UUID",
+    touches="moto.stepfunctions.parser.models.StepFunctionsParserBackend.start_execution",
+)
+def _patch_execution_names(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original = StepFunctionsParserBackend.start_execution
+
+    def start_execution(
+        self: StepFunctionsParserBackend, state_machine_arn: str, name: str | None = None, *args: Any, **kwargs: Any
+    ) -> Any:
+        return original(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
+
+    stack.enter_context(mock.patch.object(StepFunctionsParserBackend, "start_execution", start_execution))
+
+
+@_moto_patch(
+    "execution_output",
+    gap='DescribeExecution: a string output comes back unencoded (he said "hi" instead of the JSON text '
+    '"he said \\"hi\\""), datetimes in the output crash it, and the worker sets status SUCCEEDED '
+    "before the output, so a poller can see SUCCEEDED without output",
+    touches="moto.stepfunctions.parser.backend.execution.BaseExecutionWorkerCommunication."
+    "_reflect_execution_status (stores the output as JSON text, then the status)",
+)
+def _patch_execution_output(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.stepfunctions.parser.api import ExecutionStatus
+    from moto.stepfunctions.parser.asl.eval.program_state import (
+        ProgramEnded,
+        ProgramError,
+        ProgramStopped,
+        ProgramTimedOut,
+    )
+    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+    def _reflect_execution_status(self: BaseExecutionWorkerCommunication) -> None:
+        execution: Any = self.execution
+        state: Any = execution.exec_worker.env.program_state()
+        execution.stop_date = datetime.datetime.now(tz=datetime.UTC)
+        if isinstance(state, ProgramEnded):
+            # moto's responses pass a str output through as is: make it the JSON text AWS returns.
+            execution.output = to_json_str(execution.exec_worker.env.states.get_input(), separators=(",", ":"))
+            execution.exec_status = ExecutionStatus.SUCCEEDED
+        elif isinstance(state, ProgramStopped):
+            execution.exec_status = ExecutionStatus.ABORTED
+        elif isinstance(state, ProgramError):
+            details: Any = state.error or {}
+            execution.error = details.get("error")
+            execution.cause = details.get("cause")
+            execution.exec_status = ExecutionStatus.FAILED
+        elif isinstance(state, ProgramTimedOut):
+            execution.exec_status = ExecutionStatus.TIMED_OUT
+        else:
+            raise RuntimeWarning(f"Execution ended with unsupported ProgramState type '{type(state)}'.")
+
+    stack.enter_context(
+        mock.patch.object(BaseExecutionWorkerCommunication, "_reflect_execution_status", _reflect_execution_status)
+    )
+
+
+@_moto_patch(
+    "sfn_boto_clients",
+    gap="the interpreter builds a new boto3 client from the shared default session for every task "
+    "(~6 ms each, and botocore sessions are not thread-safe for client creation, which concurrent "
+    "executions do)",
+    touches="boto_client_for as imported into every moto.stepfunctions.parser module (-> one client per "
+    "service/region from a session owned by the world, created under a lock)",
+)
+def _patch_sfn_boto_clients(stack: ExitStack, world: LocalWorld) -> None:
+    import moto.stepfunctions.parser.models  # noqa: F401 - import every parser module before scanning
+    from moto.core.models import botocore_stubber
+    from moto.settings import moto_server_port
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    session = boto3.session.Session()
+    clients: dict[tuple[str, str, bool], BaseClient] = {}
+    lock = threading.Lock()
+    config = Config(
+        parameter_validation=False,
+        retries={"max_attempts": 0, "total_max_attempts": 1},
+        connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+        read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+    )
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> BaseClient:
+        in_process = bool(botocore_stubber.enabled)
+        key = (region, service, in_process)
+        with lock:
+            if key not in clients:
+                clients[key] = session.client(  # type: ignore[call-overload]
+                    service,
+                    region_name=region,
+                    aws_access_key_id="ak",
+                    aws_secret_access_key="sk",
+                    endpoint_url=None if in_process else f"http://localhost:{moto_server_port()}",
+                    config=config,
+                )
+            return clients[key]
+
+    _replace_module_attribute(
+        stack, "moto.stepfunctions.parser", "boto_client_for", boto_client.boto_client_for, boto_client_for
+    )
+
+
+@_moto_patch(
+    "request_lock",
+    gap="moto's backends are plain dicts without locks: a request that iterates one (DescribeDBInstances "
+    "with Filters) while another thread's request inserts into it (CreateDBInstance) fails with "
+    "RuntimeError('OrderedDict mutated during iteration'); AWS serves concurrent calls consistently",
+    touches="moto.core.responses.BaseResponse.call_action (one re-entrant lock around every action but "
+    "Lambda's: an Invoke runs a handler whose own calls take the lock)",
+)
+def _patch_request_lock(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.awslambda.responses import LambdaResponse
+    from moto.core.responses import BaseResponse
+
+    original = BaseResponse.call_action
+    lock = threading.RLock()
+
+    def call_action(self: BaseResponse) -> Any:
+        if isinstance(self, LambdaResponse):
+            return original(self)
+        with lock:
+            return original(self)
+
+    stack.enter_context(mock.patch.object(BaseResponse, "call_action", call_action))
+
+
+@dataclass(frozen=True)
+class WaitRecord:
+    execution_arn: str
+    state: str
+    seconds: float  # what the definition asked for (the world waits seconds * wait_scale)

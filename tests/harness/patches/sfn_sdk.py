@@ -1,0 +1,148 @@
+"""Step Functions aws-sdk integration patches: casing, error names, definite JSONPath."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any, Final
+from unittest import mock
+
+import botocore.handlers
+import botocore.session
+
+from tests.harness.errors import HarnessError
+from tests.harness.patches.registry import _moto_patch, _replace_module_attribute
+
+if TYPE_CHECKING:
+    from botocore.model import OperationModel
+
+    from tests.harness.local_aws import LocalWorld
+
+
+# --- Step Functions aws-sdk integrations ----------------------------------------------------------
+
+_BOTOCORE: Final = botocore.session.get_session()
+
+
+@functools.cache
+def _operation_model(service: str, snake_action: str) -> OperationModel:
+    from moto.stepfunctions.parser.utils import camel_to_snake_case
+
+    service_model = _BOTOCORE.get_service_model(service)
+    for operation in service_model.operation_names:
+        if camel_to_snake_case(operation) == snake_action:
+            return service_model.operation_model(operation)
+    raise HarnessError(f"aws-sdk:{service}: no operation {snake_action!r}")
+
+
+def _json_safe(value: Any) -> Any:
+    """Datetimes (and other non-JSON values) in an SDK response -> strings, as Step Functions does."""
+    return json.loads(json.dumps(value, default=lambda o: o.isoformat() if hasattr(o, "isoformat") else str(o)))
+
+
+@_moto_patch(
+    "aws_sdk_casing",
+    gap="aws-sdk tasks: moto stubs out LocalStack's request/response re-casing, so Step Functions' "
+    "Java-SDK casing (Arguments 'DbInstanceIdentifier', result 'DbInstances[0].DbiResourceId') "
+    "fails (KeyError -> States.Runtime); datetimes in a result crash DescribeExecution",
+    touches="StateTaskServiceAwsSdk._normalise_parameters / _normalise_response (no-ops in moto)",
+)
+def _patch_aws_sdk_casing(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
+        StateTaskServiceAwsSdk,
+    )
+
+    def model(task: StateTaskServiceAwsSdk, service: str | None, action: str | None) -> OperationModel:
+        return _operation_model(task._get_boto_service_name(service), task._get_boto_service_action(action))
+
+    def normalise_parameters(
+        self: StateTaskServiceAwsSdk,
+        parameters: dict[str, Any],
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        shape = model(self, boto_service_name, service_action_name).input_shape
+        if shape is not None:
+            self._to_boto_request(parameters, shape)
+
+    def normalise_response(
+        self: StateTaskServiceAwsSdk,
+        response: Any,
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        shape = model(self, boto_service_name, service_action_name).output_shape
+        if shape is not None:
+            self._from_boto_response(response, shape)
+        if isinstance(response, dict):
+            safe = _json_safe(response)
+            response.clear()
+            response.update(safe)
+
+    stack.enter_context(mock.patch.object(StateTaskServiceAwsSdk, "_normalise_parameters", normalise_parameters))
+    stack.enter_context(mock.patch.object(StateTaskServiceAwsSdk, "_normalise_response", normalise_response))
+
+
+_SFN_SERVICE_ERROR_NAMES: Final = {"dynamodb": "DynamoDb", "sfn": "Sfn", "stepfunctions": "Sfn"}
+
+
+@_moto_patch(
+    "aws_sdk_error_names",
+    gap="aws-sdk task errors are named '<service>.<botocore exception class>Exception' "
+    "(rds.DBInstanceNotFoundFaultException); AWS names them '<Service>.<Java SDK exception>' "
+    "(Rds.DbInstanceNotFoundException), which is what Catch/Retry ErrorEquals must match",
+    touches="StateTaskServiceAwsSdk._normalise_service_error_name / _normalise_exception_name",
+)
+def _patch_aws_sdk_error_names(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
+        StateTaskService,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
+        StateTaskServiceAwsSdk,
+    )
+
+    def service_error_name(service_name: str) -> str:
+        if service_name.lower() in _SFN_SERVICE_ERROR_NAMES:
+            return _SFN_SERVICE_ERROR_NAMES[service_name.lower()]
+        service_id = str(_BOTOCORE.get_service_model(service_name).service_id)
+        return "".join(word[:1].upper() + word[1:].lower() for word in service_id.replace("-", " ").split())
+
+    def exception_name(norm_service_name: str, ex: Exception) -> str:
+        code = getattr(ex, "response", {}).get("Error", {}).get("Code") or type(ex).__name__
+        name = StateTaskService._to_sfn_cased(code).removesuffix("Fault")
+        return f"{norm_service_name}.{name if name.endswith('Exception') else name + 'Exception'}"
+
+    stack.enter_context(
+        mock.patch.object(StateTaskServiceAwsSdk, "_normalise_service_error_name", staticmethod(service_error_name))
+    )
+    stack.enter_context(
+        mock.patch.object(StateTaskServiceAwsSdk, "_normalise_exception_name", staticmethod(exception_name))
+    )
+
+
+_INDEFINITE_JSONPATH: Final = re.compile(r"\*|\.\.|\[\?|\[[^\]]*[:,][^\]]*\]")
+
+
+@_moto_patch(
+    "jsonpath_definite",
+    gap="JSONPath (QueryLanguage JSONPath states only): a definite path through an array index, "
+    "e.g. $.a[0].b, returns ['x'] instead of 'x'",
+    touches="extract_json as imported into every moto.stepfunctions.parser module",
+)
+def _patch_jsonpath_definite(stack: ExitStack, world: LocalWorld) -> None:
+    import moto.stepfunctions.parser.models  # noqa: F401 - import every parser module before scanning
+    from jsonpath_ng.ext import parse as jsonpath_parse  # type: ignore[attr-defined]  # as moto does
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    original = json_path.extract_json
+
+    def extract_json(path: str, data: Any) -> Any:
+        if not _INDEFINITE_JSONPATH.search(path):
+            matches = jsonpath_parse(path).find(data)
+            if len(matches) == 1:
+                return matches[0].value
+        return original(path, data)
+
+    _replace_module_attribute(stack, "moto.stepfunctions.parser", "extract_json", original, extract_json)
