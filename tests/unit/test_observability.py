@@ -23,6 +23,10 @@ EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:onboarding:orders-p
             {"db_identifier": "orders-pg", "execution_name": "orders-pg--1a2b3c"},
         ),
         ({"input": {"db_identifier": "orders-pg"}, "target": None}, {"db_identifier": "orders-pg"}),
+        (
+            {"target": {"db_identifier": "orders-pg"}, "execution_name": "orders-pg--1a2b3c"},
+            {"db_identifier": "orders-pg", "execution_name": "orders-pg--1a2b3c"},
+        ),
         ({"input": {}}, {}),
         ("not a dict", {}),
     ],
@@ -40,3 +44,10 @@ def test_a_step_logs_its_db_and_no_payload(aws: None, context: FakeContext) -> N
     assert keys["step"] == "CheckDbStatus"
     assert "target" not in keys
     assert not any(isinstance(value, dict) for value in keys.values())
+
+
+def test_the_execution_name_reaches_the_logs_not_the_step(aws: None, context: FakeContext) -> None:
+    event = load_event("check_db_status.json") | {"execution_name": "orders-pg--1a2b3c"}
+    with pytest.raises(DbNotFoundError):  # not InvalidInputError: the step's model never saw execution_name
+        check_db_status.handler(event, context)
+    assert logger.get_current_keys()["execution_name"] == "orders-pg--1a2b3c"

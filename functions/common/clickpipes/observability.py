@@ -19,9 +19,13 @@ metrics = Metrics(namespace="ClickPipesOnboarding")
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
+EXECUTION_NAME = "execution_name"  # what the state machine adds to every step's payload ($states.context)
+
+
 def log_keys(event: object) -> dict[str, str]:
     """What every log line of a step says about its subject: the DB identifier (from the target, or the request
-    or execution input before there is one) and the execution name when the event carries it. Never payloads."""
+    or execution input before there is one) and the execution name (``execution_name``, which the state machine
+    adds to every payload, or ResolveTarget's ``execution_arn``). Never payloads."""
     if not isinstance(event, dict):
         return {}
     keys: dict[str, str] = {}
@@ -31,8 +35,10 @@ def log_keys(event: object) -> dict[str, str]:
         if isinstance(identifier, str) and identifier:
             keys["db_identifier"] = identifier[:256]
             break
-    execution = event.get("execution_arn")
-    if isinstance(execution, str) and ":" in execution:
+    name, execution = event.get(EXECUTION_NAME), event.get("execution_arn")
+    if isinstance(name, str) and name:
+        keys["execution_name"] = name[:80]
+    elif isinstance(execution, str) and ":" in execution:
         keys["execution_name"] = execution.rsplit(":", 1)[-1][:80]
     return keys
 
@@ -52,6 +58,8 @@ def lambda_step(name: str) -> Callable[[Callable[[dict[str, Any]], dict[str, Any
         @wraps(run)
         def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             logger.append_keys(step=name, **log_keys(event))
+            if isinstance(event, dict) and EXECUTION_NAME in event:  # for the logs only: not the step's input
+                event = {key: value for key, value in event.items() if key != EXECUTION_NAME}
             try:
                 result = run(event)
             except Exception as exc:
