@@ -4,6 +4,7 @@ concurrent onboardings."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import botocore.client
@@ -76,7 +77,9 @@ def test_iam_eventual_consistency_after_create_role(
 ) -> None:
     import clickpipes.aws.iam
 
-    monkeypatch.setattr(clickpipes.aws.iam.time, "sleep", lambda _: None)  # type: ignore[attr-defined]
+    # the gateway's own waits only: patching time.sleep itself would turn every sleep of the process (the
+    # harness's polling, moto's workers) into a busy loop
+    monkeypatch.setattr(clickpipes.aws.iam, "time", SimpleNamespace(sleep=lambda _: None))
     identifier, user = fresh("consistency")
     create_db(world, local_dbs, "mysql", identifier)
     raised = inject("iam.PutRolePolicy", "NoSuchEntity", 2)

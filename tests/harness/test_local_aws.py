@@ -176,7 +176,10 @@ def test_concurrent_executions(world: LocalWorld, sample: Deployed) -> None:
         world.feed_statuses(f"db{i}", ["modifying"] * (i % 3))
 
     with ThreadPoolExecutor(max_workers=10) as pool:
-        results = list(pool.map(lambda i: world.run(SM, {"dbIdentifier": f"db{i}"}, timeout=60), range(10)))
+        # each waiter polls every 0.1 s: ten threads polling every 5 ms would keep moto's one request lock busy
+        results = list(
+            pool.map(lambda i: world.start(SM, {"dbIdentifier": f"db{i}"}).wait(60, poll_interval=0.1), range(10))
+        )
 
     assert [r.status for r in results] == ["SUCCEEDED"] * 10, "\n".join(r.describe() for r in results)
     assert [r.output["polls"] for r in results] == [1 + i % 3 for i in range(10)]

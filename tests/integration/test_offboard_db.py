@@ -137,23 +137,23 @@ def test_pg_user_and_publication_dropped_then_a_rerun_does_nothing(
     assert pg_login_with_token(case.user, iam_token(case.env, "postgres", case.user), env=case.env)
     plan = gateway.offboard("postgres", case.admin, offboard_request(case.user, case.publication, plan_only=True))
     assert plan.user == "dropped"
-    assert f"DROP ROLE {case.user}" in plan.actions
-    assert f"DROP PUBLICATION {case.publication}" in plan.actions
+    assert f"DROP ROLE {case.user}" in plan.changes
+    assert f"DROP PUBLICATION {case.publication}" in plan.changes
     assert case.role() == (True, True)  # plan_only changed nothing
     assert case.publication in case.publications()
 
     result = gateway.offboard("postgres", case.admin, offboard_request(case.user, case.publication))
     assert (result.user, result.publication) == ("dropped", "dropped")
-    assert result.actions[0] == f"ALTER ROLE {case.user} NOLOGIN"
-    assert f"DROP OWNED BY {case.user}" in result.actions
-    assert result.actions[-2:] == [f"DROP ROLE {case.user}", f"DROP PUBLICATION {case.publication}"]
+    assert result.changes[0] == f"ALTER ROLE {case.user} NOLOGIN"
+    assert f"DROP OWNED BY {case.user}" in result.changes
+    assert result.changes[-2:] == [f"DROP ROLE {case.user}", f"DROP PUBLICATION {case.publication}"]
     assert case.role() is None
     assert case.publication not in case.publications()
     with pytest.raises(psycopg.OperationalError):
         pg_login_with_token(case.user, iam_token(case.env, "postgres", case.user), env=case.env)
 
     again = gateway.offboard("postgres", case.admin, offboard_request(case.user, case.publication))
-    assert (again.user, again.publication, again.actions) == ("absent", "absent", [])
+    assert (again.user, again.publication, again.changes) == ("absent", "absent", [])
 
 
 def test_pg_user_owning_a_table_is_disabled_not_dropped(pg_case: PgCase, gateway: OffboardDatabaseGateway) -> None:
@@ -165,9 +165,9 @@ def test_pg_user_owning_a_table_is_disabled_not_dropped(pg_case: PgCase, gateway
         )
     result = gateway.offboard("postgres", case.admin, offboard_request(case.user, case.publication))
     assert result.user == "disabled"
-    assert result.actions[:1] == [f"ALTER ROLE {case.user} NOLOGIN"]
-    assert f"REVOKE rds_iam FROM {case.user}" in result.actions
-    assert f"REVOKE rds_replication FROM {case.user}" in result.actions
+    assert result.changes[:1] == [f"ALTER ROLE {case.user} NOLOGIN"]
+    assert f"REVOKE rds_iam FROM {case.user}" in result.changes
+    assert f"REVOKE rds_replication FROM {case.user}" in result.changes
     assert any("disabled, not dropped" in w and "owner of table" in w for w in result.warnings), result.warnings
     assert case.role() == (False, False)
     with case.superuser() as conn:  # the table is still there, still its
@@ -177,7 +177,7 @@ def test_pg_user_owning_a_table_is_disabled_not_dropped(pg_case: PgCase, gateway
     with pytest.raises(psycopg.OperationalError):
         pg_login_with_token(case.user, iam_token(case.env, "postgres", case.user), env=case.env)
     again = gateway.offboard("postgres", case.admin, offboard_request(case.user, case.publication))
-    assert (again.user, again.actions) == ("disabled", [])
+    assert (again.user, again.changes) == ("disabled", [])
 
 
 def test_pg_foreign_user_and_publication_are_untouched(pg_case: PgCase, gateway: OffboardDatabaseGateway) -> None:
@@ -189,7 +189,7 @@ def test_pg_foreign_user_and_publication_are_untouched(pg_case: PgCase, gateway:
         conn.execute(sql.SQL("CREATE PUBLICATION {} FOR ALL TABLES").format(sql.Identifier(pub)))
     try:
         result = gateway.offboard("postgres", case.admin, offboard_request(foreign, pub))
-        assert (result.user, result.publication, result.actions) == ("foreign", "foreign", [])
+        assert (result.user, result.publication, result.changes) == ("foreign", "foreign", [])
         assert any("not created by this tool" in w and foreign in w for w in result.warnings)
         assert any(f"Publication '{pub}' was not created by this tool" in w for w in result.warnings)
         with case.superuser() as conn:
@@ -250,12 +250,12 @@ def test_pg_inactive_slot_reported_and_dropped_only_when_asked(
         case.admin,
         offboard_request(case.user, "no_such_pub", drop_replication_slots=True, plan_only=True),
     )
-    assert any(a.startswith(f"SELECT pg_drop_replication_slot('{slot}')") for a in plan.actions)
+    assert any(a.startswith(f"SELECT pg_drop_replication_slot('{slot}')") for a in plan.changes)
     assert slot in case.slots()
     dropped = gateway.offboard(
         "postgres", replication_admin, offboard_request(case.user, "no_such_pub", drop_replication_slots=True)
     )
-    assert any(a.startswith(f"SELECT pg_drop_replication_slot('{slot}')") for a in dropped.actions)
+    assert any(a.startswith(f"SELECT pg_drop_replication_slot('{slot}')") for a in dropped.changes)
     assert slot not in case.slots()
 
 
@@ -301,7 +301,7 @@ def test_pg_active_slot_is_kept(
             "postgres", replication_admin, offboard_request(case.user, "no_such_pub", drop_replication_slots=True)
         )
         assert any(slot in w and "is active: kept" in w for w in result.warnings), result.warnings
-        assert not any(slot in a for a in result.actions)
+        assert not any(slot in a for a in result.changes)
         assert slot in case.slots()
     finally:
         consumer.terminate()
@@ -355,15 +355,15 @@ def test_mariadb_user_dropped_then_a_rerun_does_nothing(my_case: MyCase, gateway
     case = my_case
     assert mariadb_login_with_token(case.user, iam_token(case.env, "mariadb", case.user), env=case.env)
     plan = gateway.offboard("mysql", case.admin, offboard_request(case.user, plan_only=True))
-    assert plan.actions == [f"DROP USER '{case.user}'@'%'"]
+    assert plan.changes == [f"DROP USER '{case.user}'@'%'"]
     assert case.exists()
     result = gateway.offboard("mysql", case.admin, offboard_request(case.user))
-    assert (result.user, result.actions) == ("dropped", [f"DROP USER '{case.user}'@'%'"])
+    assert (result.user, result.changes) == ("dropped", [f"DROP USER '{case.user}'@'%'"])
     assert not case.exists()
     with pytest.raises(pymysql.err.OperationalError):
         mariadb_login_with_token(case.user, iam_token(case.env, "mariadb", case.user), env=case.env)
     again = gateway.offboard("mysql", case.admin, offboard_request(case.user))
-    assert (again.user, again.actions) == ("absent", [])
+    assert (again.user, again.changes) == ("absent", [])
 
 
 def test_mariadb_definer_of_a_view_is_locked_not_dropped(my_case: MyCase, gateway: OffboardDatabaseGateway) -> None:
@@ -373,13 +373,13 @@ def test_mariadb_definer_of_a_view_is_locked_not_dropped(my_case: MyCase, gatewa
         cur.execute(view + f"SELECT id FROM `{case.schema}`.orders")  # noqa: S608 (unique names)
     result = gateway.offboard("mysql", case.admin, offboard_request(case.user))
     assert result.user == "disabled"
-    assert result.actions == [f"ALTER USER '{case.user}'@'%' ACCOUNT LOCK"]
+    assert result.changes == [f"ALTER USER '{case.user}'@'%' ACCOUNT LOCK"]
     assert any("DEFINER of view" in w and f"{case.schema}.v" in w for w in result.warnings), result.warnings
     assert case.exists()
     with pytest.raises(pymysql.err.OperationalError):
         mariadb_login_with_token(case.user, iam_token(case.env, "mariadb", case.user), env=case.env)
     again = gateway.offboard("mysql", case.admin, offboard_request(case.user))
-    assert (again.user, again.actions) == ("disabled", [])
+    assert (again.user, again.changes) == ("disabled", [])
 
 
 def test_mariadb_foreign_user_is_untouched(local_dbs: LocalDbsEnv, gateway: OffboardDatabaseGateway) -> None:
@@ -395,7 +395,7 @@ def test_mariadb_foreign_user_is_untouched(local_dbs: LocalDbsEnv, gateway: Offb
         cur.execute(f"CREATE USER '{foreign}'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'")
     try:
         result = gateway.offboard("mysql", admin, offboard_request(foreign))
-        assert (result.user, result.actions) == ("foreign", [])
+        assert (result.user, result.changes) == ("foreign", [])
         assert any("not created by this tool" in w for w in result.warnings)
         with mariadb_root_connect(local_dbs) as conn, conn.cursor() as cur:
             cur.execute("SELECT 1 FROM mysql.user WHERE User = %s", (foreign,))
@@ -414,7 +414,7 @@ def test_mariadb_binlog_retention_restored_to_the_recorded_value(
         cur.execute("CALL mysql.rds_set_configuration('binlog retention hours', 72)")
     try:
         result = gateway.offboard("mysql", case.admin, offboard_request(case.user, restore_binlog_retention="24"))
-        assert "CALL mysql.rds_set_configuration('binlog retention hours', 24)" in result.actions
+        assert "CALL mysql.rds_set_configuration('binlog retention hours', 24)" in result.changes
         assert result.binlog_retention_restored
         assert retention(case.env) == "24"
     finally:

@@ -272,7 +272,7 @@ class FakeDatabase:
 
     def offboard(self, family: Any, credentials: AdminCredentials, request: DbOffboardRequest) -> DbOffboardResult:
         self.calls.append((family, credentials, request))
-        return DbOffboardResult(user="dropped", actions=[f"DROP USER {request.user}"])
+        return DbOffboardResult(user="dropped", changes=[f"DROP USER {request.user}"])
 
 
 @pytest.mark.parametrize("revert", [False, True])
@@ -410,7 +410,7 @@ def test_record_offboarding_tags_and_outputs(offboard_target: Any, rds: Any, con
     event = {
         "target": target,
         "role": {"role_name": "x", "changes": ["DeleteRole /clickpipes/x"], "deleted": True},
-        "db": {"actions": ["DROP ROLE clickpipes_iam_user"], "warnings": ["w"], "user": "dropped"},
+        "db": {"changes": ["DROP ROLE clickpipes_iam_user"], "warnings": ["w"], "user": "dropped"},
         "settings": {"changes": ["ModifyInstance(orders-pg): …"], "untag": ["clickpipes:iam-auth-enabled-by-us"]},
     }
     plan = record_offboarding.handler({**event, "target": target | {"plan_only": True}}, context)

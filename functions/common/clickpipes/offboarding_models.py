@@ -110,7 +110,7 @@ class DbOffboardRequest(Model):
 
 
 class DbOffboardResult(Model):
-    actions: list[str] = Field(default_factory=list)
+    changes: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     user: str = "absent"  # "dropped", "disabled", "absent", "foreign"
     publication: str = "absent"  # "dropped", "absent", "foreign" (MySQL: "absent")

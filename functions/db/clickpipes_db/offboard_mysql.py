@@ -55,7 +55,7 @@ def offboard(conn: Connection, request: DbOffboardRequest) -> DbOffboardResult:
         if code in CONNECTION_LOST:
             raise TransientError(f"Connection to MySQL lost ({detail}); will retry.") from None
         raise
-    return DbOffboardResult(actions=actions, warnings=warnings, user=user, binlog_retention_restored=restored)
+    return DbOffboardResult(changes=actions, warnings=warnings, user=user, binlog_retention_restored=restored)
 
 
 def _user(cur: Cursor, request: DbOffboardRequest, actions: list[str], warnings: list[str]) -> str:

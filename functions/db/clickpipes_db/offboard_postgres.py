@@ -68,7 +68,7 @@ def offboard(conn: psycopg.Connection[Any], request: DbOffboardRequest) -> DbOff
         raise TransientError(f"PostgreSQL is busy ({_first_line(str(exc))}); will retry.") from None
     except psycopg.OperationalError as exc:
         raise TransientError(f"Connection to PostgreSQL lost ({_first_line(str(exc))}); will retry.") from None
-    return DbOffboardResult(actions=actions, warnings=warnings, user=user, publication=publication)
+    return DbOffboardResult(changes=actions, warnings=warnings, user=user, publication=publication)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from clickpipes.steps.offboard_ports import OffboardRds
 
 def record_offboarding(request: RecordOffboardingRequest, *, rds: OffboardRds) -> OffboardingOutput:
     target, role, db, settings = request.target, request.role, request.db, request.settings
-    changes = [*role.changes, *db.actions, *settings.changes]
+    changes = [*role.changes, *db.changes, *settings.changes]
     warnings = [*target.warnings, *role.warnings, *db.warnings, *settings.warnings]
     if not target.plan_only:
         rds.tag(target.arn, {rules.STATUS_TAG: OFFBOARDED})
