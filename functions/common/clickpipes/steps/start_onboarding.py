@@ -7,6 +7,8 @@ import re
 import uuid
 from typing import Final
 
+from pydantic import BaseModel
+
 from clickpipes.errors import OnboardingInProgressError, OnboardingNotFoundError
 from clickpipes.models import ExecutionView, OnboardingInput
 from clickpipes.settings import ResolveSettings
@@ -28,22 +30,36 @@ def start_onboarding(
     """Start the workflow; returns the onboarding id. ``dedupe_key``: the same key starts at most once.
     The request is checked first (input, allowlist, reserved names): a refusal starts nothing."""
     identifier = check_request(request, settings=settings).identifier
+    busy = (
+        "Onboarding {running} of DB '{identifier}' is still running: wait for it to finish "
+        "(GET /onboardings/{running})."
+    )
+    return start_execution(sfn, identifier, request, dedupe_key=dedupe_key, what="Onboarding", busy=busy)
+
+
+def start_execution(
+    sfn: StateMachine, identifier: str, request: BaseModel, *, dedupe_key: str | None, what: str, busy: str
+) -> str:
+    """Start ``<db identifier>--<12 hex>`` with the checked request as input (and who asked, even when unset),
+    unless an execution of that DB runs (``sfn.running_names`` sees every state machine it guards): then
+    OnboardingInProgressError with ``busy`` (placeholders ``{running}``, ``{identifier}``)."""
     running = sfn.running_names(f"{identifier}--")
     if running:
-        raise OnboardingInProgressError(
-            f"Onboarding {running[0]} of DB '{identifier}' is still running: wait for it to finish "
-            f"(GET /onboardings/{running[0]})."
-        )
+        raise OnboardingInProgressError(busy.format(running=running[0], identifier=identifier))
     suffix = hashlib.sha256(dedupe_key.encode()).hexdigest()[:12] if dedupe_key else uuid.uuid4().hex[:12]
     name = f"{identifier}--{suffix}"
-    payload = request.model_dump(exclude_unset=True) | {"requested_by": request.requested_by}
+    payload = request.model_dump(exclude_unset=True) | {"requested_by": getattr(request, "requested_by", None)}
     if not sfn.start(name, payload):
-        raise OnboardingInProgressError(f"Onboarding {name} of DB '{identifier}' was already started.")
+        raise OnboardingInProgressError(f"{what} {name} of DB '{identifier}' was already started.")
     return name
 
 
-def get_onboarding(onboarding_id: str, *, sfn: StateMachine) -> ExecutionView:
-    view = sfn.describe(onboarding_id) if ONBOARDING_ID.fullmatch(onboarding_id) else None
+def get_execution(execution_id: str, *, sfn: StateMachine, what: str) -> ExecutionView:
+    view = sfn.describe(execution_id) if ONBOARDING_ID.fullmatch(execution_id) else None
     if view is None:
-        raise OnboardingNotFoundError(f"No onboarding with id {onboarding_id!r}.")
+        raise OnboardingNotFoundError(f"No {what} with id {execution_id!r}.")
     return view
+
+
+def get_onboarding(onboarding_id: str, *, sfn: StateMachine) -> ExecutionView:
+    return get_execution(onboarding_id, sfn=sfn, what="onboarding")
