@@ -3,6 +3,8 @@ offboard, and ClickPipes' access is gone; what this tool did not make survives."
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 import psycopg
@@ -13,7 +15,7 @@ from clickpipes import rules
 from psycopg import sql
 
 from tests.dbs.servers import LocalDbsEnv, mariadb_root_connect, pg_superuser_connect
-from tests.e2e.scenario import DATABASE, ENGINES, PRINCIPAL, STATE_MACHINE, create_db, fresh, login_with_token
+from tests.e2e.scenario import DATABASE, ENGINES, PRINCIPAL, ROOT, STATE_MACHINE, create_db, fresh, login_with_token
 from tests.harness.execution import ExecutionResult
 from tests.harness.local_aws import LocalWorld
 
@@ -242,3 +244,40 @@ def test_a_user_owning_a_table_is_disabled_with_the_reason(world: LocalWorld, lo
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
         with pg_superuser_connect(local_dbs) as conn:
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(user)))
+
+
+def finished_offboarding(world: LocalWorld, identifier: str, timeout: float = 120) -> dict[str, Any]:
+    """The one offboarding a trigger started for the DB, described once it has finished."""
+    arn = world.state_machine_arn(OFFBOARDING)
+    started = world.sfn.list_executions(stateMachineArn=arn)["executions"]
+    [execution] = [e for e in started if e["name"].startswith(f"{identifier}--")]
+    deadline = time.monotonic() + timeout
+    while (described := world.sfn.describe_execution(executionArn=execution["executionArn"]))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, f"offboarding {execution['name']} still running after {timeout} s"
+        time.sleep(0.1)
+    return dict(described)
+
+
+@pytest.mark.parametrize("trigger", ["api", "tag"])
+def test_the_api_and_the_tag_start_an_offboarding(world: LocalWorld, local_dbs: LocalDbsEnv, trigger: str) -> None:
+    """POST /offboardings, and clickpipes:onboard=false on the DB, each start one offboarding that takes the access
+    away."""
+    identifier, user = fresh(f"off-{trigger}")
+    db = create_db(world, local_dbs, "mariadb", identifier)
+    role = onboard(world, identifier, user, cdc=False).output["role_arn"].rsplit("/", 1)[1]
+    if trigger == "api":
+        event = json.loads((ROOT / "events" / "api_post_offboarding.json").read_text())
+        event["body"] = json.dumps({"db_identifier": identifier})
+        response = world.invoke("ApiFunction", event).payload
+        assert response["statusCode"] == 202, response
+    else:
+        world.rds.add_tags_to_resource(ResourceName=arn_of(db), Tags=[{"Key": "clickpipes:onboard", "Value": "false"}])
+        event = json.loads((ROOT / "events" / "tag_change.json").read_text())
+        event["resources"] = [arn_of(db)]
+        event["detail"]["tags"] = {"clickpipes:onboard": "false"}
+        assert world.invoke("TagTriggerFunction", event).payload["started"].startswith(f"{identifier}--")
+    described = finished_offboarding(world, identifier)
+    assert described["status"] == "SUCCEEDED", described
+    assert not role_exists(world, role)
+    assert tags(world, arn_of(db))["clickpipes:status"] == "offboarded"
+    assert not mariadb_user_exists(local_dbs, user)
