@@ -36,6 +36,9 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account = what sam local sets as AWS_ACCOUNT_ID
 ALLOWED_ACCOUNT = "111122223333"  # AllowedClickHousePrincipals: the test principal's account
 BOUNDARY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/clickpipes/sam-app-role-boundary"  # ClickPipesRoleBoundary
+# the state machines the sample events name (events/resolve_target.json, events/resolve_offboarding.json)
+ONBOARDING_MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:clickpipes-onboarding-onboarding"
+OFFBOARDING_MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:clickpipes-offboarding"
 FAKE_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 UP_TIMEOUT = 1200  # a first `up` installs the SAM CLI and debootstraps the base image
 BUILD_TIMEOUT = 600
@@ -209,12 +212,14 @@ class SamLocal:
 
     def stack_parameters(self) -> dict[str, str]:
         """What every function gets, as a deployed stack would give it: the emulator's endpoint, the trust
-        boundary's allowlist (the test principal's account) and the stack's boundary policy (sam local cannot
-        resolve the Ref of the template's ManagedPolicy)."""
+        boundary's allowlist (the test principal's account), the stack's boundary policy and the state machines'
+        ARNs (sam local cannot resolve the Ref of the template's ManagedPolicy or state machines)."""
         return {
             "AWS_ENDPOINT_URL": self.endpoint,
             "ALLOWED_CLICKHOUSE_PRINCIPALS": ALLOWED_ACCOUNT,
             "PERMISSIONS_BOUNDARY_ARN": BOUNDARY_ARN,
+            "ONBOARDING_STATE_MACHINE_ARN": ONBOARDING_MACHINE_ARN,
+            "OFFBOARDING_STATE_MACHINE_ARN": OFFBOARDING_MACHINE_ARN,
         }
 
     def invoke(self, function: str, event: dict[str, Any], env: dict[str, dict[str, str]] | None = None) -> Invocation:
