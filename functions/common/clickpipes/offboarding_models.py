@@ -11,20 +11,12 @@ from typing import Annotated, Any, Final
 from pydantic import Field
 
 from clickpipes.models import (
-    Account,
-    DbArn,
-    DbIdentifier,
-    DbUserName,
-    Hostname,
+    DbFacts,
     Model,
-    Partition,
-    Region,
-    ResourceId,
     SchemaName,
     SecretArn,
     StepResult,
 )
-from clickpipes.rules import DbKind, Engine
 
 # What the onboarding records on the DB's tags, so that an offboarding can undo exactly what it changed.
 IAM_AUTH_BY_US_TAG: Final = "clickpipes:iam-auth-enabled-by-us"  # "true": EnableIamAuth turned it on
@@ -60,24 +52,9 @@ class ResolveOffboardingRequest(Model):
     state_machine_arn: str
 
 
-class OffboardTarget(Model):
+class OffboardTarget(DbFacts):
     """The DB to offboard as RDS describes it, and what the onboarding recorded on its tags. No secret."""
 
-    db_identifier: DbIdentifier
-    kind: DbKind
-    arn: DbArn
-    partition: Partition
-    region: Region
-    account: Account
-    engine: Engine
-    engine_version: str
-    resource_id: ResourceId
-    endpoint: Hostname
-    port: Annotated[int, Field(ge=1, le=65535)]
-    database: str | None
-    iam_auth_enabled: bool
-    admin_secret_arn: SecretArn
-    db_user: DbUserName
     publication: str
     role_name: str
     records: dict[str, str] = Field(default_factory=dict)  # the RECORD_TAGS the DB carries

@@ -37,15 +37,20 @@ class RdsGateway:
 
     def enable_iam_auth(self, kind: DbKind, identifier: str) -> None:
         """Turn on IAM DB authentication now; touches no other setting. A busy DB is a TransientError."""
+        self.set_iam_auth(kind, identifier, enabled=True)
+
+    def set_iam_auth(self, kind: DbKind, identifier: str, *, enabled: bool) -> None:
+        """IAM DB authentication on or off, applied immediately (which also applies pending modifications: the
+        callers check there are none of someone else's). A busy DB is a TransientError."""
         with transient_faults(f"modify DB {kind} {identifier}"):
             try:
                 if kind == "instance":
                     self._rds.modify_db_instance(
-                        DBInstanceIdentifier=identifier, EnableIAMDatabaseAuthentication=True, ApplyImmediately=True
+                        DBInstanceIdentifier=identifier, EnableIAMDatabaseAuthentication=enabled, ApplyImmediately=True
                     )
                 else:
                     self._rds.modify_db_cluster(
-                        DBClusterIdentifier=identifier, EnableIAMDatabaseAuthentication=True, ApplyImmediately=True
+                        DBClusterIdentifier=identifier, EnableIAMDatabaseAuthentication=enabled, ApplyImmediately=True
                     )
             except ClientError as exc:
                 if error_code(exc) in BUSY:

@@ -34,8 +34,10 @@ class CdcOptions(Model):
     allow_reboot: bool
 
 
-class Target(Model):
-    """The resolved database: everything later steps need, and no secret."""
+class DbFacts(Model):
+    """The DB as RDS described it when a workflow resolved it, and the login a step uses on it: what the
+    onboarding's and the offboarding's targets share. Each acting step checks it against RDS again
+    (``steps.shared.described``)."""
 
     db_identifier: DbIdentifier
     kind: DbKind
@@ -52,6 +54,11 @@ class Target(Model):
     iam_auth_enabled: bool
     admin_secret_arn: SecretArn
     db_user: DbUserName
+
+
+class Target(DbFacts):
+    """The resolved database: everything later steps need, and no secret."""
+
     clickhouse_role_arn: RoleArn
     cdc: CdcOptions
     plan_only: bool = False
