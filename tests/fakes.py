@@ -120,3 +120,21 @@ class FakeDatabase:
     def configure_cdc(self, family: EngineFamily, credentials: AdminCredentials, request: CdcDbRequest) -> CdcDbResult:
         self.calls.append(("configure_cdc", family, credentials, request))
         return CdcDbResult(changes=[])
+
+
+class FakeGuard:
+    """The Guard port, as ``clickpipes.aws.guard.DbGuard`` behaves: ``held`` maps a DB key to its holder's ARN;
+    a holder not in ``running`` is gone and is taken over. ``calls`` records each acquire."""
+
+    def __init__(self, held: dict[str, str] | None = None, running: set[str] | None = None) -> None:
+        self.held = dict(held or {})
+        self.running = set(running or ())
+        self.calls: list[tuple[str, str]] = []
+
+    def acquire(self, key: str, holder: str, *, again: bool = True) -> str | None:
+        self.calls.append((key, holder))
+        current = self.held.get(key)
+        if current is not None and (current != holder or not again) and current in self.running:
+            return current
+        self.held[key] = holder
+        return None

@@ -17,8 +17,8 @@ from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotF
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from clickpipes.aws.guard import DbGuard
 from clickpipes.aws.sfn import SfnGateway
-from clickpipes.aws.sfn_offboard import OtherSfnGateway
 from clickpipes.errors import (
     ConfigurationError,
     InvalidInputError,
@@ -29,9 +29,7 @@ from clickpipes.errors import (
 )
 from clickpipes.models import OnboardingInput, OnboardingRequest
 from clickpipes.observability import logger, metrics, tracer
-from clickpipes.offboarding_settings import MachineSettings
-from clickpipes.settings import TriggerSettings
-from clickpipes.steps.offboard_ports import Machines
+from clickpipes.settings import GuardSettings, TriggerSettings
 from clickpipes.steps.start_onboarding import get_onboarding, start_onboarding
 from pydantic import BaseModel, ConfigDict
 
@@ -70,12 +68,15 @@ class Problem(BaseModel):
     message: str
 
 
-def _gateway() -> tuple[Machines, TriggerSettings]:
-    """The onboarding machine (starts, describes), and the offboarding's: a running offboarding refuses (409)."""
+def _gateway() -> tuple[SfnGateway, TriggerSettings]:
+    """The onboarding machine (starts, describes)."""
     settings = TriggerSettings.from_env()
-    offboarding = MachineSettings.from_env().offboarding_state_machine_arn
-    others = [OtherSfnGateway(offboarding)] if offboarding else []
-    return Machines(SfnGateway(settings.state_machine_arn), *others), settings
+    return SfnGateway(settings.state_machine_arn), settings
+
+
+def guard() -> DbGuard:
+    """One onboarding or offboarding per DB: a running one of either refuses (409)."""
+    return DbGuard(GuardSettings.from_env().guard_table)
 
 
 @app.post(
@@ -100,7 +101,7 @@ def post_onboarding(request: Annotated[OnboardingRequest, Body()]) -> Response[A
     # who asked: the SigV4-authenticated caller, as API Gateway's AWS_IAM authorizer saw it (never the body's word)
     caller = app.current_event.request_context.identity.user_arn
     execution_input = OnboardingInput(**request.model_dump(exclude_unset=True), requested_by=caller or None)
-    name = start_onboarding(execution_input, sfn=sfn, settings=settings)
+    name = start_onboarding(execution_input, sfn=sfn, guard=guard(), settings=settings)
     # relative: it resolves against the request URL, so it keeps the stage (…/v1/onboardings/<id>)
     accepted = Accepted(id=name, status="RUNNING", location=f"onboardings/{name}")
     return Response(

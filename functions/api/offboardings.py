@@ -13,13 +13,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from clickpipes.aws.guard import DbGuard
 from clickpipes.aws.sfn import SfnGateway
-from clickpipes.aws.sfn_offboard import OtherSfnGateway
 from clickpipes.errors import InvalidInputError
 from clickpipes.offboarding_models import OffboardingInput, OffboardingRequest
 from clickpipes.offboarding_settings import MachineSettings
-from clickpipes.settings import TriggerSettings
-from clickpipes.steps.offboard_ports import Machines
+from clickpipes.settings import GuardSettings, TriggerSettings
 from clickpipes.steps.start_offboarding import get_offboarding, start_offboarding
 from pydantic import BaseModel, ConfigDict
 
@@ -52,13 +51,13 @@ class OffboardingProblem(BaseModel):
     message: str
 
 
-def _machines() -> tuple[Machines, TriggerSettings]:
-    """The offboarding machine first (starts, describes), the onboarding's too (a running one refuses: 409)."""
+def _machines() -> tuple[SfnGateway, TriggerSettings]:
+    """The offboarding machine (starts, describes); a running onboarding of the DB refuses too (409: the guard)."""
     settings = TriggerSettings.from_env()
     offboarding = MachineSettings.from_env().offboarding_state_machine_arn
     if not offboarding:
         raise InvalidInputError("This stack has no offboarding state machine (OFFBOARDING_STATE_MACHINE_ARN).")
-    return Machines(SfnGateway(offboarding), OtherSfnGateway(settings.state_machine_arn)), settings
+    return SfnGateway(offboarding), settings
 
 
 def _problem(description: str) -> Any:  # an OpenAPIResponse
@@ -81,7 +80,9 @@ def post_offboarding(request: Annotated[OffboardingRequest, Body()]) -> Response
     event = cast(APIGatewayProxyEvent, router.current_event)
     caller = event.request_context.identity.user_arn  # the SigV4 caller, never the body's word
     execution_input = OffboardingInput(**request.model_dump(exclude_unset=True), requested_by=caller or None)
-    name = start_offboarding(execution_input, sfn=sfn, settings=settings)
+    name = start_offboarding(
+        execution_input, sfn=sfn, guard=DbGuard(GuardSettings.from_env().guard_table), settings=settings
+    )
     accepted = OffboardingAccepted(id=name, status="RUNNING", location=f"offboardings/{name}")
     return Response(
         status_code=202, content_type="application/json", body=accepted, headers={"Location": accepted.location}

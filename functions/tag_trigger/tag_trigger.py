@@ -7,14 +7,13 @@ needs a trail) and the best-effort "Tag Change on Resource" (aws.tag). Their pat
 
 from typing import Any
 
+from clickpipes.aws.guard import DbGuard
 from clickpipes.aws.rds import RdsGateway
 from clickpipes.aws.sfn import SfnGateway
-from clickpipes.aws.sfn_offboard import OtherSfnGateway
 from clickpipes.models import TagEvent, parse
 from clickpipes.observability import lambda_step
 from clickpipes.offboarding_settings import MachineSettings
-from clickpipes.settings import TriggerSettings
-from clickpipes.steps.offboard_ports import Machines
+from clickpipes.settings import GuardSettings, TriggerSettings
 from clickpipes.steps.tag_trigger import on_tag_event
 
 
@@ -23,8 +22,15 @@ def handler(event: dict[str, Any]) -> dict[str, Any]:
     settings = TriggerSettings.from_env()
     onboarding = settings.state_machine_arn
     offboarding = MachineSettings.from_env().offboarding_state_machine_arn
-    # either start is refused while an onboarding or an offboarding of the DB runs
-    sfn = Machines(SfnGateway(onboarding), *([OtherSfnGateway(offboarding)] if offboarding else []))
-    off = Machines(SfnGateway(offboarding), SfnGateway(onboarding)) if offboarding else None
-    result = on_tag_event(parse(TagEvent, event), rds=RdsGateway(), sfn=sfn, settings=settings, offboarding=off)
+    # either start is refused while an onboarding or an offboarding of the DB runs (one guard item per DB)
+    guard = DbGuard(GuardSettings.from_env().guard_table)
+    off = SfnGateway(offboarding) if offboarding else None
+    result = on_tag_event(
+        parse(TagEvent, event),
+        rds=RdsGateway(),
+        sfn=SfnGateway(onboarding),
+        guard=guard,
+        settings=settings,
+        offboarding=off,
+    )
     return result.model_dump(mode="json")

@@ -457,6 +457,7 @@ class LocalWorld:
         )["Role"]["Arn"]
 
         self._create_managed_policies(app)
+        self._create_tables(app)
         function_arns: dict[str, str] = {}
         lambda_client = self.client("lambda")
         for logical_id, spec in app.functions.items():
@@ -507,6 +508,20 @@ class LocalWorld:
                 Path=props.get("Path", "/"),
                 PolicyDocument=json.dumps(props["PolicyDocument"]),
                 Description=props.get("Description", ""),
+            )
+
+    def _create_tables(self, app: SamApp) -> None:
+        """The template's AWS::DynamoDB::Table resources (keys and billing as given), named as ``Ref`` names them."""
+        dynamodb = self.client("dynamodb")
+        for logical_id, resource in app.resources.items():
+            if resource.get("Type") != "AWS::DynamoDB::Table":
+                continue
+            props = app.resolve(resource.get("Properties") or {})
+            dynamodb.create_table(
+                TableName=app.resolve({"Ref": logical_id}),
+                KeySchema=props["KeySchema"],
+                AttributeDefinitions=props["AttributeDefinitions"],
+                BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
             )
 
     def create_state_machine(self, name: str, definition: Mapping[str, Any] | str) -> str:

@@ -210,6 +210,18 @@ class SamLocal:
     def aws(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, **_boto_keys())  # type: ignore[call-overload]  # boto3-stubs: service as a plain str
 
+    def guard_table(self, name: str) -> str:
+        """A guard table as the template's GuardTable (one item per DB), unless it exists; returns its name."""
+        ddb = self.aws("dynamodb")
+        if name not in ddb.list_tables()["TableNames"]:
+            ddb.create_table(
+                TableName=name,
+                KeySchema=[{"AttributeName": "db", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "db", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        return name
+
     def stack_parameters(self) -> dict[str, str]:
         """What every function gets, as a deployed stack would give it: the emulator's endpoint, the trust
         boundary's allowlist (the test principal's account), the stack's boundary policy and the state machines'

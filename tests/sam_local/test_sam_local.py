@@ -52,11 +52,13 @@ WILDCARD_MESSAGE = (  # events/api_post_onboarding_invalid.json
     "wildcards, account roots, users, services and whitespace are refused."
 )
 # Each starter gets its own state machine: their executions of DB stay RUNNING (moto runs nothing), and
-# would otherwise answer 409 to each other, or stop ResolveTarget's guard on the world's state machine.
+# would otherwise answer 409 to each other, or stop ResolveTarget's guard on the world's state machine (each
+# has its own guard table too).
 API_MACHINE = "clickpipes-api-onboarding"
 START_API_MACHINE = "clickpipes-start-api-onboarding"
 TAG_MACHINE = "clickpipes-tags-onboarding"
 CDC_GROUP = f"clickpipes-instance-{DB}"
+GUARD_TABLE = json.loads((PROJECT_ROOT / "env.json").read_text())["ResolveTargetFunction"]["GUARD_TABLE_NAME"]
 
 
 def event(name: str, **replace: Any) -> dict[str, Any]:
@@ -104,6 +106,11 @@ def world(samlocal: SamLocal) -> dict[str, dict[str, Any]]:
         name=f"{WAITING_DB}--rival",
         input=json.dumps({"db_identifier": WAITING_DB}),
     )
+    # the template's GuardTable (env.json names it), holding WAITING_DB for the rival as its ResolveTarget would
+    samlocal.aws("dynamodb").put_item(
+        TableName=samlocal.guard_table(GUARD_TABLE),
+        Item={"db": {"S": f"{REGION}/{WAITING_DB}"}, "holder": {"S": made["rival"]["executionArn"]}},
+    )
     return made
 
 
@@ -133,12 +140,14 @@ def closed_port(samlocal: SamLocal) -> Iterator[int]:
 
 
 def state_machine(samlocal: SamLocal, name: str) -> str:
-    """A state machine in moto, as the template's OnboardingStateMachine would be; returns its ARN."""
+    """A state machine in moto, as the template's OnboardingStateMachine would be, with its own guard table
+    (``machine_env`` names it): the starters' executions of DB never meet. Returns its ARN."""
     arn: str = samlocal.aws("stepfunctions").create_state_machine(
         name=name,
         roleArn=f"arn:aws:iam::{ACCOUNT}:role/onboarding-state-machine",
         definition=json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 3600, "End": True}}}),
     )["stateMachineArn"]
+    samlocal.guard_table(f"{name}-guard")
     return arn
 
 
@@ -154,7 +163,7 @@ def executions(samlocal: SamLocal, machine_arn: str) -> list[dict[str, Any]]:
 
 def machine_env(function: str, machine_arn: str) -> dict[str, dict[str, str]]:
     """--env-vars for a starter: the template's STATE_MACHINE_ARN (!Ref OnboardingStateMachine) points at moto."""
-    return {function: {"STATE_MACHINE_ARN": machine_arn}}
+    return {function: {"STATE_MACHINE_ARN": machine_arn, "GUARD_TABLE_NAME": f"{machine_arn.rsplit(':', 1)[1]}-guard"}}
 
 
 def tags(samlocal: SamLocal, arn: str) -> dict[str, str]:
@@ -241,7 +250,8 @@ def test_resolve_target_rejects_an_empty_event(samlocal: SamLocal) -> None:
 
 
 def test_resolve_target_stops_a_second_onboarding_of_a_db(samlocal: SamLocal, world: dict[str, dict[str, Any]]) -> None:
-    """An execution for WAITING_DB is running in moto: a later one (not listed yet) must stop, changing nothing."""
+    """An execution for WAITING_DB is running in moto and holds the DB's guard item: a later one must stop,
+    changing nothing."""
     base = event("resolve_target")
     later = base["execution_arn"].rsplit(":", 1)[0] + f":{WAITING_DB}--later"
     result = samlocal.invoke(
@@ -250,7 +260,7 @@ def test_resolve_target_stops_a_second_onboarding_of_a_db(samlocal: SamLocal, wo
     )
     assert result.error_type == "OnboardingInProgressError", result.payload
     assert result.payload["errorMessage"] == (
-        f"Onboarding {WAITING_DB}--rival of DB '{WAITING_DB}' is already running: "
+        f"An onboarding or offboarding ({WAITING_DB}--rival) of DB '{WAITING_DB}' is already running: "
         "this one stops here, changing nothing."
     )
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .samlocal import ACCOUNT, EVENTS, REGION, SamLocal
+from .samlocal import ACCOUNT, EVENTS, PROJECT_ROOT, REGION, SamLocal
 
 pytestmark = pytest.mark.container
 
@@ -57,6 +57,8 @@ def leaving(samlocal: SamLocal) -> dict[str, Any]:
         roleArn=f"arn:aws:iam::{ACCOUNT}:role/offboarding-state-machine",
         definition=json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 3600, "End": True}}}),
     )
+    env = json.loads((PROJECT_ROOT / "env.json").read_text())
+    samlocal.guard_table(env["ResolveOffboardingFunction"]["GUARD_TABLE_NAME"])
     return dict(db)
 
 

@@ -18,6 +18,7 @@ from tests.harness import rds_rules
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 PRINCIPAL = "arn:aws:iam::111122223333:role/CH-S3-orange-ab-12-Role"
 BOUNDARY = "arn:aws:iam::123456789012:policy/clickpipes/clickpipes-role-boundary"
+GUARD_TABLE = "clickpipes-guard"  # the template's GuardTable, created in moto by the ``aws`` fixture
 
 
 @pytest.fixture(autouse=True)
@@ -67,6 +68,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         # the stack's trust boundary: PRINCIPAL's account is allowed; roles carry the stack's boundary policy
         "ALLOWED_CLICKHOUSE_PRINCIPALS": PRINCIPAL.split(":")[4],
         "PERMISSIONS_BOUNDARY_ARN": BOUNDARY,
+        "GUARD_TABLE_NAME": GUARD_TABLE,
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
@@ -79,6 +81,12 @@ def aws() -> Iterator[None]:
 
     client.cache_clear()
     with mock_aws(), rds_rules.applied():  # RDS as documented (tests/harness/rds_rules.py), as in the local world
+        boto3.client("dynamodb", region_name="us-east-1").create_table(
+            TableName=GUARD_TABLE,
+            KeySchema=[{"AttributeName": "db", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "db", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         yield
     client.cache_clear()
 

@@ -17,7 +17,7 @@ from clickpipes.aws.iam_offboard import IamOffboardGateway
 from clickpipes.aws.rds import RdsGateway
 from clickpipes.aws.rds_offboard import RdsOffboardGateway
 from clickpipes.errors import DbNotFoundError, InvalidInputError, OnboardingInProgressError, ProtectedUserError
-from clickpipes.models import AdminCredentials, ExecutionView, RunningExecution
+from clickpipes.models import AdminCredentials
 from clickpipes.offboarding_models import (
     DbOffboardRequest,
     DbOffboardResult,
@@ -26,7 +26,6 @@ from clickpipes.offboarding_models import (
 )
 from clickpipes.settings import ResolveSettings
 from clickpipes.steps.offboard_db_user import drop_db_user
-from clickpipes.steps.offboard_ports import Machines
 from clickpipes.steps.offboard_resolve import resolve_offboarding as resolve_step
 
 from tests.unit.conftest import BOUNDARY, FakeContext, load_event
@@ -44,28 +43,6 @@ def db_tags(rds: Any, arn: str) -> dict[str, str]:
 
 def tag(rds: Any, arn: str, **tags: str) -> None:
     rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
-
-
-class FakeMachine:
-    def __init__(self, *running: RunningExecution) -> None:
-        self._running = list(running)
-
-    def running_names(self, prefix: str) -> list[str]:
-        return [e.name for e in self._running if e.name.startswith(prefix)]
-
-    def running(self) -> list[RunningExecution]:
-        return self._running
-
-    def start(self, name: str, payload: dict[str, Any]) -> bool:
-        return True
-
-    def describe(self, name: str) -> ExecutionView | None:
-        return None
-
-
-def execution(machine: str, name: str, started: str, db: str) -> RunningExecution:
-    arn = f"arn:aws:states:us-east-1:123456789012:execution:{machine}:{name}"
-    return RunningExecution(arn=arn, name=name, started_at=started, db_identifier=db)
 
 
 @pytest.fixture
@@ -140,28 +117,23 @@ def test_resolve_refuses_an_unknown_field() -> None:
 
 
 def test_the_guard_counts_both_state_machines(make_db: Any) -> None:
+    """One guard item per DB for both workflows: an onboarding that holds the DB stops the offboarding."""
+    from tests.fakes import FakeGuard
+
     make_db("orders-pg")
-    me = execution("off", "orders-pg--bbbbbbbbbbbb", "2026-01-01T10:00:05+00:00", "orders-pg")
-    onboarding = execution("on", "orders-pg--aaaaaaaaaaaa", "2026-01-01T10:00:00+00:00", "orders-pg")
-    other_db = execution("on", "other-pg--cccccccccccc", "2026-01-01T09:00:00+00:00", "other-pg")
+    me = "arn:aws:states:us-east-1:123456789012:execution:off:orders-pg--bbbbbbbbbbbb"
+    onboarding = "arn:aws:states:us-east-1:123456789012:execution:on:orders-pg--aaaaaaaaaaaa"
     request = OffboardingInput(db_identifier="orders-pg")
+    guard = FakeGuard({"us-east-1/orders-pg": onboarding}, running={onboarding})
     with pytest.raises(OnboardingInProgressError, match=r"orders-pg--aaaaaaaaaaaa"):
-        resolve_step(
-            request,
-            rds=RdsGateway(),
-            settings=SETTINGS,
-            sfn=Machines(FakeMachine(me), FakeMachine(onboarding)),
-            execution_arn=me.arn,
-        )
-    # only one machine, or another DB's onboarding: goes on
-    for machines in (Machines(FakeMachine(me)), Machines(FakeMachine(me), FakeMachine(other_db))):
-        assert resolve_step(request, rds=RdsGateway(), settings=SETTINGS, sfn=machines, execution_arn=me.arn)
-    # an offboarding started after the onboarding: the onboarding's ResolveTarget sees it and goes on
-    later = execution("off", "orders-pg--dddddddddddd", "2026-01-01T11:00:00+00:00", "orders-pg")
-    assert Machines(FakeMachine(onboarding), FakeMachine(later)).running_names("orders-pg--") == [
-        onboarding.name,
-        later.name,
-    ]
+        resolve_step(request, rds=RdsGateway(), settings=SETTINGS, guard=guard, execution_arn=me)
+    # the onboarding finished, or another DB's runs: goes on
+    for guard in (
+        FakeGuard({"us-east-1/orders-pg": onboarding}),
+        FakeGuard({"us-east-1/other-pg": onboarding}, running={onboarding}),
+    ):
+        assert resolve_step(request, rds=RdsGateway(), settings=SETTINGS, guard=guard, execution_arn=me)
+        assert guard.held["us-east-1/orders-pg"] == me
 
 
 def test_resolve_handler_with_both_machines(make_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -446,10 +418,10 @@ def test_sample_events_parse() -> None:
     RecordOffboardingRequest.model_validate(load_event("record_offboarding.json"))
 
 
-def test_the_onboardings_resolve_target_refuses_while_an_offboarding_runs(
-    make_db: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from tests.unit.conftest import PRINCIPAL, resolve
+def test_the_onboardings_resolve_target_refuses_while_an_offboarding_runs(make_db: Any) -> None:
+    """The real guard (DynamoDB item + DescribeExecution): a running offboarding that holds the DB stops the
+    onboarding's ResolveTarget; once it stops, the onboarding takes the DB over."""
+    from tests.unit.conftest import GUARD_TABLE, PRINCIPAL, resolve
 
     make_db("orders-pg")
     sfn = boto3.client("stepfunctions", region_name="us-east-1")
@@ -457,12 +429,13 @@ def test_the_onboardings_resolve_target_refuses_while_an_offboarding_runs(
     offboarding = sfn.create_state_machine(
         name="off", definition=definition, roleArn="arn:aws:iam::123456789012:role/sfn"
     )["stateMachineArn"]
-    request = {"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL}
-    monkeypatch.setenv("OFFBOARDING_GUARD_STATE_MACHINE_ARN", offboarding.replace(":off", ":not-deployed"))
-    assert resolve(request)["db_identifier"] == "orders-pg"  # a machine that does not exist: none running
-    monkeypatch.setenv("OFFBOARDING_GUARD_STATE_MACHINE_ARN", offboarding)
-    sfn.start_execution(
+    running = sfn.start_execution(
         stateMachineArn=offboarding, name="orders-pg--aaaaaaaaaaaa", input='{"db_identifier": "orders-pg"}'
-    )
+    )["executionArn"]
+    item = {"db": {"S": "us-east-1/orders-pg"}, "holder": {"S": running}}
+    boto3.client("dynamodb", region_name="us-east-1").put_item(TableName=GUARD_TABLE, Item=item)
+    request = {"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL}
     with pytest.raises(OnboardingInProgressError, match="orders-pg--aaaaaaaaaaaa"):
         resolve(request)
+    sfn.stop_execution(executionArn=running)
+    assert resolve(request)["db_identifier"] == "orders-pg"

@@ -206,41 +206,38 @@ def test_db_without_managed_secret_needs_admin_secret_arn(rds: Any, iam: Any, co
     nothing_changed(rds, iam)
 
 
-class Running:
-    """StateMachine port double: a fixed list of running executions."""
-
-    def __init__(self, *executions: tuple[str, str, str]) -> None:
-        from clickpipes.models import RunningExecution
-
-        self.executions = [
-            RunningExecution(arn=f"arn:exec:{name}", name=name, started_at=started, db_identifier=db)
-            for name, started, db in executions
-        ]
-
-    def running(self) -> list[Any]:
-        return self.executions
+ME = "arn:aws:states:us-east-1:123456789012:execution:onboarding:orders-pg--aaaaaaaaaaaa"
+RIVAL = "arn:aws:states:us-east-1:123456789012:execution:offboarding:orders-pg--bbbbbbbbbbbb"
 
 
 @pytest.mark.parametrize(
-    ("me", "others", "goes_on"),
+    ("held", "running", "goes_on"),
     [
-        ("a", [], True),
-        ("b", [("a", "2026-01-01T00:00:00", "orders-pg")], False),  # a started first
-        ("a", [("b", "2026-01-01T00:00:02", "orders-pg")], True),
-        ("b", [("a", "2026-01-01T00:00:01", "other-db")], True),  # another DB does not block
-        ("b", [("a", "2026-01-01T00:00:00", "arn:aws:rds:us-east-1:123456789012:db:orders-pg")], False),
-        ("b", [("a", "2026-01-01T00:00:01", "not a db")], True),
-        ("b", [("a", "2026-01-01T00:00:01", "orders-pg")], False),  # same instant: the smaller ARN wins
-        ("a", [("b", "2026-01-01T00:00:01", "orders-pg")], True),
+        ({}, set(), True),  # nobody holds the DB
+        ({"us-east-1/orders-pg": ME}, {ME}, True),  # the API held it for this execution
+        ({"us-east-1/orders-pg": RIVAL}, {RIVAL}, False),  # an offboarding (or onboarding) of the DB runs
+        ({"us-east-1/orders-pg": RIVAL}, set(), True),  # its holder finished (or never started): taken over
+        ({"us-east-1/other-pg": RIVAL}, {RIVAL}, True),  # another DB does not block
+        ({"eu-west-1/orders-pg": RIVAL}, {RIVAL}, True),  # nor the same name in another region
     ],
 )
-def test_one_onboarding_per_db_at_a_time(me: str, others: list[tuple[str, str, str]], goes_on: bool) -> None:
+def test_one_onboarding_per_db_at_a_time(held: dict[str, str], running: set[str], goes_on: bool) -> None:
     from clickpipes.errors import OnboardingInProgressError
-    from clickpipes.steps.resolve_target import one_at_a_time
+    from clickpipes.models import OnboardingInput, Target
+    from clickpipes.settings import ResolveSettings
+    from clickpipes.steps.resolve_target import resolve_target
 
-    sfn = Running((me, "2026-01-01T00:00:01", "orders-pg"), *others)  # this execution started at second 1
+    from tests.fakes import FakeGuard, FakeRds, description_of
+
+    target = Target.model_validate(load_event("create_iam_role.json")["target"])
+    rds, guard = FakeRds(description_of(target)), FakeGuard(held, running)
+    request = OnboardingInput(db_identifier="orders-pg", clickhouse_role_arn=PRINCIPAL)
+    settings = ResolveSettings.from_env()
     if goes_on:
-        one_at_a_time("orders-pg", f"arn:exec:{me}", sfn)
+        assert resolve_target(request, rds=rds, settings=settings, guard=guard, execution_arn=ME)
+        assert guard.held["us-east-1/orders-pg"] == ME
     else:
-        with pytest.raises(OnboardingInProgressError, match="already running"):
-            one_at_a_time("orders-pg", f"arn:exec:{me}", sfn)
+        with pytest.raises(OnboardingInProgressError, match=r"\(orders-pg--bbbbbbbbbbbb\).*already running"):
+            resolve_target(request, rds=rds, settings=settings, guard=guard, execution_arn=ME)
+        assert rds.calls == []  # changed nothing
+    assert guard.calls == [("us-east-1/orders-pg", ME)]  # one acquire per execution, whatever else runs

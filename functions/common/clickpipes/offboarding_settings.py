@@ -1,4 +1,4 @@
-"""The offboarding's environment: both state machines, so that the guard and the triggers see both."""
+"""The offboarding's environment: both state machines (the triggers start either)."""
 
 from __future__ import annotations
 
@@ -18,14 +18,6 @@ class MachineSettings(Settings):
     offboarding_state_machine_arn: Annotated[str, Field(alias="OFFBOARDING_STATE_MACHINE_ARN", pattern=_STATES_ARN)] = (
         ""
     )
-
-
-class GuardSettings(Settings):
-    """ResolveTarget's: the offboarding machine by its name (a Ref would make the template circular)."""
-
-    offboarding_state_machine_arn: Annotated[
-        str, Field(alias="OFFBOARDING_GUARD_STATE_MACHINE_ARN", pattern=_STATES_ARN)
-    ] = ""
 
 
 class OffboardingSettings(ResolveSettings, MachineSettings):

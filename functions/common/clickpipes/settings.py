@@ -46,6 +46,12 @@ class ResolveSettings(PrincipalSettings):
     region: Annotated[str, Field(alias="AWS_REGION", min_length=1)]
 
 
+class GuardSettings(Settings):
+    """The one-at-a-time guard's table (``clickpipes.aws.guard``): one item per DB, shared by both workflows."""
+
+    guard_table: Annotated[str, Field(alias="GUARD_TABLE_NAME", min_length=1)]
+
+
 class DbSettings(Settings):
     tls_mode: Annotated[Literal["verify-full", "require"], Field(alias="DB_TLS_MODE")] = "verify-full"
     ca_bundle: Annotated[str, Field(alias="DB_CA_BUNDLE", min_length=1)] = "/opt/python/rds-global-bundle.pem"

@@ -1,4 +1,4 @@
-"""Step Functions: start and read onboarding executions of the one state machine."""
+"""Step Functions: start and read the executions of one state machine."""
 
 from __future__ import annotations
 
@@ -8,47 +8,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from clickpipes.aws.clients import client, error_code, transient_faults
-from clickpipes.models import ExecutionView, RunningExecution
+from clickpipes.models import ExecutionView
 
 
 class SfnGateway:
     def __init__(self, state_machine_arn: str, sfn: Any | None = None) -> None:
         self._arn = state_machine_arn
         self._sfn = sfn or client("stepfunctions")
-
-    def running_names(self, prefix: str) -> list[str]:
-        names: list[str] = []
-        with transient_faults("list running onboardings"):
-            pages = self._sfn.get_paginator("list_executions").paginate(
-                stateMachineArn=self._arn, statusFilter="RUNNING"
-            )
-            for page in pages:
-                names += [e["name"] for e in page["executions"] if e["name"].startswith(prefix)]
-        return names
-
-    def running(self) -> list[RunningExecution]:
-        """Every running execution, with the DB its input names."""
-        found: list[RunningExecution] = []
-        with transient_faults("list running onboardings"):
-            pages = self._sfn.get_paginator("list_executions").paginate(
-                stateMachineArn=self._arn, statusFilter="RUNNING"
-            )
-            for page in pages:
-                for e in page["executions"]:
-                    described = self._sfn.describe_execution(executionArn=e["executionArn"])
-                    try:
-                        reference = json.loads(described.get("input") or "{}").get("db_identifier")
-                    except (ValueError, AttributeError):
-                        reference = None
-                    found.append(
-                        RunningExecution(
-                            arn=e["executionArn"],
-                            name=e["name"],
-                            started_at=e["startDate"].isoformat(),
-                            db_identifier=reference if isinstance(reference, str) else None,
-                        )
-                    )
-        return found
 
     def start(self, name: str, payload: dict[str, Any]) -> bool:
         """Start an execution; False when one with that name exists already (a duplicate request)."""
@@ -62,7 +28,7 @@ class SfnGateway:
         return True
 
     def describe(self, name: str) -> ExecutionView | None:
-        arn = self._execution_arn(name)
+        arn = self.execution_arn(name)
         with transient_faults(f"describe onboarding {name}"):
             try:
                 execution = self._sfn.describe_execution(executionArn=arn)
@@ -85,6 +51,6 @@ class SfnGateway:
             stopped_at=execution["stopDate"].isoformat() if execution.get("stopDate") else None,
         )
 
-    def _execution_arn(self, name: str) -> str:
+    def execution_arn(self, name: str) -> str:
         prefix, _, machine = self._arn.partition(":stateMachine:")
         return f"{prefix}:execution:{machine}:{name}"

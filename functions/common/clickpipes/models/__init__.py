@@ -36,7 +36,6 @@ from clickpipes.models.records import (
     DbDescription,
     ExecutionView,
     RoleInfo,
-    RunningExecution,
 )
 from clickpipes.models.steps import (
     CdcDbRequest,
@@ -95,7 +94,6 @@ __all__ = [
     "ResourceId",
     "RoleArn",
     "RoleInfo",
-    "RunningExecution",
     "SchemaName",
     "SecretArn",
     "StepError",

@@ -60,13 +60,6 @@ class AdminCredentials(Model):
     database: str | None
 
 
-class RunningExecution(Model):
-    arn: str
-    name: str
-    started_at: str  # ISO 8601
-    db_identifier: str | None  # from its input
-
-
 class ExecutionView(Model):
     """One onboarding execution as Step Functions reports it."""
 

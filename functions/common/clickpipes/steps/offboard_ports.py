@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
-from clickpipes.models import AdminCredentials, ExecutionView, RunningExecution
+from clickpipes.models import AdminCredentials
 from clickpipes.offboarding_models import DbOffboardRequest, DbOffboardResult
 from clickpipes.rules import DbKind, EngineFamily
-from clickpipes.steps.ports import Iam, Rds, StateMachine
+from clickpipes.steps.ports import Iam, Rds
 
 
 class OffboardRds(Rds, Protocol):
@@ -26,24 +26,3 @@ class OffboardDatabase(Protocol):
     def offboard(
         self, family: EngineFamily, credentials: AdminCredentials, request: DbOffboardRequest
     ) -> DbOffboardResult: ...
-
-
-class Machines:
-    """Several state machines as one for the one-at-a-time guard and the triggers: an onboarding and an
-    offboarding of one DB never run at once. The first machine is the one ``start`` and ``describe`` use."""
-
-    def __init__(self, own: StateMachine, *others: StateMachine) -> None:
-        self._own = own
-        self._all = (own, *others)
-
-    def running_names(self, prefix: str) -> list[str]:
-        return [name for machine in self._all for name in machine.running_names(prefix)]
-
-    def running(self) -> list[RunningExecution]:
-        return [execution for machine in self._all for execution in machine.running()]
-
-    def start(self, name: str, payload: dict[str, Any]) -> bool:
-        return self._own.start(name, payload)
-
-    def describe(self, name: str) -> ExecutionView | None:
-        return self._own.describe(name)

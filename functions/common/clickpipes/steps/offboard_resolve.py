@@ -1,7 +1,7 @@
 """Step ResolveOffboarding: from the execution input to a validated OffboardTarget. Changes nothing.
 
-Refuses (OnboardingInProgressError) while an onboarding or another offboarding of the DB runs: the guard counts
-the running executions of both state machines. What to take away is read from what the onboarding recorded on the
+Refuses (OnboardingInProgressError) while an onboarding or another offboarding of the DB runs (``shared.hold_db``:
+one guard item per DB for both state machines). What to take away is read from what the onboarding recorded on the
 DB's tags (user, publication, the settings it changed), with the onboarding's defaults where nothing is recorded."""
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from clickpipes.offboarding_models import (
     OffboardTarget,
 )
 from clickpipes.settings import ResolveSettings
-from clickpipes.steps.ports import Rds, StateMachine
-from clickpipes.steps.resolve_target import _find, one_at_a_time
+from clickpipes.steps.ports import Guard, Rds
+from clickpipes.steps.resolve_target import _find
+from clickpipes.steps.shared import BUSY, hold_db
 from clickpipes.steps.tag_trigger import USER_TAG
 
 DEFAULT_PUBLICATION: Final = "clickpipes"
@@ -47,12 +48,12 @@ def resolve_offboarding(
     *,
     rds: Rds,
     settings: ResolveSettings,
-    sfn: StateMachine | None = None,
+    guard: Guard | None = None,
     execution_arn: str = "",
 ) -> OffboardTarget:
     kind_hint, identifier = check_offboarding_request(request, settings=settings)
-    if sfn is not None:
-        one_at_a_time(identifier, execution_arn, sfn)
+    if guard is not None:
+        hold_db(guard, identifier, settings.region, execution_arn, BUSY)
     db, warnings = _find(rds, kind_hint, identifier)
     engine = rules.check_engine(db.engine, db.engine_version, engine_mode=db.engine_mode)
     rules.check_db_state(db.kind, db.identifier, db.status)

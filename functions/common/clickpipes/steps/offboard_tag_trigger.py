@@ -12,7 +12,7 @@ from clickpipes.errors import OnboardingError, OnboardingInProgressError
 from clickpipes.models import TagEvent, TagTriggerResult
 from clickpipes.offboarding_models import DB_USER_TAG, OFFBOARDED, OffboardingInput
 from clickpipes.settings import ResolveSettings
-from clickpipes.steps.ports import StateMachine
+from clickpipes.steps.ports import Guard, StateMachine
 from clickpipes.steps.start_offboarding import start_offboarding
 
 
@@ -23,7 +23,14 @@ def onboarded(tags: dict[str, str]) -> bool:
 
 
 def on_offboard_tag(
-    event: TagEvent, arn: str, tags: dict[str, str], *, requested_by: str, sfn: StateMachine, settings: ResolveSettings
+    event: TagEvent,
+    arn: str,
+    tags: dict[str, str],
+    *,
+    requested_by: str,
+    sfn: StateMachine,
+    guard: Guard,
+    settings: ResolveSettings,
 ) -> TagTriggerResult:
     if not onboarded(tags):
         return TagTriggerResult(
@@ -33,7 +40,9 @@ def on_offboard_tag(
         )
     try:
         request = OffboardingInput(db_identifier=arn, requested_by=requested_by)
-        name = start_offboarding(request, sfn=sfn, settings=settings, dedupe_key=f"{arn}@{event.time[:16]}:offboard")
+        name = start_offboarding(
+            request, sfn=sfn, guard=guard, settings=settings, dedupe_key=f"{arn}@{event.time[:16]}:offboard"
+        )
     except OnboardingInProgressError as exc:
         return TagTriggerResult(db_arn=arn, started=None, reason=str(exc))
     except OnboardingError as exc:  # refused before starting: nothing changed, the DB's tags stay as they are

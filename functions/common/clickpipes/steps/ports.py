@@ -12,7 +12,6 @@ from clickpipes.models import (
     DbUserResult,
     ExecutionView,
     RoleInfo,
-    RunningExecution,
 )
 from clickpipes.rules import DbKind, EngineFamily, ParameterInfo
 
@@ -71,7 +70,12 @@ class Database(Protocol):
 
 
 class StateMachine(Protocol):
-    def running_names(self, prefix: str) -> list[str]: ...
-    def running(self) -> list[RunningExecution]: ...
+    def execution_arn(self, name: str) -> str: ...
     def start(self, name: str, payload: dict[str, Any]) -> bool: ...
     def describe(self, name: str) -> ExecutionView | None: ...
+
+
+class Guard(Protocol):
+    """One onboarding or offboarding per DB at a time (``clickpipes.aws.guard``)."""
+
+    def acquire(self, key: str, holder: str, *, again: bool = True) -> str | None: ...

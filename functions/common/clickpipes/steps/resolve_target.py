@@ -3,36 +3,13 @@
 from __future__ import annotations
 
 from clickpipes import rules, trust
-from clickpipes.errors import AdminCredentialsError, DbNotFoundError, InvalidInputError, OnboardingInProgressError
-from clickpipes.models import CdcOptions, DbDescription, OnboardingInput, OnboardingRequest, RunningExecution, Target
+from clickpipes.errors import AdminCredentialsError, DbNotFoundError, InvalidInputError
+from clickpipes.models import CdcOptions, DbDescription, OnboardingInput, OnboardingRequest, Target
 from clickpipes.settings import ResolveSettings
-from clickpipes.steps.ports import Rds, StateMachine
-from clickpipes.steps.shared import CheckedRequest, check_request
+from clickpipes.steps.ports import Guard, Rds
+from clickpipes.steps.shared import BUSY, CheckedRequest, check_request, hold_db
 
-__all__ = ["CheckedRequest", "check_request", "one_at_a_time", "resolve_target"]  # check_request: also here
-
-
-def one_at_a_time(identifier: str, execution_arn: str, sfn: StateMachine) -> None:
-    """Of the executions running for one DB, only the first started goes on (ties: the smaller ARN).
-    Every one of them runs this check, so two started at the same instant still leave exactly one."""
-    me: RunningExecution | None = None
-    rivals: list[RunningExecution] = []
-    for execution in sfn.running():
-        if execution.arn == execution_arn:
-            me = execution
-            continue
-        try:
-            same_db = execution.db_identifier and rules.parse_db_reference(execution.db_identifier)[1] == identifier
-        except InvalidInputError:
-            same_db = False
-        if same_db:
-            rivals.append(execution)
-    mine = (me.started_at, me.arn) if me else ("~", execution_arn)
-    first = min(rivals, key=lambda e: (e.started_at, e.arn), default=None)
-    if first is not None and (first.started_at, first.arn) < mine:
-        raise OnboardingInProgressError(
-            f"Onboarding {first.name} of DB '{identifier}' is already running: this one stops here, changing nothing."
-        )
+__all__ = ["CheckedRequest", "check_request", "resolve_target"]  # check_request: also here
 
 
 def resolve_target(
@@ -40,12 +17,12 @@ def resolve_target(
     *,
     rds: Rds,
     settings: ResolveSettings,
-    sfn: StateMachine | None = None,
+    guard: Guard | None = None,
     execution_arn: str = "",
 ) -> Target:
     kind_hint, identifier, user, principal = check_request(request, settings=settings)
-    if sfn is not None:
-        one_at_a_time(identifier, execution_arn, sfn)
+    if guard is not None:
+        hold_db(guard, identifier, settings.region, execution_arn, BUSY)
     db, warnings = _find(rds, kind_hint, identifier)
     engine = rules.check_engine(db.engine, db.engine_version, engine_mode=db.engine_mode)
     rules.check_db_user(user, engine)

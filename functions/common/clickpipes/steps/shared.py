@@ -8,10 +8,10 @@ from typing import Any, NamedTuple
 from pydantic import ValidationError
 
 from clickpipes import rules, trust
-from clickpipes.errors import AdminCredentialsError, DbNotFoundError, InvalidInputError
+from clickpipes.errors import AdminCredentialsError, DbNotFoundError, InvalidInputError, OnboardingInProgressError
 from clickpipes.models import AdminCredentials, DbDescription, OnboardingRequest, Target
 from clickpipes.settings import ResolveSettings
-from clickpipes.steps.ports import Rds
+from clickpipes.steps.ports import Guard, Rds
 
 
 class CheckedRequest(NamedTuple):
@@ -40,6 +40,24 @@ def check_request(request: OnboardingRequest, *, settings: ResolveSettings) -> C
         allowed=settings.allowed_principals,
     )
     return CheckedRequest(kind, identifier, user, principal)
+
+
+BUSY = (
+    "An onboarding or offboarding ({running}) of DB '{identifier}' is already running: this one stops here, "
+    "changing nothing."
+)
+
+
+def hold_db(guard: Guard, identifier: str, region: str, holder: str, busy: str, *, again: bool = True) -> None:
+    """Hold the DB for the execution ARN ``holder`` (``clickpipes.aws.guard``: O(1) calls, conditional writes),
+    or OnboardingInProgressError with ``busy`` (placeholders ``{running}``: the holder's name, ``{identifier}``).
+    The API and the tag trigger hold it for the execution they are about to start; ResolveTarget and
+    ResolveOffboarding hold it again (already theirs when started so: one call), so an execution started any
+    other way (a fleet's child, the console) is guarded too. ``again=False`` (a start): the holder itself
+    running counts as busy, as the start was made before."""
+    running = guard.acquire(f"{region}/{identifier}", holder, again=again)
+    if running is not None:
+        raise OnboardingInProgressError(busy.format(running=running.rsplit(":", 1)[-1], identifier=identifier))
 
 
 def current(rds: Rds, target: Target) -> DbDescription:

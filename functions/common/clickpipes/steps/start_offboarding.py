@@ -1,5 +1,5 @@
 """Start an offboarding (API and tag trigger): refuse bad input early, never while an onboarding or another
-offboarding of the DB runs (``sfn`` sees both state machines: ``offboard_ports.Machines``)."""
+offboarding of the DB runs (``shared.hold_db``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from clickpipes.models import ExecutionView
 from clickpipes.offboarding_models import OffboardingInput
 from clickpipes.settings import ResolveSettings
 from clickpipes.steps.offboard_resolve import check_offboarding_request
-from clickpipes.steps.ports import StateMachine
+from clickpipes.steps.ports import Guard, StateMachine
 from clickpipes.steps.start_onboarding import get_execution, start_execution
 
 
@@ -15,6 +15,7 @@ def start_offboarding(
     request: OffboardingInput,
     *,
     sfn: StateMachine,
+    guard: Guard,
     settings: ResolveSettings,
     dedupe_key: str | None = None,
 ) -> str:
@@ -24,7 +25,9 @@ def start_offboarding(
         "An onboarding or offboarding ({running}) of DB '{identifier}' is still running: wait for it to finish, "
         "then offboard."
     )
-    return start_execution(sfn, identifier, request, dedupe_key=dedupe_key, what="Offboarding", busy=busy)
+    return start_execution(
+        sfn, guard, identifier, settings.region, request, dedupe_key=dedupe_key, what="Offboarding", busy=busy
+    )
 
 
 def get_offboarding(offboarding_id: str, *, sfn: StateMachine) -> ExecutionView:

@@ -12,8 +12,8 @@ from pydantic import BaseModel
 from clickpipes.errors import OnboardingInProgressError, OnboardingNotFoundError
 from clickpipes.models import ExecutionView, OnboardingInput
 from clickpipes.settings import ResolveSettings
-from clickpipes.steps.ports import StateMachine
-from clickpipes.steps.shared import check_request
+from clickpipes.steps.ports import Guard, StateMachine
+from clickpipes.steps.shared import check_request, hold_db
 
 # Execution name = "<db identifier>--<12 hex>": RDS identifiers never contain "--", so the prefix
 # "<db identifier>--" names exactly the executions of that DB. At most 63 + 2 + 12 <= 80 characters.
@@ -24,6 +24,7 @@ def start_onboarding(
     request: OnboardingInput,
     *,
     sfn: StateMachine,
+    guard: Guard,
     settings: ResolveSettings,
     dedupe_key: str | None = None,
 ) -> str:
@@ -34,20 +35,30 @@ def start_onboarding(
         "Onboarding {running} of DB '{identifier}' is still running: wait for it to finish "
         "(GET /onboardings/{running})."
     )
-    return start_execution(sfn, identifier, request, dedupe_key=dedupe_key, what="Onboarding", busy=busy)
+    return start_execution(
+        sfn, guard, identifier, settings.region, request, dedupe_key=dedupe_key, what="Onboarding", busy=busy
+    )
 
 
 def start_execution(
-    sfn: StateMachine, identifier: str, request: BaseModel, *, dedupe_key: str | None, what: str, busy: str
+    sfn: StateMachine,
+    guard: Guard,
+    identifier: str,
+    region: str,
+    request: BaseModel,
+    *,
+    dedupe_key: str | None,
+    what: str,
+    busy: str,
 ) -> str:
     """Start ``<db identifier>--<12 hex>`` with the checked request as input (and who asked, even when unset),
-    unless an execution of that DB runs (``sfn.running_names`` sees every state machine it guards): then
+    holding the DB for it first (``shared.hold_db``): while an onboarding or offboarding of that DB runs,
     OnboardingInProgressError with ``busy`` (placeholders ``{running}``, ``{identifier}``)."""
-    running = sfn.running_names(f"{identifier}--")
-    if running:
-        raise OnboardingInProgressError(busy.format(running=running[0], identifier=identifier))
     suffix = hashlib.sha256(dedupe_key.encode()).hexdigest()[:12] if dedupe_key else uuid.uuid4().hex[:12]
     name = f"{identifier}--{suffix}"
+    # a start made before (a duplicate event: the same name) is refused like any other running execution: Step
+    # Functions would answer a repeated StartExecution of a running one with that one, not an error
+    hold_db(guard, identifier, region, sfn.execution_arn(name), busy, again=False)
     payload = request.model_dump(exclude_unset=True) | {"requested_by": getattr(request, "requested_by", None)}
     if not sfn.start(name, payload):
         raise OnboardingInProgressError(f"{what} {name} of DB '{identifier}' was already started.")

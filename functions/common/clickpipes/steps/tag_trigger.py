@@ -12,7 +12,7 @@ from clickpipes import rules, trust
 from clickpipes.errors import OnboardingError, OnboardingInProgressError
 from clickpipes.models import OnboardingInput, TagEvent, TagTriggerResult
 from clickpipes.settings import ResolveSettings
-from clickpipes.steps.ports import Rds, StateMachine
+from clickpipes.steps.ports import Guard, Rds, StateMachine
 from clickpipes.steps.start_onboarding import start_onboarding
 
 ONBOARD_TAG: Final = "clickpipes:onboard"
@@ -33,10 +33,11 @@ def on_tag_event(
     *,
     rds: Rds,
     sfn: StateMachine,
+    guard: Guard,
     settings: ResolveSettings,
     offboarding: StateMachine | None = None,
 ) -> TagTriggerResult:
-    """``offboarding``: the offboarding state machine (with the onboarding's: ``offboard_ports.Machines``); given,
+    """``offboarding``: the offboarding state machine; given,
     ``clickpipes:onboard=false`` on an onboarded DB starts its offboarding."""
     arn = event.db_arn
     if arn is None or rules.DB_ARN_PATTERN.fullmatch(arn) is None:
@@ -47,7 +48,9 @@ def on_tag_event(
     if offboarding is not None and tags[ONBOARD_TAG].lower() == "false":
         from clickpipes.steps.offboard_tag_trigger import on_offboard_tag  # noqa: PLC0415 (offboarding's module)
 
-        return on_offboard_tag(event, arn, tags, requested_by=requester(event), sfn=offboarding, settings=settings)
+        return on_offboard_tag(
+            event, arn, tags, requested_by=requester(event), sfn=offboarding, guard=guard, settings=settings
+        )
     if tags.get(ONBOARD_TAG, "").lower() != "true":
         return TagTriggerResult(db_arn=arn, started=None, reason=f"{ONBOARD_TAG} is not 'true' (any more)")
     try:
@@ -57,7 +60,7 @@ def on_tag_event(
         )
         # One tagging can arrive as a CloudTrail event and an aws.tag event, each possibly twice: the key is
         # the DB and the minute of the change, so all of them start one execution.
-        name = start_onboarding(request, sfn=sfn, settings=settings, dedupe_key=f"{arn}@{event.time[:16]}")
+        name = start_onboarding(request, sfn=sfn, guard=guard, settings=settings, dedupe_key=f"{arn}@{event.time[:16]}")
     except OnboardingInProgressError as exc:
         return TagTriggerResult(db_arn=arn, started=None, reason=str(exc))
     except OnboardingError as exc:  # refused before starting: tell the user where they look, on the DB's tags
