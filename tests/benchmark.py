@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import statistics
 import subprocess
@@ -58,6 +59,32 @@ def end_to_end() -> None:
                 )
 
 
+def _waits(first: float, poll: float, apply_s: float) -> list[float]:
+    """The WaitForDb intervals until a check sees a modification that takes ``apply_s`` seconds:
+    ``min(max(first, waited), poll - waited % poll)`` (statemachine/onboarding.asl.json); first == poll is a
+    fixed interval."""
+    waits: list[float] = []
+    while sum(waits) < apply_s:
+        waited = sum(waits)
+        waits.append(min(max(first, waited), poll - waited % poll))
+    return waits
+
+
+def wait_loop() -> None:
+    """What the backoff costs and saves for an RDS modification of a given length (the local world's RDS applies
+    instantly, so the runs above take no loop): per wait phase, when it is noticed and the transitions it adds
+    (WaitForDb, CheckDbStatus, IsDbReady per loop), against the fixed PollIntervalSeconds."""
+    definition = json.loads((ROOT / "statemachine" / "onboarding.asl.json").read_text())
+    first = float(definition["States"]["Start"]["Assign"]["firstPollSeconds"])
+    poll = float(load_template(ROOT / "template.yaml").parameters["PollIntervalSeconds"] or 30)
+    print(f"\n## Wait loop: backoff from {first:g} s to PollIntervalSeconds={poll:g} s, against a fixed {poll:g} s")
+    print(f"{'RDS applies in':<16}{'noticed (fixed)':>17}{'noticed (backoff)':>19}{'transitions +':>15}")
+    for apply_s in (3, 10, 20, 45, 90, 300, 900):
+        fixed, backoff = _waits(poll, poll, apply_s), _waits(first, poll, apply_s)
+        extra = 3 * (len(backoff) - len(fixed))
+        print(f"{apply_s:>10.0f} s  {sum(fixed):>15.0f} s{sum(backoff):>17.0f} s{extra:>+15d}")
+
+
 def import_ms(module: str, path: list[Path]) -> float:
     """Median of 5 fresh interpreters importing ``module`` from ``path``, writing no bytecode (Lambda's
     /var/task and /opt are read-only: what is not shipped compiled is compiled at every cold start)."""
@@ -97,4 +124,5 @@ def built_packages() -> None:
 
 if __name__ == "__main__":
     end_to_end()
+    wait_loop()
     built_packages()

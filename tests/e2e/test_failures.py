@@ -3,6 +3,7 @@ tagged failed when it was identified, and nothing half-done left unreported."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 from psycopg import sql
 
 from tests.dbs.servers import LocalDbsEnv, mariadb_root_connect, pg_superuser_connect
-from tests.e2e.scenario import PRINCIPAL, STATE_MACHINE, create_db, fresh
+from tests.e2e.scenario import PRINCIPAL, ROOT, STATE_MACHINE, create_db, fresh
 from tests.harness.execution import ExecutionResult
 from tests.harness.local_aws import LocalWorld
 
@@ -110,13 +111,49 @@ def test_modification_timeout(world: LocalWorld, local_dbs: LocalDbsEnv) -> None
     world.feed_statuses(identifier, ["available", "available", *["modifying"] * 100])
     result = run(world, {"db_identifier": identifier})
     assert_failed(result, "ModificationTimeoutError", "still 'modifying'")
-    # MaxWaitSeconds=120 / PollIntervalSeconds=5: 24 waits, then the 25th check gives up
-    assert [s.name for s in result.steps].count("WaitForDb") == 24
+    # MaxWaitSeconds=120 / PollIntervalSeconds=5 (no room to back off from 5 s): 24 waits, the 25th check gives up
+    assert [s.wait_seconds for s in result.steps if s.name == "WaitForDb"] == [5] * 24
     assert tags(world, db["DBInstanceArn"]) == {
         "clickpipes:status": "failed",
         "clickpipes:error": "ModificationTimeoutError",
         "clickpipes:iam-auth-enabled-by-us": "true",  # EnableIamAuth's record, for an offboarding
     }
+
+
+@pytest.mark.parametrize(
+    ("poll", "waits"),
+    [
+        (30, [5, 5, 10, 10, 30, 30, 30]),  # checks at 0, 5, 10, 20, 30, 60, 90, 120 s: on the fixed grid from 30 s
+        (60, [5, 5, 10, 20, 20, 60]),  # 0, 5, 10, 20, 40, 60, 120
+        (5, [5] * 24),
+        (3, [3] * 40),  # PollIntervalSeconds below the first poll: a fixed interval
+    ],
+)
+def test_the_wait_loop_backs_off_to_the_poll_interval(world: LocalWorld, poll: int, waits: list[int]) -> None:
+    """The real WaitForDb state (statemachine/onboarding.asl.json), looped until 120 s are waited."""
+    definition = json.loads((ROOT / "statemachine" / "onboarding.asl.json").read_text())
+    start, wait = definition["States"]["Start"]["Assign"], definition["States"]["WaitForDb"]
+    looped = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Start",
+        "States": {
+            "Start": {
+                "Type": "Pass",
+                "Assign": {"waited": 0, "pollSeconds": poll, "firstPollSeconds": start["firstPollSeconds"]},
+                "Next": "WaitForDb",
+            },
+            "WaitForDb": wait | {"Next": "Done"},
+            "Done": {
+                "Type": "Choice",
+                "Choices": [{"Condition": "{% $waited >= 120 %}", "Next": "End"}],
+                "Default": "WaitForDb",
+            },
+            "End": {"Type": "Succeed"},
+        },
+    }
+    result = world.run(world.create_state_machine(f"backoff-{poll}", looped), {}, timeout=60)
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert [s.wait_seconds for s in result.steps if s.name == "WaitForDb"] == waits
 
 
 def test_db_deleted_mid_onboarding(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
