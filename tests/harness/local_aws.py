@@ -80,6 +80,8 @@ from .patches import PATCHES, MotoPatch
 from .patches.rds import fake_dbi_resource_id
 from .patches.rds_status import DbKind, _StatusFeeder
 from .patches.sfn import WaitRecord
+from .rate_limits import LIMITS, RateLimits
+from .rate_limits import applied as rate_limits_applied
 
 __all__ = [
     "PATCHES",
@@ -163,6 +165,7 @@ class LocalWorld:
         quiet_interpreter_logs: bool = True,
         extra_env: Mapping[str, str] | None = None,
         disable_patches: Iterable[str] = (),
+        rate_limits: bool | Mapping[str, tuple[float, float]] = False,
     ) -> None:
         """
         wait_scale / retry_scale: real seconds slept per requested Wait / Retry-interval second.
@@ -172,6 +175,8 @@ class LocalWorld:
         quiet_interpreter_logs: silence the interpreter's ERROR logs for handled failures (Retry/Catch).
         extra_env: set on top of the functions' environment (wins over it), e.g. POWERTOOLS_* knobs.
         disable_patches: names from PATCHES to leave out (to observe a moto gap).
+        rate_limits: AWS's API rate limits as token buckets (``tests.harness.rate_limits``): True for AWS's
+            figures, or bucket name -> (size, refill per second) to replace some of them.
         """
         unknown = set(disable_patches) - set(PATCHES)
         if unknown:
@@ -187,6 +192,10 @@ class LocalWorld:
         self._server_port = server_port
         self._quiet = quiet_interpreter_logs
         self._extra_env = dict(extra_env or {})
+        self.rate_limits: RateLimits | None = None
+        if rate_limits:
+            overrides = rate_limits if isinstance(rate_limits, Mapping) else {}
+            self.rate_limits = RateLimits({**LIMITS, **overrides}, DEFAULT_ACCOUNT_ID)
 
         self.endpoint_url: str | None = None
         self.deployments: list[Deployed] = []
@@ -248,6 +257,8 @@ class LocalWorld:
             )
             for name in self.enabled_patches:
                 PATCHES[name].apply(stack, self)
+            if self.rate_limits is not None:
+                stack.enter_context(rate_limits_applied(self.rate_limits))
             if self._quiet:
                 interpreter_log = logging.getLogger("moto.stepfunctions.parser")
                 stack.callback(interpreter_log.setLevel, interpreter_log.level)
