@@ -8,10 +8,10 @@ from typing import Any, NamedTuple
 from pydantic import ValidationError
 
 from clickpipes import rules, trust
-from clickpipes.errors import AdminCredentialsError, DbNotFoundError, InvalidInputError
-from clickpipes.models import AdminCredentials, DbDescription, OnboardingRequest, Target
+from clickpipes.errors import AdminCredentialsError, DbNotFoundError, InvalidInputError, OnboardingInProgressError
+from clickpipes.models import AdminCredentials, DbDescription, DbFacts, OnboardingRequest, RunningExecution
 from clickpipes.settings import ResolveSettings
-from clickpipes.steps.ports import Rds
+from clickpipes.steps.ports import Rds, StateMachine
 
 
 class CheckedRequest(NamedTuple):
@@ -21,16 +21,24 @@ class CheckedRequest(NamedTuple):
     principal: str
 
 
+def db_reference(
+    db_identifier: str, *, settings: ResolveSettings, workflow: str = "onboards"
+) -> tuple[rules.DbKind | None, str]:
+    """The kind (when an ARN says it) and identifier of the DB named, which must be in this stack's region."""
+    kind, identifier, arn_region = rules.parse_db_reference(db_identifier)
+    if arn_region is not None and arn_region != settings.region:
+        raise InvalidInputError(
+            f"db_identifier {db_identifier!r} is in {arn_region}, but this stack {workflow} databases in "
+            f"{settings.region}: deploy the stack in {arn_region} or call that region's API."
+        )
+    return kind, identifier
+
+
 def check_request(request: OnboardingRequest, *, settings: ResolveSettings) -> CheckedRequest:
     """Everything checkable without AWS, the trust boundary's allowlist and reserved names included (the API
     answers 400/403 on it, the tag trigger tags the DB failed, before starting anything)."""
     region = settings.region
-    kind, identifier, arn_region = rules.parse_db_reference(request.db_identifier)
-    if arn_region is not None and arn_region != region:
-        raise InvalidInputError(
-            f"db_identifier {request.db_identifier!r} is in {arn_region}, but this stack onboards databases in "
-            f"{region}: deploy the stack in {arn_region} or call that region's API."
-        )
+    kind, identifier = db_reference(request.db_identifier, settings=settings)
     user = trust.check_not_protected(rules.check_db_user(request.db_user or rules.DEFAULT_DB_USER))
     principal = trust.check_principal_allowed(
         rules.check_principal(
@@ -42,17 +50,17 @@ def check_request(request: OnboardingRequest, *, settings: ResolveSettings) -> C
     return CheckedRequest(kind, identifier, user, principal)
 
 
-def current(rds: Rds, target: Target) -> DbDescription:
-    """The DB as RDS sees it now; DbNotFoundError when it vanished after ResolveTarget."""
+def current(rds: Rds, target: DbFacts) -> DbDescription:
+    """The DB as RDS sees it now; DbNotFoundError when it vanished after the workflow resolved it."""
     db = rds.describe(target.kind, target.db_identifier)
     if db is None:
         raise DbNotFoundError(
-            f"DB {target.kind} '{target.db_identifier}' no longer exists (deleted during the onboarding)."
+            f"DB {target.kind} '{target.db_identifier}' no longer exists (deleted during the {target.workflow})."
         )
     return db
 
 
-def described(rds: Rds, target: Target) -> DbDescription:
+def described(rds: Rds, target: DbFacts) -> DbDescription:
     """The DB as RDS describes it in this step, which must be the one the event names: a step acts on RDS's
     resource id, account, region and endpoint, never on what an event claims (it may be invoked directly)."""
     db = current(rds, target)
@@ -62,13 +70,13 @@ def described(rds: Rds, target: Target) -> DbDescription:
     if claimed != actual:
         raise InvalidInputError(
             f"The step's input does not describe DB {target.kind} '{target.db_identifier}' as RDS does (ARN, resource "
-            "ID, partition, region, account): run the onboarding from the start (it may have been recreated). "
+            f"ID, partition, region, account): run the {target.workflow} from the start (it may have been recreated). "
             "Nothing was changed."
         )
     return db
 
 
-def admin_credentials(secret: dict[str, Any], target: Target, db: DbDescription) -> AdminCredentials:
+def admin_credentials(secret: dict[str, Any], target: DbFacts, db: DbDescription) -> AdminCredentials:
     """The RDS secret convention: username/password, and optionally host/port/dbname, which win over the
     DB's endpoint as RDS describes it (that is how a proxy, a tunnel or a local server is reached)."""
     try:
@@ -86,7 +94,7 @@ def admin_credentials(secret: dict[str, Any], target: Target, db: DbDescription)
         ) from None
 
 
-def admin_login(rds: Rds, secrets: Any, target: Target) -> tuple[DbDescription, AdminCredentials]:
+def admin_login(rds: Rds, secrets: Any, target: DbFacts) -> tuple[DbDescription, AdminCredentials]:
     """The DB (as RDS describes it) and the admin login for it: the secret must be bound to this DB, and the
     IAM user may be neither the master user nor the admin."""
     db = described(rds, target)
@@ -96,3 +104,26 @@ def admin_login(rds: Rds, secrets: Any, target: Target) -> tuple[DbDescription, 
     credentials = admin_credentials(secrets.get_json(target.admin_secret_arn), target, db)
     trust.check_not_protected(target.db_user, master_username=db.master_username, admin_username=credentials.username)
     return db, credentials
+
+
+def one_at_a_time(identifier: str, execution_arn: str, sfn: StateMachine) -> None:
+    """Of the executions running for one DB, only the first started goes on (ties: the smaller ARN).
+    Every one of them runs this check, so two started at the same instant still leave exactly one."""
+    me: RunningExecution | None = None
+    rivals: list[RunningExecution] = []
+    for execution in sfn.running():
+        if execution.arn == execution_arn:
+            me = execution
+            continue
+        try:
+            same_db = execution.db_identifier and rules.parse_db_reference(execution.db_identifier)[1] == identifier
+        except InvalidInputError:
+            same_db = False
+        if same_db:
+            rivals.append(execution)
+    mine = (me.started_at, me.arn) if me else ("~", execution_arn)
+    first = min(rivals, key=lambda e: (e.started_at, e.arn), default=None)
+    if first is not None and (first.started_at, first.arn) < mine:
+        raise OnboardingInProgressError(
+            f"Onboarding {first.name} of DB '{identifier}' is already running: this one stops here, changing nothing."
+        )
