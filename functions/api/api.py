@@ -31,7 +31,7 @@ from clickpipes.models import OnboardingInput, OnboardingRequest
 from clickpipes.observability import logger, metrics, tracer
 from clickpipes.settings import GuardSettings, TriggerSettings
 from clickpipes.steps.start_onboarding import get_onboarding, start_onboarding
-from pydantic import BaseModel, ConfigDict
+from views import Accepted, ExecutionStatus, Problem, accepted, problem
 
 app = APIGatewayRestResolver(enable_validation=True)
 app.configure_openapi(
@@ -42,30 +42,8 @@ app.configure_openapi(
 app.include_router(offboardings.router)
 
 
-class Accepted(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: str
-    status: str
-    location: str
-
-
-class Onboarding(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: str
-    status: str
-    db_identifier: str | None
-    current_step: str | None
-    output: dict[str, Any] | None
-    error: str | None
-    cause: str | None
-    started_at: str
-    stopped_at: str | None
-
-
-class Problem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    error: str
-    message: str
+class Onboarding(ExecutionStatus):
+    """An onboarding's status, current step, output or error."""
 
 
 def _gateway() -> tuple[SfnGateway, TriggerSettings]:
@@ -84,16 +62,10 @@ def guard() -> DbGuard:
     summary="Start an onboarding",
     responses={
         202: {"description": "Started", "content": {"application/json": {"model": Accepted}}},
-        400: {"description": "Invalid input", "content": {"application/json": {"model": Problem}}},
-        403: {
-            "description": "Outside the trust boundary: PrincipalNotAllowedError, ProtectedUserError",
-            "content": {"application/json": {"model": Problem}},
-        },
-        409: {
-            "description": "An onboarding of this DB is running",
-            "content": {"application/json": {"model": Problem}},
-        },
-        415: {"description": "The body is not JSON", "content": {"application/json": {"model": Problem}}},
+        400: problem("Invalid input"),
+        403: problem("Outside the trust boundary: PrincipalNotAllowedError, ProtectedUserError"),
+        409: problem("An onboarding of this DB is running"),
+        415: problem("The body is not JSON"),
     },
 )
 def post_onboarding(request: Annotated[OnboardingRequest, Body()]) -> Response[Accepted]:
@@ -102,11 +74,7 @@ def post_onboarding(request: Annotated[OnboardingRequest, Body()]) -> Response[A
     caller = app.current_event.request_context.identity.user_arn
     execution_input = OnboardingInput(**request.model_dump(exclude_unset=True), requested_by=caller or None)
     name = start_onboarding(execution_input, sfn=sfn, guard=guard(), settings=settings)
-    # relative: it resolves against the request URL, so it keeps the stage (…/v1/onboardings/<id>)
-    accepted = Accepted(id=name, status="RUNNING", location=f"onboardings/{name}")
-    return Response(
-        status_code=202, content_type="application/json", body=accepted, headers={"Location": accepted.location}
-    )
+    return accepted(Accepted, name, "onboardings")
 
 
 @app.get(
@@ -114,23 +82,12 @@ def post_onboarding(request: Annotated[OnboardingRequest, Body()]) -> Response[A
     summary="Status of an onboarding",
     responses={
         200: {"description": "The onboarding", "content": {"application/json": {"model": Onboarding}}},
-        404: {"description": "Unknown id", "content": {"application/json": {"model": Problem}}},
+        404: problem("Unknown id"),
     },
 )
 def get_onboarding_status(onboarding_id: Annotated[str, Path(max_length=80)]) -> Onboarding:
     sfn, _ = _gateway()
-    view = get_onboarding(onboarding_id, sfn=sfn)
-    return Onboarding(
-        id=view.name,
-        status=view.status,
-        db_identifier=view.input.get("db_identifier"),
-        current_step=view.current_step,
-        output=view.output,
-        error=view.error,
-        cause=view.cause,
-        started_at=view.started_at,
-        stopped_at=view.stopped_at,
-    )
+    return Onboarding.of(get_onboarding(onboarding_id, sfn=sfn))
 
 
 def _problem(status: int, exc: Exception, message: str | None = None) -> Response[Problem]:

@@ -7,7 +7,7 @@ GET  /offboardings/{id}       status, current step, output or error (200), 404 u
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Annotated, cast
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -15,40 +15,22 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from clickpipes.aws.guard import DbGuard
 from clickpipes.aws.sfn import SfnGateway
-from clickpipes.errors import InvalidInputError
+from clickpipes.errors import ConfigurationError
 from clickpipes.offboarding_models import OffboardingInput, OffboardingRequest
 from clickpipes.offboarding_settings import MachineSettings
 from clickpipes.settings import GuardSettings, TriggerSettings
 from clickpipes.steps.start_offboarding import get_offboarding, start_offboarding
-from pydantic import BaseModel, ConfigDict
+from views import Accepted, ExecutionStatus, accepted, problem
 
 router = Router()  # type: ignore[no-untyped-call]
 
 
-class OffboardingAccepted(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: str
-    status: str
-    location: str
+class OffboardingAccepted(Accepted):
+    """202: the offboarding started."""
 
 
-class Offboarding(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: str
-    status: str
-    db_identifier: str | None
-    current_step: str | None
-    output: dict[str, Any] | None
-    error: str | None
-    cause: str | None
-    started_at: str
-    stopped_at: str | None
-
-
-class OffboardingProblem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    error: str
-    message: str
+class Offboarding(ExecutionStatus):
+    """An offboarding's status, current step, output or error."""
 
 
 def _machines() -> tuple[SfnGateway, TriggerSettings]:
@@ -56,12 +38,8 @@ def _machines() -> tuple[SfnGateway, TriggerSettings]:
     settings = TriggerSettings.from_env()
     offboarding = MachineSettings.from_env().offboarding_state_machine_arn
     if not offboarding:
-        raise InvalidInputError("This stack has no offboarding state machine (OFFBOARDING_STATE_MACHINE_ARN).")
+        raise ConfigurationError("This stack has no offboarding state machine (OFFBOARDING_STATE_MACHINE_ARN).")
     return SfnGateway(offboarding), settings
-
-
-def _problem(description: str) -> Any:  # an OpenAPIResponse
-    return {"description": description, "content": {"application/json": {"model": OffboardingProblem}}}
 
 
 @router.post(
@@ -69,10 +47,10 @@ def _problem(description: str) -> Any:  # an OpenAPIResponse
     summary="Start an offboarding",
     responses={
         202: {"description": "Started", "content": {"application/json": {"model": OffboardingAccepted}}},
-        400: _problem("Invalid input"),
-        403: _problem("A protected db_user: ProtectedUserError"),
-        409: _problem("An onboarding or offboarding of this DB is running"),
-        415: _problem("The body is not JSON"),
+        400: problem("Invalid input"),
+        403: problem("A protected db_user: ProtectedUserError"),
+        409: problem("An onboarding or offboarding of this DB is running"),
+        415: problem("The body is not JSON"),
     },
 )
 def post_offboarding(request: Annotated[OffboardingRequest, Body()]) -> Response[OffboardingAccepted]:
@@ -83,10 +61,7 @@ def post_offboarding(request: Annotated[OffboardingRequest, Body()]) -> Response
     name = start_offboarding(
         execution_input, sfn=sfn, guard=DbGuard(GuardSettings.from_env().guard_table), settings=settings
     )
-    accepted = OffboardingAccepted(id=name, status="RUNNING", location=f"offboardings/{name}")
-    return Response(
-        status_code=202, content_type="application/json", body=accepted, headers={"Location": accepted.location}
-    )
+    return accepted(OffboardingAccepted, name, "offboardings")
 
 
 @router.get(
@@ -94,20 +69,9 @@ def post_offboarding(request: Annotated[OffboardingRequest, Body()]) -> Response
     summary="Status of an offboarding",
     responses={
         200: {"description": "The offboarding", "content": {"application/json": {"model": Offboarding}}},
-        404: _problem("Unknown id"),
+        404: problem("Unknown id"),
     },
 )
 def get_offboarding_status(offboarding_id: Annotated[str, Path(max_length=80)]) -> Offboarding:
     sfn, _ = _machines()
-    view = get_offboarding(offboarding_id, sfn=sfn)
-    return Offboarding(
-        id=view.name,
-        status=view.status,
-        db_identifier=view.input.get("db_identifier"),
-        current_step=view.current_step,
-        output=view.output,
-        error=view.error,
-        cause=view.cause,
-        started_at=view.started_at,
-        stopped_at=view.stopped_at,
-    )
+    return Offboarding.of(get_offboarding(offboarding_id, sfn=sfn))

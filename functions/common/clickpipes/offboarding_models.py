@@ -6,7 +6,7 @@ failure path, and adds only what taking access away needs.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, ClassVar, Final
 
 from pydantic import Field
 
@@ -54,6 +54,8 @@ class ResolveOffboardingRequest(Model):
 
 class OffboardTarget(DbFacts):
     """The DB to offboard as RDS describes it, and what the onboarding recorded on its tags. No secret."""
+
+    workflow: ClassVar[str] = "offboarding"
 
     publication: str
     role_name: str

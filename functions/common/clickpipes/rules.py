@@ -158,6 +158,7 @@ DB_ARN_TAG: Final = "clickpipes:db-arn"
 STATUS_TAG: Final = "clickpipes:status"
 ROLE_ARN_TAG: Final = "clickpipes:role-arn"
 ERROR_TAG: Final = "clickpipes:error"
+USER_TAG: Final = "clickpipes:db-user"  # the tag trigger's: the DB user to onboard (and to offboard)
 
 
 def partition_of(region: str) -> str:

@@ -13,7 +13,7 @@ from typing import Final
 
 import psycopg
 import pymysql
-from clickpipes.errors import DbPrivilegeError, TransientError
+from clickpipes.errors import AdminCredentialsError, DbConnectionError, DbPrivilegeError, TransientError
 from psycopg import errors
 
 from clickpipes_db.server_values import first_line
@@ -55,3 +55,15 @@ def mysql_faults(privilege: str, *, access_denied_is_privilege: bool = False) ->
         if code in MYSQL_CONNECTION_LOST:
             raise TransientError(f"Connection to MySQL lost ({mysql_detail(exc)}); will retry.") from None
         raise
+
+
+def login_refused(engine: str, where: str, username: str, *, bad_credentials: bool, detail: str) -> Exception:
+    """Why the admin login failed, as the contract names it: the secret's credentials, or the way to the server."""
+    if bad_credentials:
+        return AdminCredentialsError(
+            f"{engine} at {where} refused the admin user '{username}': check the admin secret's username and password."
+        )
+    return DbConnectionError(
+        f"Cannot connect to {engine} at {where} over TLS ({detail}): check the security group, the endpoint, and "
+        "the CA bundle (DbCaBundle)."
+    )

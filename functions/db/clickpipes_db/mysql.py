@@ -8,13 +8,11 @@ see :mod:`clickpipes_db.trust`. Admin-class rights: :mod:`clickpipes_db.mysql_gr
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from typing import Final
 
 import pymysql
 from clickpipes.errors import (
-    AdminCredentialsError,
-    DbConnectionError,
     IamAuthNotActiveError,
 )
 from clickpipes.models import AdminCredentials, DbUserResult
@@ -26,6 +24,7 @@ from clickpipes_db.faults import (
     MYSQL_ACCESS_DENIED,
     MYSQL_CONNECTION_LOST,
     MYSQL_PRIVILEGE_ERRORS,
+    login_refused,
     mysql_code,
     mysql_detail,
     mysql_faults,
@@ -61,19 +60,11 @@ def connect(credentials: AdminCredentials, tls: Tls, timeout: int) -> Iterator[C
         )
     except pymysql.err.OperationalError as exc:
         code = exc.args[0] if exc.args else None
-        if code == ACCESS_DENIED:
-            raise AdminCredentialsError(
-                f"MySQL at {where} refused the admin user '{credentials.username}': check the admin secret's "
-                "username and password."
-            ) from None
-        raise DbConnectionError(
-            f"Cannot connect to MySQL at {where} over TLS ({mysql_detail(exc)}): check the security "
-            "group, the endpoint, and the CA bundle (DbCaBundle)."
+        raise login_refused(
+            "MySQL", where, credentials.username, bad_credentials=code == ACCESS_DENIED, detail=mysql_detail(exc)
         ) from None
-    try:
+    with closing(conn):
         yield conn
-    finally:
-        conn.close()
 
 
 def ensure_iam_user(

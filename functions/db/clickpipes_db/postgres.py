@@ -9,18 +9,18 @@ server has that role). REPLICATION alone is not admin-class (ClickPipes' user ge
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
 import psycopg
-from clickpipes.errors import AdminCredentialsError, DbConnectionError, DbPrivilegeError, TransientError
+from clickpipes.errors import DbPrivilegeError, TransientError
 from clickpipes.models import AdminCredentials, DbUserResult
 from psycopg import errors, sql
 from psycopg.conninfo import make_conninfo
 
 from clickpipes_db import trust
-from clickpipes_db.faults import postgres_faults
+from clickpipes_db.faults import login_refused, postgres_faults
 from clickpipes_db.server_values import first_line, is_on
 from clickpipes_db.tls import Tls
 
@@ -45,19 +45,12 @@ def connect(credentials: AdminCredentials, tls: Tls, timeout: int) -> Iterator[p
         conn = psycopg.connect(make_conninfo("", **params), autocommit=True)
     except psycopg.OperationalError as exc:
         text = str(exc)
-        if exc.sqlstate in AUTH_FAILED or "authentication failed" in text:
-            raise AdminCredentialsError(
-                f"PostgreSQL at {where} refused the admin user '{credentials.username}': check the admin "
-                "secret's username and password."
-            ) from None
-        raise DbConnectionError(
-            f"Cannot connect to PostgreSQL at {where} over TLS ({first_line(text)}): check the security group, "
-            "the endpoint, and the CA bundle (DbCaBundle)."
+        bad = exc.sqlstate in AUTH_FAILED or "authentication failed" in text
+        raise login_refused(
+            "PostgreSQL", where, credentials.username, bad_credentials=bad, detail=first_line(text)
         ) from None
-    try:
+    with closing(conn):
         yield conn
-    finally:
-        conn.close()
 
 
 def ensure_iam_user(

@@ -3,7 +3,7 @@ execution's output on success or failure."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,6 +54,8 @@ class DbFacts(Model):
     iam_auth_enabled: bool
     admin_secret_arn: SecretArn
     db_user: DbUserName
+
+    workflow: ClassVar[str] = "onboarding"  # the word the shared steps' messages use
 
 
 class Target(DbFacts):

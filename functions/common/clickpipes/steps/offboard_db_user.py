@@ -9,8 +9,8 @@ from __future__ import annotations
 from clickpipes import rules
 from clickpipes.offboarding_models import ORIGINAL_RETENTION_TAG, DbOffboardRequest, DbOffboardResult, OffboardTarget
 from clickpipes.steps.offboard_ports import OffboardDatabase
-from clickpipes.steps.offboard_shared import admin_login
 from clickpipes.steps.ports import Rds, Secrets
+from clickpipes.steps.shared import admin_login
 
 
 def drop_db_user(target: OffboardTarget, *, rds: Rds, secrets: Secrets, database: OffboardDatabase) -> DbOffboardResult:

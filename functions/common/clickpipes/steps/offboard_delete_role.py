@@ -8,8 +8,8 @@ from __future__ import annotations
 from clickpipes import rules
 from clickpipes.offboarding_models import OffboardTarget, RoleDeletionResult
 from clickpipes.steps.offboard_ports import OffboardIam
-from clickpipes.steps.offboard_shared import described
 from clickpipes.steps.ports import Rds
+from clickpipes.steps.shared import described
 
 
 def delete_iam_role(target: OffboardTarget, *, iam: OffboardIam, rds: Rds) -> RoleDeletionResult:

@@ -10,7 +10,7 @@ import re
 from typing import Final
 
 from clickpipes import rules, trust
-from clickpipes.errors import AdminCredentialsError, InvalidInputError
+from clickpipes.errors import InvalidInputError
 from clickpipes.offboarding_models import (
     DB_USER_TAG,
     PUBLICATION_TAG,
@@ -19,10 +19,9 @@ from clickpipes.offboarding_models import (
     OffboardTarget,
 )
 from clickpipes.settings import ResolveSettings
+from clickpipes.steps.locate import admin_secret, db_facts, find_db
 from clickpipes.steps.ports import Guard, Rds
-from clickpipes.steps.resolve_target import _find
-from clickpipes.steps.shared import BUSY, hold_db
-from clickpipes.steps.tag_trigger import USER_TAG
+from clickpipes.steps.shared import BUSY, db_reference, hold_db
 
 DEFAULT_PUBLICATION: Final = "clickpipes"
 PUBLICATION_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,62}")
@@ -32,12 +31,7 @@ def check_offboarding_request(
     request: OffboardingInput, *, settings: ResolveSettings
 ) -> tuple[rules.DbKind | None, str]:
     """Everything checkable without AWS (the API answers 400 on it, before starting anything)."""
-    kind, identifier, arn_region = rules.parse_db_reference(request.db_identifier)
-    if arn_region is not None and arn_region != settings.region:
-        raise InvalidInputError(
-            f"db_identifier {request.db_identifier!r} is in {arn_region}, but this stack offboards databases in "
-            f"{settings.region}: use the stack in {arn_region}."
-        )
+    kind, identifier = db_reference(request.db_identifier, settings=settings, workflow="offboards")
     if request.db_user is not None:
         trust.check_not_protected(rules.check_db_user(request.db_user))
     return kind, identifier
@@ -54,41 +48,21 @@ def resolve_offboarding(
     kind_hint, identifier = check_offboarding_request(request, settings=settings)
     if guard is not None:
         hold_db(guard, identifier, settings.region, execution_arn, BUSY)
-    db, warnings = _find(rds, kind_hint, identifier)
+    db, warnings = find_db(rds, kind_hint, identifier)
     engine = rules.check_engine(db.engine, db.engine_version, engine_mode=db.engine_mode)
     rules.check_db_state(db.kind, db.identifier, db.status)
     tags = rds.tags(db.arn)
-    user = request.db_user or tags.get(DB_USER_TAG) or tags.get(USER_TAG) or rules.DEFAULT_DB_USER
+    user = request.db_user or tags.get(DB_USER_TAG) or tags.get(rules.USER_TAG) or rules.DEFAULT_DB_USER
     rules.check_db_user(user, engine)
     trust.check_not_protected(user, master_username=db.master_username)
     publication = request.publication or tags.get(PUBLICATION_TAG) or DEFAULT_PUBLICATION
     if not PUBLICATION_NAME.fullmatch(publication):
         raise InvalidInputError(f"Tag {PUBLICATION_TAG} names no valid publication ({publication!r}): fix the tag.")
-    secret_arn = request.admin_secret_arn or db.master_secret_arn
-    if not secret_arn:
-        raise AdminCredentialsError(
-            f"DB {db.kind} '{db.identifier}' has no RDS-managed master user secret: pass admin_secret_arn, the "
-            "ARN of a Secrets Manager secret with the admin's 'username' and 'password'."
-        )
-    trust.check_secret_bound(
-        secret_arn, db_kind=db.kind, db_identifier=db.identifier, master_secret_arn=db.master_secret_arn
-    )
+    secret_arn = admin_secret(db, request.admin_secret_arn)
     return OffboardTarget(
-        db_identifier=db.identifier,
-        kind=db.kind,
-        arn=db.arn,
-        partition=db.arn.split(":")[1],
-        region=settings.region,
-        account=db.arn.split(":")[4],
-        engine=engine,
-        engine_version=db.engine_version,
-        resource_id=db.resource_id,
-        endpoint=db.endpoint,
-        port=db.port,
-        database=request.database or db.database or ("postgres" if rules.family(engine) == "postgres" else None),
-        iam_auth_enabled=db.iam_auth_enabled,
-        admin_secret_arn=secret_arn,
-        db_user=user,
+        **db_facts(
+            db, engine=engine, settings=settings, database=request.database, db_user=user, admin_secret_arn=secret_arn
+        ),
         publication=publication,
         role_name=rules.role_name(db.kind, db.identifier, settings.region),
         records={k: tags[k] for k in RECORD_TAGS if k in tags},

@@ -21,7 +21,7 @@ from clickpipes.offboarding_models import (
     RevertSettingsResult,
 )
 from clickpipes.steps.offboard_ports import OffboardRds
-from clickpipes.steps.offboard_shared import described
+from clickpipes.steps.shared import described
 
 RERUN = "run the offboarding with revert_settings: true to set it back"
 

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from clickpipes import rules, trust
 from clickpipes.errors import AdminCredentialsError, DbNotFoundError, InvalidInputError, OnboardingInProgressError
-from clickpipes.models import AdminCredentials, DbDescription, OnboardingRequest, Target
+from clickpipes.models import AdminCredentials, DbDescription, DbFacts, OnboardingRequest
 from clickpipes.settings import ResolveSettings
 from clickpipes.steps.ports import Guard, Rds
 
@@ -21,16 +21,24 @@ class CheckedRequest(NamedTuple):
     principal: str
 
 
+def db_reference(
+    db_identifier: str, *, settings: ResolveSettings, workflow: str = "onboards"
+) -> tuple[rules.DbKind | None, str]:
+    """The kind (when an ARN says it) and identifier of the DB named, which must be in this stack's region."""
+    kind, identifier, arn_region = rules.parse_db_reference(db_identifier)
+    if arn_region is not None and arn_region != settings.region:
+        raise InvalidInputError(
+            f"db_identifier {db_identifier!r} is in {arn_region}, but this stack {workflow} databases in "
+            f"{settings.region}: deploy the stack in {arn_region} or call that region's API."
+        )
+    return kind, identifier
+
+
 def check_request(request: OnboardingRequest, *, settings: ResolveSettings) -> CheckedRequest:
     """Everything checkable without AWS, the trust boundary's allowlist and reserved names included (the API
     answers 400/403 on it, the tag trigger tags the DB failed, before starting anything)."""
     region = settings.region
-    kind, identifier, arn_region = rules.parse_db_reference(request.db_identifier)
-    if arn_region is not None and arn_region != region:
-        raise InvalidInputError(
-            f"db_identifier {request.db_identifier!r} is in {arn_region}, but this stack onboards databases in "
-            f"{region}: deploy the stack in {arn_region} or call that region's API."
-        )
+    kind, identifier = db_reference(request.db_identifier, settings=settings)
     user = trust.check_not_protected(rules.check_db_user(request.db_user or rules.DEFAULT_DB_USER))
     principal = trust.check_principal_allowed(
         rules.check_principal(
@@ -40,6 +48,62 @@ def check_request(request: OnboardingRequest, *, settings: ResolveSettings) -> C
         allowed=settings.allowed_principals,
     )
     return CheckedRequest(kind, identifier, user, principal)
+
+
+def current(rds: Rds, target: DbFacts) -> DbDescription:
+    """The DB as RDS sees it now; DbNotFoundError when it vanished after the workflow resolved it."""
+    db = rds.describe(target.kind, target.db_identifier)
+    if db is None:
+        raise DbNotFoundError(
+            f"DB {target.kind} '{target.db_identifier}' no longer exists (deleted during the {target.workflow})."
+        )
+    return db
+
+
+def described(rds: Rds, target: DbFacts) -> DbDescription:
+    """The DB as RDS describes it in this step, which must be the one the event names: a step acts on RDS's
+    resource id, account, region and endpoint, never on what an event claims (it may be invoked directly)."""
+    db = current(rds, target)
+    match = rules.DB_ARN_PATTERN.fullmatch(db.arn)
+    claimed = (target.arn, target.resource_id, target.partition, target.region, target.account)
+    actual = (db.arn, db.resource_id, *((match["partition"], match["region"], match["account"]) if match else ()))
+    if claimed != actual:
+        raise InvalidInputError(
+            f"The step's input does not describe DB {target.kind} '{target.db_identifier}' as RDS does (ARN, resource "
+            f"ID, partition, region, account): run the {target.workflow} from the start (it may have been recreated). "
+            "Nothing was changed."
+        )
+    return db
+
+
+def admin_credentials(secret: dict[str, Any], target: DbFacts, db: DbDescription) -> AdminCredentials:
+    """The RDS secret convention: username/password, and optionally host/port/dbname, which win over the
+    DB's endpoint as RDS describes it (that is how a proxy, a tunnel or a local server is reached)."""
+    try:
+        return AdminCredentials(
+            username=secret.get("username"),
+            password=secret.get("password"),
+            host=secret.get("host") or db.endpoint,
+            port=int(secret.get("port") or db.port),
+            database=target.database or secret.get("dbname"),
+        )
+    except (ValidationError, TypeError, ValueError):
+        raise AdminCredentialsError(
+            f"Admin secret {target.admin_secret_arn} must be a JSON object with string 'username' and 'password' "
+            "(and optionally 'host', 'port', 'dbname')."
+        ) from None
+
+
+def admin_login(rds: Rds, secrets: Any, target: DbFacts) -> tuple[DbDescription, AdminCredentials]:
+    """The DB (as RDS describes it) and the admin login for it: the secret must be bound to this DB, and the
+    IAM user may be neither the master user nor the admin."""
+    db = described(rds, target)
+    trust.check_secret_bound(
+        target.admin_secret_arn, db_kind=db.kind, db_identifier=db.identifier, master_secret_arn=db.master_secret_arn
+    )
+    credentials = admin_credentials(secrets.get_json(target.admin_secret_arn), target, db)
+    trust.check_not_protected(target.db_user, master_username=db.master_username, admin_username=credentials.username)
+    return db, credentials
 
 
 BUSY = (
@@ -58,59 +122,3 @@ def hold_db(guard: Guard, identifier: str, region: str, holder: str, busy: str, 
     running = guard.acquire(f"{region}/{identifier}", holder, again=again)
     if running is not None:
         raise OnboardingInProgressError(busy.format(running=running.rsplit(":", 1)[-1], identifier=identifier))
-
-
-def current(rds: Rds, target: Target) -> DbDescription:
-    """The DB as RDS sees it now; DbNotFoundError when it vanished after ResolveTarget."""
-    db = rds.describe(target.kind, target.db_identifier)
-    if db is None:
-        raise DbNotFoundError(
-            f"DB {target.kind} '{target.db_identifier}' no longer exists (deleted during the onboarding)."
-        )
-    return db
-
-
-def described(rds: Rds, target: Target) -> DbDescription:
-    """The DB as RDS describes it in this step, which must be the one the event names: a step acts on RDS's
-    resource id, account, region and endpoint, never on what an event claims (it may be invoked directly)."""
-    db = current(rds, target)
-    match = rules.DB_ARN_PATTERN.fullmatch(db.arn)
-    claimed = (target.arn, target.resource_id, target.partition, target.region, target.account)
-    actual = (db.arn, db.resource_id, *((match["partition"], match["region"], match["account"]) if match else ()))
-    if claimed != actual:
-        raise InvalidInputError(
-            f"The step's input does not describe DB {target.kind} '{target.db_identifier}' as RDS does (ARN, resource "
-            "ID, partition, region, account): run the onboarding from the start (it may have been recreated). "
-            "Nothing was changed."
-        )
-    return db
-
-
-def admin_credentials(secret: dict[str, Any], target: Target, db: DbDescription) -> AdminCredentials:
-    """The RDS secret convention: username/password, and optionally host/port/dbname, which win over the
-    DB's endpoint as RDS describes it (that is how a proxy, a tunnel or a local server is reached)."""
-    try:
-        return AdminCredentials(
-            username=secret.get("username"),
-            password=secret.get("password"),
-            host=secret.get("host") or db.endpoint,
-            port=int(secret.get("port") or db.port),
-            database=target.database or secret.get("dbname"),
-        )
-    except (ValidationError, TypeError, ValueError):
-        raise AdminCredentialsError(
-            f"Admin secret {target.admin_secret_arn} must be a JSON object with string 'username' and 'password' "
-            "(and optionally 'host', 'port', 'dbname')."
-        ) from None
-
-
-def admin_login(rds: Rds, secrets: Any, target: Target) -> tuple[DbDescription, AdminCredentials]:
-    """The DB (as RDS describes it) and the admin login for it: the secret must be bound to this DB, and the
-    IAM user may be neither the master user nor the admin."""
-    db = described(rds, target)
-    trust.check_secret_bound(
-        target.admin_secret_arn, db_kind=db.kind, db_identifier=db.identifier, master_secret_arn=db.master_secret_arn
-    )
-    credentials = admin_credentials(secrets.get_json(target.admin_secret_arn), target, db)
-    trust.check_not_protected(target.db_user, master_username=db.master_username, admin_username=credentials.username)
-    return db, credentials

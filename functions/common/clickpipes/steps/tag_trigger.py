@@ -17,7 +17,7 @@ from clickpipes.steps.start_onboarding import start_onboarding
 
 ONBOARD_TAG: Final = "clickpipes:onboard"
 PRINCIPAL_TAG: Final = "clickpipes:clickhouse-role-arn"
-USER_TAG: Final = "clickpipes:db-user"
+USER_TAG: Final = rules.USER_TAG
 
 
 def requester(event: TagEvent) -> str:
