@@ -119,6 +119,23 @@ def create_db(world: LocalWorld, env: LocalDbsEnv, engine: str, identifier: str,
     return dict(db)
 
 
+def onboard_at_once(world: LocalWorld, env: LocalDbsEnv, prefix: str, count: int) -> list[tuple[str, str, Any]]:
+    """``count`` DBs of the engines in turn, their IAM-only onboardings started together, then waited for:
+    (engine, db user, ExecutionResult) each, in order; asserts that every one succeeded, each with its own role."""
+    engines = list(ENGINES)
+    runs = []
+    for i in range(count):
+        engine = engines[i % len(engines)]
+        identifier, user = fresh(f"{prefix}{i}")
+        create_db(world, env, engine, identifier)
+        body = {"db_identifier": identifier, "clickhouse_role_arn": PRINCIPAL, "db_user": user, "cdc": False}
+        runs.append((engine, user, world.start(STATE_MACHINE, body)))
+    results = [(engine, user, running.wait(300)) for engine, user, running in runs]
+    assert [r.status for _, _, r in results] == ["SUCCEEDED"] * count, [(r.error, r.cause) for _, _, r in results]
+    assert len({r.output["role_arn"] for _, _, r in results}) == count
+    return results
+
+
 def login_with_token(env: LocalDbsEnv, engine: str, user: str) -> str:
     """Log in as ``user`` with a fresh IAM token (what ClickPipes does); returns the server's current user."""
     server = ENGINES[engine].server

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.dbs.servers import LocalDbsEnv
-from tests.e2e.scenario import ENGINES, PRINCIPAL, STATE_MACHINE, create_db, fresh, login_with_token
+from tests.e2e.scenario import PRINCIPAL, STATE_MACHINE, create_db, fresh, login_with_token, onboard_at_once
 from tests.harness.execution import ExecutionResult
 from tests.harness.local_aws import LocalWorld
 
@@ -156,15 +156,6 @@ def test_two_onboardings_of_one_db_at_once_exactly_one_runs(world: LocalWorld, l
 
 
 def test_twenty_databases_at_once(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
-    engines = list(ENGINES)
-    runs = []
-    for i in range(20):
-        engine = engines[i % len(engines)]
-        identifier, user = fresh(f"fleet{i}")
-        create_db(world, local_dbs, engine, identifier)
-        runs.append((engine, user, world.start(STATE_MACHINE, request(identifier, user))))
-    results = [(engine, user, running.wait(300)) for engine, user, running in runs]
-    assert [r.status for _, _, r in results] == ["SUCCEEDED"] * 20, [(r.error, r.cause) for _, _, r in results]
-    assert len({r.output["role_arn"] for _, _, r in results}) == 20
+    results = onboard_at_once(world, local_dbs, "fleet", 20)
     for engine, user, _ in results[:5]:
         assert login_with_token(local_dbs, engine, user) == user
