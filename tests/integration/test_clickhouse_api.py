@@ -2,8 +2,9 @@
 
 Auth, errors, retries, no key leaks.
 
-The answers follow the vendored contract (tests/contracts/clickhouse-cloud-openapi.json); the test checks
-the paths it serves exist there with the method used.
+Every answer the server sends is validated against the vendored contract
+(tests/contracts/clickhouse-cloud-openapi.json): the 200 body against the operation's response schema, every
+error body against its documented error shape (the 400 schema: ``status``, ``error``, ``requestId``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from clickpipes import clickhouse_api
 from clickpipes.clickhouse_api import ClickHouseCloudGateway
 from clickpipes.errors import ClickHouseApiError, ConfigurationError, InvalidInputError, TransientError
 from clickpipes.settings import DEFAULT_CLICKHOUSE_API_URL, ClickHouseApiSettings
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from tests.fakes import FakeSecrets
 
@@ -28,7 +32,23 @@ CONTRACT = Path(__file__).parents[1] / "contracts" / "clickhouse-cloud-openapi.j
 ORG = "0b6c7e3a-4a59-4b3e-9a57-0a4f6a0c1d11"
 SERVICE = "5f1e2d3c-1b2a-4c3d-8e9f-001122334455"
 ROLE = "arn:aws:iam::012345678901:role/CH-S3-steel-xx-18-ue1-29-Role"
+REQUEST_ID = "9e1c2b3a-0000-4000-8000-000000000001"
 KEY_ID, KEY_SECRET = "AKCHKEYID0000001", "4b1dSecretValueNeverLogged"
+
+
+OPERATION = "/v1/organizations/{organizationId}/services/{serviceId}"
+
+
+def contract_validator(status: int) -> Draft202012Validator:
+    """The GET service operation's response schema for ``status`` (errors: the 400 schema), from the contract."""
+    document = json.loads(CONTRACT.read_text())
+    registry = Registry().with_resource(
+        "urn:clickhouse-cloud", Resource.from_contents(document, default_specification=DRAFT202012)
+    )
+    documented = "200" if status == 200 else "400"
+    pointer = "/paths/" + OPERATION.replace("~", "~0").replace("/", "~1")
+    pointer += f"/get/responses/{documented}/content/application~1json/schema"
+    return Draft202012Validator({"$ref": "urn:clickhouse-cloud#" + pointer}, registry=registry)
 
 
 class Api:
@@ -37,6 +57,7 @@ class Api:
     def __init__(self) -> None:
         self.answers: list[tuple[int, Any, dict[str, str]]] = []
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.contract_errors: list[str] = []
 
 
 @pytest.fixture
@@ -46,7 +67,11 @@ def api() -> Iterator[tuple[Api, str]]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             state.requests.append(("GET", self.path, dict(self.headers)))
-            status, body, headers = state.answers.pop(0) if state.answers else (500, {"error": "none"}, {})
+            status, body, headers = (
+                state.answers.pop(0) if state.answers else (500, refusal(500, "no answer queued"), {})
+            )
+            errors = [e.message for e in contract_validator(status).iter_errors(body)]
+            state.contract_errors += errors
             raw = json.dumps(body).encode()
             self.send_response(status)
             for name, value in headers.items():
@@ -64,6 +89,7 @@ def api() -> Iterator[tuple[Api, str]]:
     thread.start()
     try:
         yield state, f"http://127.0.0.1:{server.server_address[1]}"
+        assert state.contract_errors == [], "the stand-in answered outside the ClickHouse Cloud contract"
     finally:
         server.shutdown()
         server.server_close()
@@ -76,11 +102,19 @@ def client(url: str, **options: Any) -> ClickHouseCloudGateway:
 
 
 def service(role: str | None = ROLE) -> dict[str, Any]:
-    return {
-        "status": 200,
-        "requestId": "9e1c2b3a-0000-4000-8000-000000000001",
-        "result": {"id": SERVICE, "iamRole": role},
-    }
+    result = {
+        "id": SERVICE,
+        "name": "orders-analytics",
+        "provider": "aws",
+        "region": "us-east-1",
+        "autoscalingMode": "vertical",
+        "currentScaling": {"effectiveAutoscalingMode": "vertical"},
+    } | ({"iamRole": role} if role else {})
+    return {"status": 200, "requestId": REQUEST_ID, "result": result}
+
+
+def refusal(status: int, error: str) -> dict[str, Any]:
+    return {"status": status, "error": error, "requestId": REQUEST_ID}
 
 
 def no_key(text: str) -> None:
@@ -91,7 +125,9 @@ def no_key(text: str) -> None:
 
 def test_the_paths_used_are_in_the_vendored_contract() -> None:
     paths = json.loads(CONTRACT.read_text())["paths"]
-    assert "get" in paths["/v1/organizations/{organizationId}/services/{serviceId}"]
+    assert "get" in paths[OPERATION]
+    assert contract_validator(200).is_valid(service())
+    assert not contract_validator(200).is_valid({"result": {"id": SERVICE, "iamRole": 7}})  # drift is caught
     schema = json.loads(CONTRACT.read_text())["components"]["schemas"]["Service"]["properties"]
     assert schema["iamRole"]["type"] == "string"
 
@@ -110,7 +146,7 @@ def test_reads_the_service_role_with_basic_auth(api: tuple[Api, str]) -> None:
 )
 def test_refusals_are_named_not_retried_and_keyless(api: tuple[Api, str], status: int, advice: str) -> None:
     state, url = api
-    state.answers.append((status, {"status": status, "error": "nope"}, {}))
+    state.answers.append((status, refusal(status, "nope"), {}))
     with pytest.raises(ClickHouseApiError, match=advice) as caught:
         client(url).service_iam_role(SERVICE)
     assert len(state.requests) == 1
@@ -120,14 +156,14 @@ def test_refusals_are_named_not_retried_and_keyless(api: tuple[Api, str], status
 @pytest.mark.parametrize("status", [429, 500, 503])
 def test_transient_answers_are_retried_then_succeed(api: tuple[Api, str], status: int) -> None:
     state, url = api
-    state.answers += [(status, {"error": "busy"}, {"Retry-After": "0"}), (200, service(), {})]
+    state.answers += [(status, refusal(status, "busy"), {"Retry-After": "0"}), (200, service(), {})]
     assert client(url).service_iam_role(SERVICE) == ROLE
     assert len(state.requests) == 2
 
 
 def test_persistent_5xx_becomes_transient_for_the_state_machine(api: tuple[Api, str]) -> None:
     state, url = api
-    state.answers += [(502, {"error": "bad gateway"}, {})] * 3
+    state.answers += [(502, refusal(502, "bad gateway"), {})] * 3
     with pytest.raises(TransientError, match="answered 502 after 3 attempts") as caught:
         client(url).service_iam_role(SERVICE)
     assert len(state.requests) == 3
