@@ -207,3 +207,31 @@ def test_the_gateway_reads_the_key_secret_and_rejects_a_malformed_one() -> None:
     with pytest.raises(ConfigurationError, match="'key_id' and 'key_secret'") as caught:
         clickhouse_api.gateway(settings, FakeSecrets({"key_id": KEY_ID, "secret": KEY_SECRET}))
     no_key(str(caught.value))
+
+
+def test_tls_is_verified_a_self_signed_api_is_refused(tmp_path: Path) -> None:
+    """An https endpoint whose certificate the default trust store does not know: ConfigurationError, no retry."""
+    import ssl
+    import subprocess
+
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"),
+            *("-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(ConfigurationError, match="TLS verification failed"):
+            client(f"https://localhost:{server.server_address[1]}").service_iam_role(SERVICE)
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -67,7 +67,7 @@ class ClickHouseCloudGateway:
         """The service's IAM role ARN (``result.iamRole``): the principal ClickPipes uses."""
         if not UUID.match(service_id):
             raise InvalidInputError(
-                f"clickhouse_service_id {service_id!r} is not a ClickHouse Cloud service id (a UUID)."
+                f"clickhouse_service_id {service_id[:64]!r} is not a ClickHouse Cloud service id (a UUID)."
             )
         path = f"/v1/organizations/{quote(self._org, safe='')}/services/{quote(service_id, safe='')}"
         result = self.request("GET", path).get("result")
@@ -100,6 +100,7 @@ class ClickHouseCloudGateway:
                         + advice.format(org=self._org, detail=detail)
                         + "."
                     ) from None
+                exc.close()
                 fault = f"answered {status}"
             except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
                 reason = getattr(exc, "reason", exc)
