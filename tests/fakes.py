@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from clickpipes.errors import ClickHouseApiError
 from clickpipes.models import (
     AdminCredentials,
     CdcDbRequest,
@@ -138,3 +139,17 @@ class FakeGuard:
             return current
         self.held[key] = holder
         return None
+
+
+class FakeClickHouseCloud:
+    """The ClickHouseCloud port: each service id's IAM role; ``reads`` lists the ids asked for."""
+
+    def __init__(self, roles: dict[str, str]) -> None:
+        self.roles = roles
+        self.reads: list[str] = []
+
+    def service_iam_role(self, service_id: str) -> str:
+        self.reads.append(service_id)
+        if service_id not in self.roles:
+            raise ClickHouseApiError(f"ClickHouse Cloud API GET service {service_id} answered 404.")
+        return self.roles[service_id]

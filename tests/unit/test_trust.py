@@ -165,7 +165,13 @@ def test_pending_modifications_are_refused_before_any_change(
 
 @pytest.mark.parametrize(
     ("fake", "port"),
-    [("FakeRds", "Rds"), ("FakeSecrets", "Secrets"), ("FakeDatabase", "Database"), ("FakeGuard", "Guard")],
+    [
+        ("FakeRds", "Rds"),
+        ("FakeSecrets", "Secrets"),
+        ("FakeDatabase", "Database"),
+        ("FakeGuard", "Guard"),
+        ("FakeClickHouseCloud", "ClickHouseCloud"),
+    ],
 )
 def test_the_fakes_are_complete(fake: str, port: str) -> None:
     """Every method of a port has its fake, with the same parameters (the fakes stand in for the gateways)."""

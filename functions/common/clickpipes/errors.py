@@ -86,5 +86,10 @@ class TransientError(Exception):
     """Throttling, eventual consistency, a dropped connection: the state machine retries the step."""
 
 
+class ClickHouseApiError(OnboardingError):
+    """The ClickHouse Cloud API refused a request: the key is wrong or lacks a permission (401/403), no such
+    service (404), or a request it rejects (other 4xx). Unreachable, 429 and 5xx are ``TransientError``."""
+
+
 API_ONLY_ERRORS: tuple[type[Exception], ...] = (OnboardingNotFoundError,)
 """Raised by the API only (never by a state machine step): no Retry or Catch names them."""

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from clickpipes import trust
 from clickpipes.errors import ConfigurationError
+
+DEFAULT_CLICKHOUSE_API_URL = "https://api.clickhouse.cloud"
 
 
 class Settings(BaseModel):
@@ -69,3 +72,30 @@ class TriggerSettings(ResolveSettings):
     """The API's and the tag trigger's: what ResolveTarget checks, and the state machine they start."""
 
     state_machine_arn: Annotated[str, Field(alias="STATE_MACHINE_ARN", pattern=r"^arn:[a-z-]+:states:")]
+
+
+def _api_url(value: object) -> object:
+    """CLICKHOUSE_API_URL: https, or http to this machine only (a local proxy); no trailing slash."""
+    if isinstance(value, str):
+        url = value.strip().rstrip("/")
+        if not re.fullmatch(r"https://[^/?#\s]+(/[^?#\s]*)?|http://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]+)?", url):
+            raise ValueError("must be an https:// URL (http:// only to localhost)")
+        return url
+    return value
+
+
+class ClickHouseApiSettings(Settings):
+    """The stack's ClickHouseOrganizationId, ClickHouseApiKeySecretArn and ClickHouseApiUrl (all optional)."""
+
+    organization_id: Annotated[
+        str,
+        Field(alias="CLICKHOUSE_ORGANIZATION_ID", pattern=r"^([0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})?$"),
+    ] = ""
+    api_key_secret_arn: Annotated[
+        str, Field(alias="CLICKHOUSE_API_KEY_SECRET_ARN", pattern=r"^(arn:(aws|aws-cn|aws-us-gov):secretsmanager:.+)?$")
+    ] = ""
+    api_url: Annotated[str, Field(alias="CLICKHOUSE_API_URL"), BeforeValidator(_api_url)] = DEFAULT_CLICKHOUSE_API_URL
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.organization_id and self.api_key_secret_arn)

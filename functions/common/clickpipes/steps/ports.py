@@ -79,3 +79,7 @@ class Guard(Protocol):
     """One onboarding or offboarding per DB at a time (``clickpipes.aws.guard``)."""
 
     def acquire(self, key: str, holder: str, *, again: bool = True) -> str | None: ...
+
+
+class ClickHouseCloud(Protocol):
+    def service_iam_role(self, service_id: str) -> str: ...
