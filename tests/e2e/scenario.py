@@ -126,6 +126,7 @@ def sample_table(env: LocalDbsEnv, engine: str, identifier: str, *, rows: int) -
         with pg_superuser_connect(env, dbname=DATABASE) as conn:
             table = sql.Identifier("public", name)
             conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(env.postgres.admin_user)))
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))  # the demo reuses its names
             conn.execute(sql.SQL("CREATE TABLE {} (id int PRIMARY KEY, v text)").format(table))
             conn.execute(
                 sql.SQL("INSERT INTO {} SELECT g, 'v' || g FROM generate_series(1, %s) g").format(table), (rows,)
@@ -133,6 +134,7 @@ def sample_table(env: LocalDbsEnv, engine: str, identifier: str, *, rows: int) -
         return f"public.{name}"
     with mariadb_root_connect(env) as conn, conn.cursor() as cur:
         qualified = f"`{DATABASE}`.`{name}`"  # name: from fresh(), letters, digits and _
+        cur.execute(f"DROP TABLE IF EXISTS {qualified}")
         cur.execute(f"CREATE TABLE {qualified} (id int PRIMARY KEY, v text)")
         cur.executemany(f"INSERT INTO {qualified} VALUES (%s, %s)", [(i, f"v{i}") for i in range(rows)])  # noqa: S608
         conn.commit()
