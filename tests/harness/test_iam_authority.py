@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.dbs.servers import LocalDbsEnv, pg_login_with_token
+from tests.harness import clickpipes_client
 from tests.harness.iam_authority import IamAuthority, decide
 from tests.harness.local_aws import LocalWorld
 from tests.harness.patches.sts import caller_role_arn, trust_allows
@@ -59,29 +59,10 @@ class Db:
         return str(self.world.client("iam").create_policy(PolicyName=name, PolicyDocument=document)["Policy"]["Arn"])
 
 
-def clickhouse_session() -> boto3.session.Session:
-    """Credentials of the ClickHouse principal (a role of the other account, assumed as ClickHouse runs)."""
-    sts = boto3.client("sts", region_name=REGION)
-    creds = sts.assume_role(RoleArn=CLICKHOUSE, RoleSessionName="clickhouse")["Credentials"]
-    return boto3.session.Session(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], REGION)
-
-
 def token_as(role_arn: str, db: Db, user: str, *, tags: bool = True, address: str | None = None) -> str:
-    """What ClickPipes does: AssumeRole (with a session tag) into ``role_arn``, sign a token for the endpoint."""
-    extra = {"Tags": [{"Key": "clickpipes", "Value": "test"}]} if tags else {}
-    creds = (
-        clickhouse_session().client("sts").assume_role(RoleArn=role_arn, RoleSessionName="cp", **extra)["Credentials"]
-    )
-    rds = boto3.client(
-        "rds",
-        region_name=REGION,
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-    )
-    return str(
-        rds.generate_db_auth_token(DBHostname=address or db.address, Port=db.port, DBUsername=user, Region=REGION)
-    )
+    """What ClickPipes does (the stand-in client): AssumeRole, with a session tag, then sign for the endpoint."""
+    output = {"role_arn": role_arn, "endpoint": address or db.address, "port": db.port, "db_user": user}
+    return clickpipes_client.auth_token(output, CLICKHOUSE, region=REGION, tag_session=tags)
 
 
 @pytest.fixture
