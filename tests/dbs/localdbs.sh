@@ -227,10 +227,12 @@ install_verifier() {
 import json, sys
 path, akid, secret, region = sys.argv[1:]
 with open(path, "w") as fh:
-    json.dump({"keys": {akid: secret}, "region": region, "max_skew_seconds": 300, "allowed_hosts": []},
-              fh, indent=2)
+    json.dump({"keys": {akid: secret}, "region": region, "max_skew_seconds": 300, "allowed_hosts": [],
+               "authorities_dir": path.rsplit("/", 1)[0] + "/authorities"}, fh, indent=2)
 EOF
   chmod 644 "$IAM/config.json"
+  # Where each running local IAM (tests/harness/iam_authority.py) puts its URL: root writes, the servers read.
+  install -d -m 755 "$IAM/authorities"
   # The servers' OS users must be able to execute it: an empty token must be refused (exit 1).
   local user rc
   for user in postgres mysql; do
@@ -267,7 +269,7 @@ max_wal_senders = 10
 log_connections = on
 EOF
   # Like RDS with rds.force_ssl=1: TCP only over TLS; rds_iam members authenticate with a token
-  # (checked by PAM -> pam_exec -> verifier), everybody else with a SCRAM password.
+  # (checked by PAM -> pam_rds_iam.so -> verifier), everybody else with a SCRAM password.
   cat >"$PGDATA/pg_hba.conf" <<EOF
 # TYPE  DATABASE     USER       ADDRESS       METHOD
 local   all          all                      trust
@@ -276,8 +278,12 @@ hostssl all          all        $HOST/32  scram-sha-256
 hostssl replication  +rds_iam   $HOST/32  pam pamservice=$PAM_SERVICE
 hostssl replication  all        $HOST/32  scram-sha-256
 EOF
+  # pam_exec passes at most 511 bytes of a password (an STS-signed token is longer): our own module.
+  STEP="building pam_rds_iam.so"; STEP_LOG=$PG/pam-build.log
+  gcc -shared -fPIC -O2 -Wall -Werror -o "$IAM/pam_rds_iam.so" "$HERE/pam_rds_iam.c" -l:libpam.so.0 >"$STEP_LOG" 2>&1
+  chmod 755 "$IAM/pam_rds_iam.so"
   printf '%s\n' "# clickpipes-localdbs: RDS IAM token check for PostgreSQL (removed by localdbs.sh down)" \
-    "auth    required pam_exec.so expose_authtok quiet $IAM/rds_iam_verify.py --config $IAM/config.json" \
+    "auth    required $IAM/pam_rds_iam.so $IAM/rds_iam_verify.py $IAM/config.json" \
     "account required pam_permit.so" >"$PAM_FILE"
 
   STEP="PostgreSQL start"; STEP_LOG=$PG/server.log

@@ -11,7 +11,7 @@ An RDS IAM auth token is a SigV4 *presigned URL* without its scheme, as produced
 Real RDS asks IAM; this module recomputes the signature with the secret keys of a config file and
 checks user, action, region, service, validity window and signature.
 
-Command line (used by pam_exec for PostgreSQL and by the MariaDB ``AWSAuthenticationPlugin``)::
+Command line (used by the PAM module pam_rds_iam.c for PostgreSQL and by the MariaDB ``AWSAuthenticationPlugin``)::
 
     rds_iam_verify.py [--config FILE] [USER]        # the token on stdin (NUL or newline ends it)
 
@@ -21,7 +21,10 @@ USER defaults to ``$PAM_USER``. The config is ``--config FILE``, else ``$RDS_IAM
 Config (JSON)::
 
     {"keys": {"AKIA...": "secret"}, "region": "us-east-1",
-     "max_skew_seconds": 300, "allowed_hosts": ["127.0.0.1:55432"]}
+     "max_skew_seconds": 300, "allowed_hosts": ["127.0.0.1:55432"], "authorities_dir": "/.../iam/authorities"}
+
+``authorities_dir`` is optional: a token signed with other credentials (STS session credentials of the local
+world) is decided by the local IAM whose URL is in a file there (``ask_authorities``).
 
 ``allowed_hosts`` is optional: when empty, any ``host:port`` in the token is accepted (tests sign
 tokens for fake RDS endpoints and connect to 127.0.0.1).
@@ -38,6 +41,7 @@ import hmac
 import json
 import os
 import sys
+import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit
@@ -69,6 +73,7 @@ class Config:
     region: str
     max_skew_seconds: int = 300
     allowed_hosts: tuple[str, ...] = field(default_factory=tuple)
+    authorities_dir: str = ""
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> Config:
@@ -86,6 +91,7 @@ class Config:
             region=region,
             max_skew_seconds=skew,
             allowed_hosts=tuple(str(h).lower() for h in hosts),
+            authorities_dir=str(data.get("authorities_dir") or ""),
         )
 
 
@@ -229,6 +235,9 @@ def verify_token(token: str, user: str, config: Config, now: dt.datetime | None 
         raise TokenError("malformed X-Amz-Credential")
     access_key_id, day, region, service, _ = scope
     secret_key = config.keys.get(access_key_id)
+    if secret_key is None and config.authorities_dir:
+        ask_authorities(token, user, config.authorities_dir)
+        return
     if secret_key is None:
         raise TokenError(f"unknown access key id {access_key_id!r}")
     if region != config.region:
@@ -243,8 +252,34 @@ def verify_token(token: str, user: str, config: Config, now: dt.datetime | None 
         raise TokenError("signature does not match")
 
 
+def ask_authorities(token: str, user: str, directory: str, timeout: float = 5.0) -> None:
+    """Ask each local IAM (tests/harness/iam_authority.py, one URL per file in ``directory``) about a token
+    signed with credentials that are not static keys; the first that knows them decides. Raises TokenError."""
+    body = json.dumps({"token": token, "user": user}).encode()
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        names = []
+    for name in names:
+        try:
+            with open(os.path.join(directory, name), encoding="utf-8") as fh:
+                url = fh.read().strip()
+            if not url.startswith("http://127.0.0.1:"):
+                continue
+            request = urllib.request.Request(url, body, {"Content-Type": "application/json"})  # noqa: S310
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - 127.0.0.1 only
+                answer = json.load(response)
+        except (OSError, ValueError):
+            continue  # a world that has gone away
+        if answer.get("known"):
+            if answer.get("allowed"):
+                return
+            raise TokenError(f"IAM: {answer.get('reason')}")
+    raise TokenError("unknown access key id (no local IAM knows these credentials)")
+
+
 def read_token(data: bytes) -> str:
-    """Token from raw stdin bytes: pam_exec ends it with NUL, a shell with a newline."""
+    """Token from raw stdin bytes: a NUL or a newline (a shell) ends it."""
     return data.split(b"\0", 1)[0].decode("utf-8", errors="replace").strip()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import shutil
@@ -185,10 +186,12 @@ class TestVerifier:
         with pytest.raises(verify.TokenError, match="Action"):
             verify.verify_token(token, "alice", CONFIG, now=NOW)
 
-    def test_token_fits_pam_exec_limit(self) -> None:
-        """pam_exec hands at most 511 bytes to the verifier: static-key tokens must fit."""
-        token = unit_token("a_rather_long_database_user_name", hostname="mydb.abcdefghij.us-east-1.rds.amazonaws.com")
-        assert len(token.encode()) < 511
+    def test_unknown_keys_go_to_the_local_iam_when_configured(self, tmp_path: Path) -> None:
+        """A token of credentials that are not static keys (STS): decided by a local IAM, refused without one."""
+        token = unit_token(access_key="ASIAFROMSTS000000001", secret_key="s")
+        config = dataclasses.replace(CONFIG, authorities_dir=str(tmp_path))
+        with pytest.raises(verify.TokenError, match="no local IAM knows"):
+            verify.verify_token(token, "alice", config, now=NOW)
 
     def test_read_token_stops_at_nul_and_newline(self) -> None:
         assert verify.read_token(b"abc\0garbage") == "abc"

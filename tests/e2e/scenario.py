@@ -136,6 +136,28 @@ def onboard_at_once(world: LocalWorld, env: LocalDbsEnv, prefix: str, count: int
     return results
 
 
+def sample_table(env: LocalDbsEnv, engine: str, identifier: str, *, rows: int) -> str:
+    """A table with rows in the DB's initial database, created by the master user as an application would."""
+    name = identifier.replace("-", "_")
+    if ENGINES[engine].server == "postgres":
+        with pg_superuser_connect(env, dbname=DATABASE) as conn:
+            table = sql.Identifier("public", name)
+            conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(env.postgres.admin_user)))
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))  # the demo reuses its names
+            conn.execute(sql.SQL("CREATE TABLE {} (id int PRIMARY KEY, v text)").format(table))
+            conn.execute(
+                sql.SQL("INSERT INTO {} SELECT g, 'v' || g FROM generate_series(1, %s) g").format(table), (rows,)
+            )
+        return f"public.{name}"
+    with mariadb_root_connect(env) as conn, conn.cursor() as cur:
+        qualified = f"`{DATABASE}`.`{name}`"  # name: from fresh(), letters, digits and _
+        cur.execute(f"DROP TABLE IF EXISTS {qualified}")
+        cur.execute(f"CREATE TABLE {qualified} (id int PRIMARY KEY, v text)")
+        cur.executemany(f"INSERT INTO {qualified} VALUES (%s, %s)", [(i, f"v{i}") for i in range(rows)])  # noqa: S608
+        conn.commit()
+    return f"{DATABASE}.{name}"
+
+
 def login_with_token(env: LocalDbsEnv, engine: str, user: str) -> str:
     """Log in as ``user`` with a fresh IAM token (what ClickPipes does); returns the server's current user."""
     server = ENGINES[engine].server

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from tests.dbs.servers import LocalDbsEnv, mariadb_root_connect, pg_superuser_connect
-from tests.e2e.scenario import DATABASE, ENGINES, PRINCIPAL, STATE_MACHINE, create_db, fresh
+from tests.e2e.scenario import DATABASE, ENGINES, PRINCIPAL, STATE_MACHINE, create_db, fresh, sample_table
+from tests.harness import clickpipes_client
 from tests.harness.execution import ExecutionResult
 from tests.harness.local_aws import LocalWorld
 
@@ -58,7 +59,13 @@ def mysql_grants(env: LocalDbsEnv, user: str) -> str:
 def test_cdc_with_allow_reboot(world: LocalWorld, local_dbs: LocalDbsEnv, engine: str) -> None:
     identifier, user = fresh(engine.replace("aurora-", "au-"))
     create_db(world, local_dbs, engine, identifier)
+    table = sample_table(local_dbs, engine, identifier, rows=3)
     result = onboard(world, identifier, user, allow_reboot=True)
+
+    # ClickPipes' side, from the output only: AssumeRole with a session tag, token, verified TLS, initial load
+    token = clickpipes_client.auth_token(result.output, PRINCIPAL)
+    load = clickpipes_client.initial_load(local_dbs, result.output, token, DATABASE)
+    assert load.rows[table] == 3
 
     names = step_names(result)
     assert [n for n in names if n in {*CDC_STEPS, "RebootDb"}] == [

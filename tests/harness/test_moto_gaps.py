@@ -14,6 +14,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from botocore.exceptions import ClientError
 
 from .execution import ExecutionResult
 from .helpers import create_cluster, create_instance
@@ -341,3 +342,29 @@ def test_gap_eventbridge_array_matching() -> None:
 
     without, with_ = with_and_without("eventbridge_array_matching", check)
     assert (without, with_) == (False, True)
+
+
+# --- STS ----------------------------------------------------------------------------------------
+
+
+def test_gap_sts_assume_role_trust() -> None:
+    """A role that trusts another account: with the patch, a caller outside it cannot assume the role."""
+
+    def assume(world: LocalWorld) -> bool:
+        trust = {
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"}, "Action": "sts:AssumeRole"}
+            ]
+        }
+        arn = world.client("iam").create_role(RoleName="x", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        try:
+            world.client("sts").assume_role(RoleArn=arn, RoleSessionName="ss")
+        except ClientError as exc:
+            assert exc.response["Error"]["Code"] == "AccessDenied"
+            return False
+        return True
+
+    with LocalWorld(disable_patches={"sts_assume_role_trust"}) as world:
+        assert assume(world)
+    with LocalWorld() as world:
+        assert not assume(world)

@@ -8,8 +8,8 @@ import importlib
 
 from tests.harness.patches.registry import MOTO_VERSION, PATCHES, MotoPatch
 
-# In this order (the order the world applies them): the interpreter, its aws-sdk tasks, RDS, EventBridge.
-for _module in ("sfn", "sfn_sdk", "rds", "eventbridge", "rds_status"):
+# In this order (the order the world applies them): the interpreter, its aws-sdk tasks, RDS, EventBridge, STS.
+for _module in ("sfn", "sfn_sdk", "rds", "eventbridge", "rds_status", "sts"):
     importlib.import_module(f"tests.harness.patches.{_module}")
 
 __all__ = ["MOTO_VERSION", "PATCHES", "MotoPatch"]
