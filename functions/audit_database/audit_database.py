@@ -1,0 +1,23 @@
+"""AuditDatabaseFunction ↔ state AuditDatabase: one DB → its control-plane findings. Read-only."""
+
+from typing import Any
+
+from clickpipes.audit_models import AuditDatabaseRequest
+from clickpipes.aws.audit import AuditIamGateway, AuditRdsGateway
+from clickpipes.models import parse
+from clickpipes.observability import lambda_step
+from clickpipes.settings import ResolveSettings, RoleSettings
+from clickpipes.steps.audit_database import audit_database
+
+
+@lambda_step("AuditDatabase")
+def handler(event: dict[str, Any]) -> dict[str, Any]:
+    request = parse(AuditDatabaseRequest, event)
+    result = audit_database(
+        request.item,
+        rds=AuditRdsGateway(),
+        iam=AuditIamGateway(),
+        settings=RoleSettings.from_env(),
+        region=ResolveSettings.from_env().region,
+    )
+    return result.model_dump(mode="json")
