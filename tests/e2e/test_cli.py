@@ -109,3 +109,29 @@ def test_a_missing_stack_exits_3(world: LocalWorld) -> None:
     code, _, err = run("--stack", "no-such-stack", "status", "x")
     assert code == 3
     assert "no-such-stack" in err
+
+
+def test_list_and_offboard(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
+    identifier, user = fresh("cli-off")
+    create_db(world, local_dbs, "mariadb", identifier)
+    assert (
+        run(
+            "onboard",
+            identifier,
+            "--role-arn",
+            PRINCIPAL,
+            "--user",
+            user,
+            "--no-cdc",
+            "--wait",
+            "--poll-interval",
+            "0.2",
+        )[0]
+        == 0
+    )
+    code, out, err = run("offboard", identifier, "--wait", "--poll-interval", "0.2")
+    assert code == 0, (out, err)
+    code, out, _ = run("--output", "json", "list")
+    rows = [r for r in json.loads(out.strip().splitlines()[-1]) if r["id"].startswith(identifier)]
+    assert code == 0
+    assert sorted(r["workflow"] for r in rows) == ["offboarding", "onboarding"]
