@@ -1,0 +1,1 @@
+"""`clickpipes-iam`: the command line for a deployed clickpipes-iam stack."""

@@ -1,0 +1,158 @@
+"""`clickpipes-iam`: start and follow onboardings and offboardings of a deployed stack from a terminal.
+
+Exit codes: 0 done, 1 the workflow failed, 2 bad usage or input refused (the API's 4xx message), 3 cannot reach
+AWS or the stack. Adding a subcommand is one entry in COMMANDS.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+import click
+from rich.console import Console
+
+from clickpipes_iam_cli import render
+from clickpipes_iam_cli.stack import REFUSED, Stack, StackError
+
+DEFAULT_STACK = "sam-app"  # the name `sam deploy --guided` suggests
+DONE, FAILED, USAGE, UNREACHABLE = 0, 1, 2, 3
+
+
+@click.group()
+@click.option("--stack", default=DEFAULT_STACK, show_default=True, envvar="CLICKPIPES_IAM_STACK", help="Stack name.")
+@click.option("--profile", default=None, help="AWS profile (else the standard credential chain).")
+@click.option("--region", default=None, help="AWS region (else the profile's or AWS_REGION).")
+@click.option("--endpoint-url", default=None, help="Custom AWS endpoint (CloudFormation, Step Functions).")
+@click.option("--api-url", default=None, help="The stack's API URL (default: its ApiUrl output).")
+@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    stack: str,
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    api_url: str | None,
+    output: str,
+) -> None:
+    """Onboard RDS/Aurora databases to ClickHouse ClickPipes with IAM database authentication."""
+    ctx.obj = (Stack(stack, profile=profile, region=region, endpoint_url=endpoint_url, api_url=api_url), output)
+
+
+def _ctx() -> tuple[Stack, str]:
+    obj: tuple[Stack, str] = click.get_current_context().obj
+    return obj
+
+
+def _call(method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    stack, output = _ctx()
+    try:
+        status, payload = stack.request(method, path, body)
+    except StackError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(UNREACHABLE)
+    if status in REFUSED:
+        if output == "json":
+            click.echo(json.dumps(payload))
+        click.echo(f"refused ({status} {payload.get('error')}): {payload.get('message')}", err=True)
+        sys.exit(USAGE)
+    if status >= 400:
+        click.echo(f"error: the API answered {status}: {payload}", err=True)
+        sys.exit(UNREACHABLE)
+    return payload
+
+
+def _follow(kind: str, accepted: dict[str, Any], poll_interval: float) -> dict[str, Any]:
+    """Poll GET {kind}/{id} until the workflow stops, showing the current step, time in it and its polls."""
+    console = Console(stderr=True)
+    progress = render.Progress(console)
+    with progress:
+        while True:
+            view = _call("GET", f"{kind}/{accepted['id']}")
+            progress.update(view.get("current_step"), view["status"])
+            if view["status"] != "RUNNING":
+                return view
+            time.sleep(poll_interval)
+
+
+def _finish(view: dict[str, Any]) -> None:
+    _, output = _ctx()
+    if output == "json":
+        click.echo(json.dumps(view))
+    else:
+        render.result(Console(), view)
+    sys.exit(DONE if view["status"] in ("SUCCEEDED", "RUNNING") else FAILED)
+
+
+@click.command()
+@click.argument("db")
+@click.option("--role-arn", default=None, help="The ClickHouse service's IAM role ARN (default: the stack's).")
+@click.option("--user", default=None, help="DB user to create (default clickpipes_iam_user).")
+@click.option("--no-cdc", is_flag=True, help="Initial load only: skip the CDC setup.")
+@click.option("--allow-reboot", is_flag=True, help="The DB may be rebooted (CDC parameters, backups).")
+@click.option("--plan", is_flag=True, help="Dry run: list every change, make none.")
+@click.option("--wait", is_flag=True, help="Follow the onboarding to its end.")
+@click.option("--poll-interval", default=5.0, show_default=True, help="Seconds between status calls with --wait.")
+def onboard(
+    db: str,
+    role_arn: str | None,
+    user: str | None,
+    no_cdc: bool,
+    allow_reboot: bool,
+    plan: bool,
+    wait: bool,
+    poll_interval: float,
+) -> None:
+    """Start an onboarding of DB (instance or cluster identifier, or ARN)."""
+    body: dict[str, Any] = {"db_identifier": db, "cdc": not no_cdc, "allow_reboot": allow_reboot, "plan_only": plan}
+    body |= {k: v for k, v in (("clickhouse_role_arn", role_arn), ("db_user", user)) if v is not None}
+    accepted = _call("POST", "onboardings", body)
+    _finish(_follow("onboardings", accepted, poll_interval) if wait else accepted)
+
+
+@click.command()
+@click.argument("db")
+@click.option("--plan", is_flag=True, help="Dry run: list every change, make none.")
+@click.option("--wait", is_flag=True, help="Follow the offboarding to its end.")
+@click.option("--poll-interval", default=5.0, show_default=True, help="Seconds between status calls with --wait.")
+def offboard(db: str, plan: bool, wait: bool, poll_interval: float) -> None:
+    """Start an offboarding of DB: take its ClickPipes access away."""
+    accepted = _call("POST", "offboardings", {"db_identifier": db, "plan_only": plan})
+    _finish(_follow("offboardings", accepted, poll_interval) if wait else accepted)
+
+
+@click.command()
+@click.argument("execution_id")
+@click.option("--offboarding", is_flag=True, help="ID is an offboarding's.")
+def status(execution_id: str, offboarding: bool) -> None:
+    """Status of an onboarding (or offboarding) by its id."""
+    kind = "offboardings" if offboarding else "onboardings"
+    _finish(_call("GET", f"{kind}/{execution_id}"))
+
+
+@click.command(name="list")
+@click.option("--running", is_flag=True, help="Only the running ones.")
+def list_(running: bool) -> None:
+    """The onboardings and offboardings of the stack, newest first."""
+    stack, output = _ctx()
+    try:
+        rows = stack.executions(running=running)
+    except StackError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(UNREACHABLE)
+    if output == "json":
+        click.echo(json.dumps(rows))
+    else:
+        render.executions(Console(), rows)
+
+
+COMMANDS: tuple[click.Command, ...] = (onboard, status, list_, offboard)
+for _command in COMMANDS:
+    cli.add_command(_command)
+
+
+def main() -> None:
+    cli(prog_name="clickpipes-iam")

@@ -1,0 +1,78 @@
+"""What a person sees: live progress (rich on a TTY, plain lines otherwise) and the final tables."""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+
+class Progress:
+    """The current step, the time in it, and how often the wait loop polled (the step's entries)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console, self.step, self.since = console, "", time.monotonic()
+        self.entries: dict[str, int] = {}
+        self.t0 = self.since
+        self.live = Live(console=console, transient=True) if console.is_terminal else None
+
+    def __enter__(self) -> Progress:
+        if self.live:
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        if self.live:
+            self.live.__exit__(et, e, tb)
+
+    def update(self, step: str | None, status: str) -> None:
+        now = time.monotonic()
+        if step and step != self.step:
+            self.step, self.since = step, now
+            self.entries[step] = self.entries.get(step, 0) + 1
+            if not self.live:
+                self.console.print(f"[{now - self.t0:6.1f}s] {step} (poll {self.entries[step]})", highlight=False)
+        if self.live:
+            line = f"{status} · {self.step} · {now - self.since:.0f}s in step · poll {self.entries.get(self.step, 0)}"
+            self.live.update(line)
+
+
+def result(console: Console, view: dict[str, Any]) -> None:
+    """The ClickPipes settings to paste, the changes and the warnings; or the error and its cause."""
+    output = view.get("output") or {}
+    if view.get("status") == "FAILED" or view.get("error"):
+        console.print(f"FAILED: {view.get('error')}: {view.get('cause')}", highlight=False)
+        return
+    if not output:
+        console.print(f"{view.get('id')}: {view.get('status')}", highlight=False)
+        return
+    if "endpoint" in output and not output.get("plan_only"):
+        settings = Table(title="ClickPipes settings (authentication: IAM role)")
+        settings.add_column("field")
+        settings.add_column("value")
+        for field, key in (("Host", "endpoint"), ("Port", "port"), ("User", "db_user"), ("IAM Role ARN", "role_arn")):
+            settings.add_row(field, str(output.get(key)))
+        settings.add_row("Pipe types", ", ".join(output.get("pipe_modes") or []))
+        console.print(settings)
+    title = "Plan (nothing changed)" if output.get("plan_only") else "Changes"
+    _items(console, title, output.get("changes"))
+    _items(console, "Warnings", output.get("warnings"))
+
+
+def _items(console: Console, title: str, items: list[Any] | None) -> None:
+    console.print(f"{title}:" if items else f"{title}: none", highlight=False)
+    for item in items or []:
+        console.print(f"  - {item}", highlight=False, markup=False)
+
+
+def executions(console: Console, rows: list[dict[str, Any]]) -> None:
+    table = Table()
+    for column in ("id", "workflow", "status", "started_at", "stopped_at"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(row[c] or "") for c in ("id", "workflow", "status", "started_at", "stopped_at")))
+    console.print(table)

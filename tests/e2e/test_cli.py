@@ -1,0 +1,137 @@
+"""`clickpipes-iam` against the local world: the real template and state machine on moto, the API function
+behind a local HTTP front, the stack's outputs in moto's CloudFormation, real DB servers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from click.testing import CliRunner
+from clickpipes_iam_cli.main import cli
+
+from tests.dbs.servers import LocalDbsEnv
+from tests.e2e.scenario import PRINCIPAL, create_db, deploy, fresh
+from tests.harness.api_front import api_front, stack_outputs
+from tests.harness.local_aws import LocalWorld
+
+pytestmark = [pytest.mark.e2e, pytest.mark.dbs]
+STACK = "sam-app"
+
+
+@pytest.fixture(scope="module")
+def world(local_dbs: LocalDbsEnv) -> Iterator[LocalWorld]:
+    with LocalWorld() as local_world:
+        deployed = deploy(local_world, local_dbs)
+        with api_front(local_world) as url:
+            stack_outputs(local_world, deployed, STACK, url)
+            yield local_world
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_onboard_wait_succeeds_and_shows_the_settings(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
+    identifier, user = fresh("cli-ok")
+    create_db(world, local_dbs, "mariadb", identifier)
+    code, out, err = run(
+        "onboard", identifier, "--role-arn", PRINCIPAL, "--user", user, "--no-cdc", "--wait", "--poll-interval", "0.2"
+    )
+    assert code == 0, (out, err)
+    assert "ClickPipes settings" in out
+    assert user in out
+    assert PRINCIPAL.split("/")[0] in out
+    assert err.startswith("[")
+    assert "(poll 1)" in err
+
+
+def test_onboard_json_is_the_apis_json(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
+    identifier, user = fresh("cli-json")
+    create_db(world, local_dbs, "postgres", identifier)
+    code, out, _ = run(
+        "--output",
+        "json",
+        "onboard",
+        identifier,
+        "--role-arn",
+        PRINCIPAL,
+        "--user",
+        user,
+        "--plan",
+        "--wait",
+        "--poll-interval",
+        "0.2",
+    )
+    view = json.loads(out.strip().splitlines()[-1])  # the lines before: the in-process functions' metrics
+    assert code == 0
+    assert view["status"] == "SUCCEEDED"
+    assert view["output"]["plan_only"] is True
+    assert view["output"]["changes"]
+
+
+def test_plan_lists_changes_and_makes_none(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
+    identifier, user = fresh("cli-plan")
+    create_db(world, local_dbs, "postgres", identifier)
+    code, out, _ = run(
+        "onboard", identifier, "--role-arn", PRINCIPAL, "--user", user, "--plan", "--wait", "--poll-interval", "0.2"
+    )
+    assert code == 0
+    assert "Plan (nothing changed)" in out
+    assert (
+        world.rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0][
+            "IAMDatabaseAuthenticationEnabled"
+        ]
+        is False
+    )
+
+
+def test_a_refused_input_exits_2_with_the_apis_message(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
+    identifier, _ = fresh("cli-refused")
+    create_db(world, local_dbs, "postgres", identifier)
+    code, _, err = run("onboard", identifier, "--role-arn", "arn:aws:iam::999999999999:role/outsider")
+    assert code == 2
+    assert "PrincipalNotAllowedError" in err
+
+
+def test_a_failed_onboarding_exits_1_with_error_and_cause(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
+    identifier, user = fresh("cli-fail")
+    create_db(world, local_dbs, "mariadb", identifier, password="not-the-password")
+    code, out, _ = run(
+        "onboard", identifier, "--role-arn", PRINCIPAL, "--user", user, "--no-cdc", "--wait", "--poll-interval", "0.2"
+    )
+    assert code == 1
+    assert "FAILED: AdminCredentialsError: MySQL" in out
+
+
+def test_a_missing_stack_exits_3(world: LocalWorld) -> None:
+    code, _, err = run("--stack", "no-such-stack", "status", "x")
+    assert code == 3
+    assert "no-such-stack" in err
+
+
+def test_list_and_offboard(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
+    identifier, user = fresh("cli-off")
+    create_db(world, local_dbs, "mariadb", identifier)
+    assert (
+        run(
+            "onboard",
+            identifier,
+            "--role-arn",
+            PRINCIPAL,
+            "--user",
+            user,
+            "--no-cdc",
+            "--wait",
+            "--poll-interval",
+            "0.2",
+        )[0]
+        == 0
+    )
+    code, out, err = run("offboard", identifier, "--wait", "--poll-interval", "0.2")
+    assert code == 0, (out, err)
+    code, out, _ = run("--output", "json", "list")
+    rows = [r for r in json.loads(out.strip().splitlines()[-1]) if r["id"].startswith(identifier)]
+    assert code == 0
+    assert sorted(r["workflow"] for r in rows) == ["offboarding", "onboarding"]
