@@ -77,7 +77,7 @@ def samlocal() -> Iterator[SamLocal]:
         template = _sam_build(_sam_env(docker_host, sam_bin_dir), build_dir)
         host_ip = _samtools("host-ip").strip()  # sam's containers sit on the default bridge
         moto, endpoint = _start_moto(host_ip, WORK / "moto.log")
-        yield SamLocal(
+        world = SamLocal(
             env=_sam_env(docker_host, sam_bin_dir, endpoint),
             sam=f"{sam_bin_dir}/sam",
             template=template,
@@ -85,6 +85,8 @@ def samlocal() -> Iterator[SamLocal]:
             endpoint=endpoint,
             invokes=invokes,
         )
+        world.stack_tables()  # the template's GuardTable, as env.json names it: a deployed stack has it
+        yield world
     finally:
         if moto is not None:
             _stop(moto)

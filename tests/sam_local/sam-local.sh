@@ -87,7 +87,12 @@ boto3.client("stepfunctions").create_state_machine(
     name=machine, roleArn="arn:aws:iam::123456789012:role/onboarding-state-machine",
     definition=json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 3600, "End": True}}}),
 )
-print(f"seeded: orders-pg, state machine {machine}")
+guard = json.load(open("env.json"))["ResolveTargetFunction"]["GUARD_TABLE_NAME"]  # the template's GuardTable
+boto3.client("dynamodb").create_table(
+    TableName=guard, KeySchema=[{"AttributeName": "db", "KeyType": "HASH"}],
+    AttributeDefinitions=[{"AttributeName": "db", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+)
+print(f"seeded: orders-pg, state machine {machine}, guard table {guard}")
 PY
 
 step "the README's commands"

@@ -25,6 +25,8 @@ PROJECT_ROOT = HERE.parents[1]
 SAMTOOLS = HERE / "samtools.sh"
 TEMPLATE = PROJECT_ROOT / "template.yaml"
 EVENTS = PROJECT_ROOT / "events"
+# the template's GuardTable as a deployed stack names it (env.json: what `make sam-local` passes)
+GUARD_TABLE = json.loads((PROJECT_ROOT / "env.json").read_text())["ResolveTargetFunction"]["GUARD_TABLE_NAME"]
 MOTO_SERVER = PROJECT_ROOT / ".venv" / "bin" / "moto_server"
 PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"  # runs tests.harness.moto_server: moto with the RDS rules
 DOCKER = "/usr/bin/docker"  # the engine's own client (samtools.sh: the static one wants buildx)
@@ -222,6 +224,10 @@ class SamLocal:
             )
         return name
 
+    def stack_tables(self) -> str:
+        """The template's GuardTable, named as env.json names it (sam local cannot resolve its Ref)."""
+        return self.guard_table(GUARD_TABLE)
+
     def stack_parameters(self) -> dict[str, str]:
         """What every function gets, as a deployed stack would give it: the emulator's endpoint, the trust
         boundary's allowlist (the test principal's account), the stack's boundary policy and the state machines'
@@ -232,6 +238,7 @@ class SamLocal:
             "PERMISSIONS_BOUNDARY_ARN": BOUNDARY_ARN,
             "ONBOARDING_STATE_MACHINE_ARN": ONBOARDING_MACHINE_ARN,
             "OFFBOARDING_STATE_MACHINE_ARN": OFFBOARDING_MACHINE_ARN,
+            "GUARD_TABLE_NAME": GUARD_TABLE,
         }
 
     def invoke(self, function: str, event: dict[str, Any], env: dict[str, dict[str, str]] | None = None) -> Invocation:

@@ -28,7 +28,7 @@ from packaging.utils import canonicalize_name
 
 from tests.layer_pins import LAYERS, pins
 
-from .samlocal import ACCOUNT, BOUNDARY_ARN, EVENTS, PROJECT_ROOT, REGION, HttpResponse, SamLocal
+from .samlocal import ACCOUNT, BOUNDARY_ARN, EVENTS, GUARD_TABLE, PROJECT_ROOT, REGION, HttpResponse, SamLocal
 
 pytestmark = pytest.mark.container
 
@@ -58,7 +58,6 @@ API_MACHINE = "clickpipes-api-onboarding"
 START_API_MACHINE = "clickpipes-start-api-onboarding"
 TAG_MACHINE = "clickpipes-tags-onboarding"
 CDC_GROUP = f"clickpipes-instance-{DB}"
-GUARD_TABLE = json.loads((PROJECT_ROOT / "env.json").read_text())["ResolveTargetFunction"]["GUARD_TABLE_NAME"]
 
 
 def event(name: str, **replace: Any) -> dict[str, Any]:
