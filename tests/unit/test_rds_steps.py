@@ -170,6 +170,9 @@ def test_record_result_tags_ready_and_builds_output(make_db: Any, rds: Any, cont
         # what an offboarding takes away (tests/unit/test_offboarding_steps.py)
         "clickpipes:onboarded-db-user": target["db_user"],
         "clickpipes:onboarded-publication": target["cdc"]["publication"],
+        # what the audit checks again (tests/unit/test_audit*.py)
+        "clickpipes:onboarded-cdc": "true",
+        "clickpipes:onboarded-schemas": " ".join(target["cdc"]["schemas"]),
     }
     assert output == {
         "db_identifier": "orders-pg",

@@ -28,8 +28,8 @@ CHECKS: Final[tuple[str, ...]] = Check.__args__  # type: ignore[attr-defined]
 AuditStatus = Literal["ok", "drifted", "gone"]
 # what the onboarding cannot put back: the principal is the stack operator's call, a gone DB is gone
 NOT_REPAIRABLE: Final = frozenset({"db-exists", "principal"})
-PRINCIPAL_TAG: Final = "clickpipes:principal"  # on the role: the principal the onboarding trusted
-DRIFT_TAG: Final = "clickpipes:drift"
+PRINCIPAL_TAG: Final = rules.PRINCIPAL_TAG
+DRIFT_TAG: Final = rules.DRIFT_TAG
 
 
 class Finding(Model):

@@ -33,6 +33,8 @@ def create_iam_role(target: Target, *, iam: Iam, rds: Rds, settings: RoleSetting
     boundary = settings.permissions_boundary_arn
     trust_doc, policy = rules.trust_policy(principal), rules.connect_policy(dbuser)
     tags = {rules.DB_ARN_TAG: db.arn}
+    if len(principal) <= rules.TAG_VALUE_MAX:  # what the audit compares the trust with (else: the trust itself)
+        tags[rules.PRINCIPAL_TAG] = principal
     if target.requested_by:
         tags[trust.REQUESTED_BY_TAG] = trust.iam_tag_value(target.requested_by)
 
@@ -80,8 +82,11 @@ def create_iam_role(target: Target, *, iam: Iam, rds: Rds, settings: RoleSetting
         changes.append(f"PutRolePolicy {name}: rds-db:connect on {dbuser}")
         if not target.plan_only:
             iam.put_inline_policy(name, rules.CONNECT_POLICY_NAME, policy)
-    if changes and not target.plan_only and trust.REQUESTED_BY_TAG in tags:
-        iam.tag_role(name, {trust.REQUESTED_BY_TAG: tags[trust.REQUESTED_BY_TAG]})
+    retag = {k: tags[k] for k in (trust.REQUESTED_BY_TAG, rules.PRINCIPAL_TAG) if k in tags and changes}
+    if existing.tags.get(rules.PRINCIPAL_TAG) != tags.get(rules.PRINCIPAL_TAG, existing.tags.get(rules.PRINCIPAL_TAG)):
+        retag[rules.PRINCIPAL_TAG] = tags[rules.PRINCIPAL_TAG]  # a role made before the tag, or re-trusted
+    if retag and not target.plan_only:
+        iam.tag_role(name, retag)
     return IamRoleResult(
         role_name=name,
         role_arn=existing.arn,

@@ -9,10 +9,14 @@ from clickpipes.steps.ports import Rds
 
 
 def recorded(target: Target) -> dict[str, str]:
-    """What an offboarding takes away: the user, and (PostgreSQL CDC) the publication."""
-    tags = {DB_USER_TAG: target.db_user}
+    """What an offboarding takes away: the user, and (PostgreSQL CDC) the publication; what the audit checks
+    again: whether CDC was set up, and for which schemas (when they fit in a tag value)."""
+    tags = {DB_USER_TAG: target.db_user, rules.CDC_TAG: str(target.cdc.enabled).lower()}
     if target.cdc.enabled and rules.family(target.engine) == "postgres":
         tags[PUBLICATION_TAG] = target.cdc.publication
+    schemas = " ".join(target.cdc.schemas)
+    if target.cdc.enabled and schemas and len(schemas) <= rules.TAG_VALUE_MAX:
+        tags[rules.SCHEMAS_TAG] = schemas
     return tags
 
 
