@@ -172,6 +172,7 @@ def test_record_result_tags_ready_and_builds_output(make_db: Any, rds: Any, cont
         "clickpipes:onboarded-publication": target["cdc"]["publication"],
         # what the audit checks again (tests/unit/test_audit*.py)
         "clickpipes:onboarded-cdc": "true",
+        "clickpipes:admin-secret-arn": target["admin_secret_arn"],
         "clickpipes:onboarded-schemas": " ".join(target["cdc"]["schemas"]),
     }
     assert output == {

@@ -82,9 +82,12 @@ def create_iam_role(target: Target, *, iam: Iam, rds: Rds, settings: RoleSetting
         changes.append(f"PutRolePolicy {name}: rds-db:connect on {dbuser}")
         if not target.plan_only:
             iam.put_inline_policy(name, rules.CONNECT_POLICY_NAME, policy)
-    retag = {k: tags[k] for k in (trust.REQUESTED_BY_TAG, rules.PRINCIPAL_TAG) if k in tags and changes}
-    if existing.tags.get(rules.PRINCIPAL_TAG) != tags.get(rules.PRINCIPAL_TAG, existing.tags.get(rules.PRINCIPAL_TAG)):
-        retag[rules.PRINCIPAL_TAG] = tags[rules.PRINCIPAL_TAG]  # a role made before the tag, or re-trusted
+    # who asked, when this run changed the role; the principal tag whenever it is missing or stale
+    retag = {
+        k: v
+        for k, v in tags.items()
+        if k != rules.DB_ARN_TAG and existing.tags.get(k) != v and (changes or k == rules.PRINCIPAL_TAG)
+    }
     if retag and not target.plan_only:
         iam.tag_role(name, retag)
     return IamRoleResult(

@@ -14,6 +14,8 @@ def recorded(target: Target) -> dict[str, str]:
     tags = {DB_USER_TAG: target.db_user, rules.CDC_TAG: str(target.cdc.enabled).lower()}
     if target.cdc.enabled and rules.family(target.engine) == "postgres":
         tags[PUBLICATION_TAG] = target.cdc.publication
+    if len(target.admin_secret_arn) <= rules.TAG_VALUE_MAX:  # an ARN, never the secret
+        tags[rules.ADMIN_SECRET_TAG] = target.admin_secret_arn
     schemas = " ".join(target.cdc.schemas)
     if target.cdc.enabled and schemas and len(schemas) <= rules.TAG_VALUE_MAX:
         tags[rules.SCHEMAS_TAG] = schemas
