@@ -4,8 +4,8 @@ orphan role deleted (delete_orphans)."""
 from typing import Any
 
 from clickpipes.audit_models import DbAuditRequest
+from clickpipes.aws.audit import AuditIamGateway
 from clickpipes.aws.guard import DbGuard
-from clickpipes.aws.iam_offboard import IamOffboardGateway
 from clickpipes.aws.sfn import SfnGateway
 from clickpipes.models import parse
 from clickpipes.observability import lambda_step
@@ -20,7 +20,7 @@ def handler(event: dict[str, Any]) -> dict[str, Any]:
         parse(DbAuditRequest, event),
         sfn=SfnGateway(settings.state_machine_arn),
         guard=DbGuard(GuardSettings.from_env().guard_table),
-        iam=IamOffboardGateway(),
+        iam=AuditIamGateway(),
         settings=settings,
     )
     return result.model_dump(mode="json")

@@ -4,8 +4,10 @@ Repairable drift (the DB exists, the principal is still allowed, nothing the onb
 onboarding again, as recorded on the DB's tags: the same user, principal, admin login and CDC setting, never a
 reboot. It is idempotent, so it puts back exactly what drifted; it starts at most once per audit and DB (the
 execution name derives from both) and never beside another onboarding or offboarding of the DB (the guard).
-An orphan role (its DB is gone) is deleted only with ``delete_orphans``, and only when it is this tool's: under
-/clickpipes/ and tagged clickpipes:db-arn with the gone DB's kind and identifier."""
+What the onboarding leaves alone on its own role is taken off first: managed policies someone attached
+(detached, not changed) and inline policies beside its rds-db:connect one. An orphan role (its DB is gone) is
+deleted only with ``delete_orphans``, and only when it is this tool's: under /clickpipes/ and tagged
+clickpipes:db-arn with the gone DB's kind and identifier."""
 
 from __future__ import annotations
 
@@ -14,14 +16,14 @@ from clickpipes.audit_models import DbAudit, DbAuditRequest
 from clickpipes.errors import OnboardingInProgressError
 from clickpipes.models import OnboardingInput
 from clickpipes.settings import ResolveSettings
-from clickpipes.steps.offboard_ports import OffboardIam
+from clickpipes.steps.audit_ports import AuditIam
 from clickpipes.steps.ports import Guard, StateMachine
 from clickpipes.steps.shared import take_apart_role
 from clickpipes.steps.start_onboarding import start_onboarding
 
 
 def repair_database(
-    request: DbAuditRequest, *, sfn: StateMachine, guard: Guard, iam: OffboardIam, settings: ResolveSettings
+    request: DbAuditRequest, *, sfn: StateMachine, guard: Guard, iam: AuditIam, settings: ResolveSettings
 ) -> DbAudit:
     audit = request.audit
     if not request.repair:
@@ -42,16 +44,34 @@ def repair_database(
         binlog_retention_hours=target.cdc.binlog_retention_hours,
         requested_by=f"audit {request.audit_execution}",
     )
+    stripped = strip_role(audit, iam)
     try:
         started = start_onboarding(
             onboarding, sfn=sfn, guard=guard, settings=settings, dedupe_key=f"audit:{request.audit_execution}"
         )
     except OnboardingInProgressError as exc:
-        return audit.model_copy(update={"repair": f"not started: {exc}"})
-    return audit.model_copy(update={"repair": f"onboarding {started} started"})
+        return audit.model_copy(update={"repair": f"not started: {exc}" + stripped})
+    return audit.model_copy(update={"repair": f"onboarding {started} started" + stripped})
 
 
-def delete_orphan(audit: DbAudit, iam: OffboardIam) -> str | None:
+def strip_role(audit: DbAudit, iam: AuditIam) -> str:
+    """The role's extras (managed policies, foreign inline policies), when the audit found them."""
+    checks = {f.check for f in audit.findings}
+    name = audit.role_name
+    if name is None or not checks & {"role-managed-policies", "role-permissions"}:
+        return ""
+    removed = []
+    for arn in iam.attached_policies(name):
+        iam.detach_policy(name, arn)
+        removed.append(f"detached {arn}")
+    for policy in iam.list_inline_policies(name):
+        if policy != rules.CONNECT_POLICY_NAME:
+            iam.delete_inline_policy(name, policy)
+            removed.append(f"deleted inline policy {policy}")
+    return f" ({'; '.join(removed)})" if removed else ""
+
+
+def delete_orphan(audit: DbAudit, iam: AuditIam) -> str | None:
     name = audit.role_name
     role = iam.get_role(name) if name else None
     if name is None or role is None:
