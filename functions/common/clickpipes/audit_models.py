@@ -58,7 +58,6 @@ class DbInspection(Model):
     """What the audit reads on the server beyond the onboarding's plan (``clickpipes_db.audit_gateway``)."""
 
     inactive_slots: list[tuple[str, int]] = Field(default_factory=list)  # PostgreSQL: (slot, bytes of WAL held)
-    password: bool | None = None  # PostgreSQL: the IAM user has a password too (None: cannot tell)
 
 
 class AuditDatabaseRequest(Model):

@@ -104,6 +104,14 @@ def recorded_resource_id(policy: dict[str, Any] | None) -> str | None:
     return dbuser.split(":dbuser:", 1)[1].split("/", 1)[0]
 
 
+def recorded_user(policy: dict[str, Any] | None) -> str | None:
+    """The DB user the role's dbuser ARN names (what a recreated DB, its tags gone, still tells)."""
+    dbuser = _dbuser_of(policy)
+    if dbuser is None or ":dbuser:" not in dbuser or "/" not in dbuser:
+        return None
+    return dbuser.rsplit("/", 1)[1] or None
+
+
 def resource_id(policy: dict[str, Any] | None, current_resource_id: str) -> list[Finding]:
     """The role's dbuser ARN names the resource ID of the DB it was made for: a restored DB has another."""
     recorded = recorded_resource_id(policy)

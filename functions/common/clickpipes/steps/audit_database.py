@@ -45,13 +45,15 @@ def audit_database(
     role_arn = f"arn:{partition}:iam::{account}:role{rules.ROLE_PATH}{role_name}"
     findings = audit_rules.iam_auth(db.iam_auth_enabled)
     tags = rds.tags(db.arn)
-    user = tags.get(DB_USER_TAG, rules.DEFAULT_DB_USER)
+    inline = (
+        {name: iam.get_inline_policy(role_name, name) for name in iam.list_inline_policies(role_name)} if role else {}
+    )
+    connect = inline.get(rules.CONNECT_POLICY_NAME)
+    user = tags.get(DB_USER_TAG) or audit_rules.recorded_user(connect) or rules.DEFAULT_DB_USER
     principal = None
     if role is None:
         findings += audit_rules.role_missing(role_arn)
     else:
-        inline = {name: iam.get_inline_policy(role_name, name) for name in iam.list_inline_policies(role_name)}
-        connect = inline.get(rules.CONNECT_POLICY_NAME)
         findings += audit_rules.resource_id(connect, db.resource_id)
         recorded_id = audit_rules.recorded_resource_id(connect) or db.resource_id
         principal = audit_rules.recorded_principal(role.tags, role.trust_policy)

@@ -4,7 +4,7 @@ The onboarding's own DB steps run in plan mode on the target AuditDatabase recor
 change they would make is drift (the user lost LOGIN, rds_iam or its IAM plugin; a grant, the publication or the
 binlog retention is missing). What they would refuse is drift the onboarding cannot repair (the user holds admin-class
 rights now, or is no longer this tool's). Then what only the server tells: inactive replication slots holding more
-WAL than SlotWalWarnBytes, a password besides rds_iam. A DB the admin cannot log in to is reported, not failed."""
+WAL than SlotWalWarnBytes. A DB the admin cannot log in to is reported, not failed."""
 
 from __future__ import annotations
 
@@ -46,8 +46,6 @@ def audit_db_objects(
         except IamAuthNotActiveError:
             pass  # IAM auth is off: the iam-auth finding says so
         inspection = database.inspect(family, credentials, target.db_user)
-        if inspection.password:
-            found += audit_rules.planned("db-user", [f"no password for '{target.db_user}' (IAM only)"])
         if target.cdc.enabled:
             cdc = database.configure_cdc(
                 family,
@@ -63,7 +61,7 @@ def audit_db_objects(
             )
             found += audit_rules.planned("cdc-database", cdc.changes)
             found += audit_rules.binlog(cdc.binlog_ready)
-            found += audit_rules.slots(inspection.inactive_slots, settings.slot_wal_warn_bytes)
+        found += audit_rules.slots(inspection.inactive_slots, settings.slot_wal_warn_bytes)
     except UNCHECKABLE as exc:
         found = audit_rules.db_checks_skipped(str(exc))
     findings = [*audit.findings, *found]
