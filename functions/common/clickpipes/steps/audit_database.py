@@ -30,6 +30,12 @@ def audit_database(
     kind = db.kind if db else item.kind
     role_name = item.role_name or (rules.role_name(kind, item.db_identifier, region) if kind else None)
     role = iam.get_role(role_name) if role_name else None
+    if db is None and kind is None:  # named without its kind, and gone: the role of either kind tells
+        for guess in ("instance", "cluster"):
+            role_name = rules.role_name(guess, item.db_identifier, region)
+            if role := iam.get_role(role_name):
+                kind = guess
+                break
     if db is None:
         findings = audit_rules.gone(kind or "instance or cluster", item.db_identifier, role.arn if role else None)
         return DbAudit(
