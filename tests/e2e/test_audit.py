@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from clickpipes import rules
+from psycopg import sql
 
 from tests.dbs.servers import LocalDbsEnv, mariadb_root_connect, pg_superuser_connect
 from tests.e2e.scenario import ALLOWED_ACCOUNT, DATABASE, PRINCIPAL, STATE_MACHINE, create_db, fresh
@@ -227,3 +228,32 @@ def test_each_drift_is_found_repaired_and_a_second_audit_is_clean(
         case["identifier"]: ("ok", set()) for name, case in onboarded.items() if name not in ("deleted", "principal")
     } | {onboarded["principal"]["identifier"]: ("drifted", {"principal"})}
     assert "clickpipes:drift" not in db_tags(world, onboarded["password"])
+
+
+def test_an_inactive_slot_holding_wal_is_reported_until_it_is_gone(
+    world: LocalWorld, local_dbs: LocalDbsEnv, onboarded: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ClickPipes' slot left behind by a deleted pipe: the WAL it holds fills the disk. Reported, never dropped
+    (the slot is not this tool's); SlotWalWarnBytes (here 16 MiB) is the threshold."""
+    case = onboard(world, "postgres", "au-slot", allow_reboot=True, publication="pub_audit_slot")
+    monkeypatch.setenv("SLOT_WAL_WARN_BYTES", str(16 * 1024**2))
+    slot = f"clickpipes_left_{case['user']}"
+    with pg_superuser_connect(local_dbs, dbname=DATABASE) as conn:
+        conn.execute("SELECT pg_create_logical_replication_slot(%s, 'pgoutput')", (slot,))
+        try:
+            filler = sql.Identifier(f"wal_filler_{case['user']}")  # logged (a temp table writes no WAL)
+            conn.execute(sql.SQL("CREATE TABLE {} (n int)").format(filler))
+            for _ in range(3):  # three WAL segments (16 MiB each) past the slot's restart point
+                conn.execute(sql.SQL("INSERT INTO {} SELECT generate_series(1, 1000)").format(filler))
+                conn.execute("SELECT pg_switch_wal()")
+            conn.execute(sql.SQL("DROP TABLE {}").format(filler))
+            found = by_db(audit(world, db_identifiers=[case["identifier"]]))[case["identifier"]]
+            slots = [f for f in found["findings"] if f["check"] == "replication-slots"]
+            assert len(slots) == 1, found
+            assert re.search(rf"{slot} holds \d+ bytes", slots[0]["actual"])
+            assert slots[0]["repairable"] is False
+            assert found["status"] == "drifted"
+        finally:
+            conn.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
+    found = by_db(audit(world, db_identifiers=[case["identifier"]]))[case["identifier"]]
+    assert slot not in json.dumps(found["findings"])
