@@ -1,0 +1,163 @@
+"""The audit's steps on their own: the events parse, the DB-side checks turn the onboarding's plan into findings,
+the summary tags and puts events, the repair starts only what it may and deletes only this tool's orphans."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import summarize_audit
+from clickpipes import audit_models, rules
+from clickpipes.audit_models import DbAudit, DbAuditRequest, DbInspection
+from clickpipes.errors import AdminCredentialsError, ProtectedUserError
+from clickpipes.models import AdminCredentials, CdcDbRequest, CdcDbResult, DbUserResult
+from clickpipes.rules import EngineFamily
+from clickpipes.settings import AuditSettings
+from clickpipes.steps.audit_db_objects import audit_db_objects
+
+from tests.fakes import FakeRds, FakeSecrets, description_of
+from tests.unit.conftest import EVENTS, FakeContext
+
+AUDIT_EVENTS = {
+    "audit_input.json": audit_models.AuditInput,
+    "resolve_audit.json": audit_models.ResolveAuditRequest,
+    "audit_database.json": audit_models.AuditDatabaseRequest,
+    "audit_db_objects.json": audit_models.DbAuditRequest,
+    "repair_database.json": audit_models.DbAuditRequest,
+    "summarize_audit.json": audit_models.SummarizeAuditRequest,
+}
+
+
+@pytest.mark.parametrize(("name", "model"), AUDIT_EVENTS.items())
+def test_each_sample_event_is_its_step_input(name: str, model: type[Any]) -> None:
+    model.model_validate(json.loads((EVENTS / name).read_text()))
+
+
+def sample_audit() -> DbAudit:
+    return DbAuditRequest.model_validate(json.loads((EVENTS / "audit_db_objects.json").read_text())).audit
+
+
+class PlanDatabase:
+    """The audit's Database port answering a fixed plan (or raising), recording that nothing but plans ran."""
+
+    def __init__(self, user: DbUserResult | Exception, cdc: CdcDbResult, slots: list[tuple[str, int]]) -> None:
+        self.user, self.cdc, self.slots = user, cdc, slots
+        self.plan_only: list[bool] = []
+
+    def ensure_iam_user(
+        self,
+        family: EngineFamily,
+        credentials: AdminCredentials,
+        user: str,
+        *,
+        plan_only: bool = False,
+        adopt_existing: bool = False,
+    ) -> DbUserResult:
+        self.plan_only.append(plan_only)
+        if isinstance(self.user, Exception):
+            raise self.user
+        return self.user
+
+    def configure_cdc(self, family: EngineFamily, credentials: AdminCredentials, request: CdcDbRequest) -> CdcDbResult:
+        self.plan_only.append(request.plan_only)
+        return self.cdc
+
+    def inspect(self, family: EngineFamily, credentials: AdminCredentials, user: str) -> DbInspection:
+        return DbInspection(inactive_slots=self.slots)
+
+
+def run_db_checks(database: PlanDatabase, audit: DbAudit | None = None, **secret: str) -> DbAudit:
+    audit = audit or sample_audit()
+    assert audit.target is not None
+    value = {"username": "admin", "password": "pw", **secret}
+    return audit_db_objects(
+        audit,
+        rds=FakeRds(description_of(audit.target)),
+        secrets=FakeSecrets(value),
+        database=database,
+        settings=AuditSettings(slot_wal_warn_bytes=1000),
+    )
+
+
+def test_what_the_onboarding_would_change_is_drift_and_only_plans_run() -> None:
+    database = PlanDatabase(
+        DbUserResult(created=False, changed=True, changes=["GRANT rds_iam TO u"]),
+        CdcDbResult(changes=["CREATE PUBLICATION clickpipes FOR TABLES IN SCHEMA public"]),
+        [("left_behind", 5000), ("small", 10)],
+    )
+    audit = sample_audit()
+    assert audit.target is not None
+    cdc_audit = audit.model_copy(update={"target": audit.target.model_copy(update={"cdc": audit.target.cdc})})
+    result = run_db_checks(database, cdc_audit)
+    found = {f.check: f for f in result.findings}
+    assert set(found) == {"iam-auth", "db-user", "cdc-database", "replication-slots"}
+    assert found["db-user"].expected == "GRANT rds_iam TO u"
+    assert found["replication-slots"].actual == "left_behind holds 5000 bytes"
+    assert (found["replication-slots"].repairable, result.repairable, result.status) == (False, False, "drifted")
+    assert database.plan_only == [True, True]
+
+
+def test_an_admin_class_user_is_drift_the_onboarding_may_not_repair() -> None:
+    refusal = ProtectedUserError("User 'u' is protected: a member of rds_superuser.")
+    result = run_db_checks(PlanDatabase(refusal, CdcDbResult(changes=[]), []))
+    finding = next(f for f in result.findings if f.check == "db-user")
+    assert (finding.actual, finding.repairable, result.repairable) == (str(refusal), False, False)
+
+
+def test_a_db_the_admin_cannot_log_in_to_is_reported_not_failed() -> None:
+    class NoLogin(PlanDatabase):
+        def ensure_iam_user(self, *args: Any, **kwargs: Any) -> DbUserResult:
+            raise AdminCredentialsError("The admin secret holds no password.")
+
+    result = run_db_checks(NoLogin(DbUserResult(created=False, changed=False, changes=[]), CdcDbResult(changes=[]), []))
+    assert [(f.check, f.actual) for f in result.findings] == [
+        ("iam-auth", "false"),  # the control plane's finding, kept
+        ("db-checks", "not checked: The admin secret holds no password."),
+    ]
+    assert result.status == "drifted"
+
+
+def test_a_gone_db_or_one_without_a_target_is_passed_through() -> None:
+    gone = sample_audit().model_copy(update={"status": "gone", "target": None})
+    database = PlanDatabase(DbUserResult(created=False, changed=False, changes=[]), CdcDbResult(changes=[]), [])
+    assert (
+        audit_db_objects(gone, rds=FakeRds(), secrets=FakeSecrets({}), database=database, settings=AuditSettings())
+        == gone
+    )
+    assert database.plan_only == []
+
+
+def test_the_summary_tags_drift_removes_the_tag_when_clean_and_puts_one_event_per_drifted_db(
+    make_db: Any, rds: Any, context: FakeContext
+) -> None:
+    drifted_db, clean_db = make_db("drifted-pg"), make_db("clean-pg")
+    rds.add_tags_to_resource(
+        ResourceName=clean_db["DBInstanceArn"], Tags=[{"Key": rules.DRIFT_TAG, "Value": "iam-auth"}]
+    )
+    audit = sample_audit()
+    sample = audit.target
+    assert sample is not None
+
+    def of(db: dict[str, Any], findings: list[Any]) -> dict[str, Any]:
+        target = sample.model_copy(update={"db_identifier": db["DBInstanceIdentifier"], "arn": db["DBInstanceArn"]})
+        status = "drifted" if findings else "ok"
+        return audit.model_copy(
+            update={
+                "db_identifier": db["DBInstanceIdentifier"],
+                "findings": findings,
+                "status": status,
+                "target": target,
+            }
+        ).model_dump(mode="json")
+
+    event = {"databases": [of(drifted_db, audit.findings), of(clean_db, [])], "audit_execution": "a1"}
+    output = summarize_audit.handler(event, context)
+    tags = {
+        name: {t["Key"]: t["Value"] for t in rds.list_tags_for_resource(ResourceName=db["DBInstanceArn"])["TagList"]}
+        for name, db in (("drifted", drifted_db), ("clean", clean_db))
+    }
+    assert tags["drifted"][rules.DRIFT_TAG] == "iam-auth"
+    assert rules.DRIFT_TAG not in tags["clean"]
+    assert (output["drifted"], output["gone"], output["failed"], output["repaired"]) == (1, 0, 0, None)
+    assert all(db["target"] is None for db in output["databases"])  # the output carries no admin secret ARN
