@@ -161,3 +161,55 @@ def test_the_summary_tags_drift_removes_the_tag_when_clean_and_puts_one_event_pe
     assert rules.DRIFT_TAG not in tags["clean"]
     assert (output["drifted"], output["gone"], output["failed"], output["repaired"]) == (1, 0, 0, None)
     assert all(db["target"] is None for db in output["databases"])  # the output carries no admin secret ARN
+
+
+def orphan_role(iam: Any, name: str, db_arn: str, path: str = "/clickpipes/") -> None:
+    trust = {"Version": "2012-10-17", "Statement": []}
+    iam.create_role(
+        RoleName=name,
+        Path=path,
+        AssumeRolePolicyDocument=json.dumps(trust),
+        Tags=[{"Key": rules.DB_ARN_TAG, "Value": db_arn}],
+    )
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName=rules.CONNECT_POLICY_NAME,
+        PolicyDocument=json.dumps(
+            trust | {"Statement": [{"Effect": "Allow", "Action": "rds-db:connect", "Resource": "*"}]}
+        ),
+    )
+
+
+@pytest.mark.parametrize("delete_orphans", [True, False])
+def test_an_orphan_role_goes_only_with_delete_orphans_and_only_when_it_is_ours(iam: Any, delete_orphans: bool) -> None:
+    from clickpipes.aws.audit import AuditIamGateway
+    from clickpipes.settings import ResolveSettings
+    from clickpipes.steps.audit_repair import repair_database
+
+    from tests.fakes import FakeGuard
+
+    ours, foreign = "clickpipes-gone-pg-0a1b2c3d", "clickpipes-gone-my-0a1b2c3d"
+    orphan_role(iam, ours, "arn:aws:rds:us-east-1:123456789012:db:gone-pg")
+    orphan_role(iam, foreign, "arn:aws:rds:us-east-1:123456789012:db:someone-elses")
+    gone = sample_audit().model_copy(update={"status": "gone", "target": None, "repairable": False})
+    results = {
+        name: repair_database(
+            DbAuditRequest(
+                audit=gone.model_copy(update={"db_identifier": identifier, "role_name": name}),
+                repair=True,
+                delete_orphans=delete_orphans,
+            ),
+            sfn=None,  # an orphan's repair starts nothing
+            guard=FakeGuard(),
+            iam=AuditIamGateway(),
+            settings=ResolveSettings.from_env(),
+        )
+        for name, identifier in ((ours, "gone-pg"), (foreign, "gone-my"))
+    }
+    left = {r["RoleName"] for r in iam.list_roles(PathPrefix="/clickpipes/")["Roles"]}
+    if delete_orphans:
+        assert (results[ours].repair or "").endswith("deleted")
+        assert "not this tool's role for gone-my" in (results[foreign].repair or "")
+        assert left == {foreign}
+    else:
+        assert (results[ours].repair, results[foreign].repair, left) == (None, None, {ours, foreign})
