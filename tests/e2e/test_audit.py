@@ -15,7 +15,7 @@ from clickpipes import rules
 from psycopg import sql
 
 from tests.dbs.servers import LocalDbsEnv, mariadb_root_connect, pg_superuser_connect
-from tests.e2e.scenario import ALLOWED_ACCOUNT, DATABASE, PRINCIPAL, STATE_MACHINE, create_db, fresh
+from tests.e2e.scenario import ALLOWED_ACCOUNT, DATABASE, PRINCIPAL, ROOT, STATE_MACHINE, create_db, fresh
 from tests.harness.execution import ExecutionResult
 from tests.harness.local_aws import LocalWorld, RunningExecution
 
@@ -84,8 +84,10 @@ def drift_events(world: LocalWorld) -> str:
     sqs, events = world.client("sqs"), world.client("events")
     url = sqs.create_queue(QueueName="clickpipes-drift")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    pattern = {"source": ["clickpipes.onboarding"], "detail-type": ["ClickPipes Access Drift"]}
-    events.put_rule(Name="clickpipes-drift", EventPattern=json.dumps(pattern))
+    readme = (ROOT / "README.md").read_text()
+    pattern = re.search(r"aws events put-rule --name clickpipes-drift --event-pattern '([^']+)'", readme)
+    assert pattern, "the README's rule for the drift events"
+    events.put_rule(Name="clickpipes-drift", EventPattern=pattern[1])
     events.put_targets(Rule="clickpipes-drift", Targets=[{"Id": "queue", "Arn": arn}])
     return str(url)
 
