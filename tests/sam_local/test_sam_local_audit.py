@@ -5,13 +5,12 @@ tests: the new handlers' paths, layers and environment in the template, and each
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
 import pytest
 
-from .samlocal import ACCOUNT, EVENTS, REGION, SamLocal
+from .samlocal import ACCOUNT, REGION, SamLocal, role_name, sample_event
 
 pytestmark = pytest.mark.container
 
@@ -19,14 +18,7 @@ DB, GONE = "audited-pg", "audited-gone"
 PRINCIPAL = "arn:aws:iam::111122223333:role/CH-S3-orange-ab-12-Role"
 
 
-def event(name: str, **replace: Any) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
-    return data | replace
-
-
-def role_name(identifier: str) -> str:
-    digest = hashlib.sha256(f"{REGION}:instance:{identifier}".encode()).hexdigest()[:8]
-    return f"clickpipes-{identifier}-{digest}"
+event = sample_event
 
 
 def our_role(samlocal: SamLocal, identifier: str, resource_id: str) -> None:

@@ -9,14 +9,13 @@ from typing import Any
 import pytest
 import summarize_audit
 from clickpipes import audit_models, rules
-from clickpipes.audit_models import DbAudit, DbAuditRequest, DbInspection
+from clickpipes.audit_models import DbAudit, DbAuditRequest
 from clickpipes.errors import AdminCredentialsError, ProtectedUserError
-from clickpipes.models import AdminCredentials, CdcDbRequest, CdcDbResult, DbUserResult
-from clickpipes.rules import EngineFamily
+from clickpipes.models import CdcDbResult, DbUserResult
 from clickpipes.settings import AuditSettings
 from clickpipes.steps.audit_db_objects import audit_db_objects
 
-from tests.fakes import FakeRds, FakeSecrets, description_of
+from tests.fakes import FakeAuditDatabase, FakeRds, FakeSecrets, description_of
 from tests.unit.conftest import EVENTS, FakeContext
 
 AUDIT_EVENTS = {
@@ -38,36 +37,7 @@ def sample_audit() -> DbAudit:
     return DbAuditRequest.model_validate(json.loads((EVENTS / "audit_db_objects.json").read_text())).audit
 
 
-class PlanDatabase:
-    """The audit's Database port answering a fixed plan (or raising), recording that nothing but plans ran."""
-
-    def __init__(self, user: DbUserResult | Exception, cdc: CdcDbResult, slots: list[tuple[str, int]]) -> None:
-        self.user, self.cdc, self.slots = user, cdc, slots
-        self.plan_only: list[bool] = []
-
-    def ensure_iam_user(
-        self,
-        family: EngineFamily,
-        credentials: AdminCredentials,
-        user: str,
-        *,
-        plan_only: bool = False,
-        adopt_existing: bool = False,
-    ) -> DbUserResult:
-        self.plan_only.append(plan_only)
-        if isinstance(self.user, Exception):
-            raise self.user
-        return self.user
-
-    def configure_cdc(self, family: EngineFamily, credentials: AdminCredentials, request: CdcDbRequest) -> CdcDbResult:
-        self.plan_only.append(request.plan_only)
-        return self.cdc
-
-    def inspect(self, family: EngineFamily, credentials: AdminCredentials, user: str) -> DbInspection:
-        return DbInspection(inactive_slots=self.slots)
-
-
-def run_db_checks(database: PlanDatabase, audit: DbAudit | None = None, **secret: str) -> DbAudit:
+def run_db_checks(database: FakeAuditDatabase, audit: DbAudit | None = None, **secret: str) -> DbAudit:
     audit = audit or sample_audit()
     assert audit.target is not None
     value = {"username": "admin", "password": "pw", **secret}
@@ -81,7 +51,7 @@ def run_db_checks(database: PlanDatabase, audit: DbAudit | None = None, **secret
 
 
 def test_what_the_onboarding_would_change_is_drift_and_only_plans_run() -> None:
-    database = PlanDatabase(
+    database = FakeAuditDatabase(
         DbUserResult(created=False, changed=True, changes=["GRANT rds_iam TO u"]),
         CdcDbResult(changes=["CREATE PUBLICATION clickpipes FOR TABLES IN SCHEMA public"]),
         [("left_behind", 5000), ("small", 10)],
@@ -95,18 +65,21 @@ def test_what_the_onboarding_would_change_is_drift_and_only_plans_run() -> None:
     assert found["db-user"].expected == "GRANT rds_iam TO u"
     assert found["replication-slots"].actual == "left_behind holds 5000 bytes"
     assert (found["replication-slots"].repairable, result.repairable, result.status) == (False, False, "drifted")
-    assert database.plan_only == [True, True]
+    plans = [
+        (c[0], c[3][1] if c[0] == "ensure_iam_user" else c[3].plan_only) for c in database.calls if c[0] != "inspect"
+    ]
+    assert plans == [("ensure_iam_user", True), ("configure_cdc", True)]
 
 
 def test_an_admin_class_user_is_drift_the_onboarding_may_not_repair() -> None:
     refusal = ProtectedUserError("User 'u' is protected: a member of rds_superuser.")
-    result = run_db_checks(PlanDatabase(refusal, CdcDbResult(changes=[]), []))
+    result = run_db_checks(FakeAuditDatabase(refusal, CdcDbResult(changes=[]), []))
     finding = next(f for f in result.findings if f.check == "db-user")
     assert (finding.actual, finding.repairable, result.repairable) == (str(refusal), False, False)
 
 
 def test_a_db_the_admin_cannot_log_in_to_is_reported_not_failed() -> None:
-    class NoLogin(PlanDatabase):
+    class NoLogin(FakeAuditDatabase):
         def ensure_iam_user(self, *args: Any, **kwargs: Any) -> DbUserResult:
             raise AdminCredentialsError("The admin secret holds no password.")
 
@@ -120,12 +93,12 @@ def test_a_db_the_admin_cannot_log_in_to_is_reported_not_failed() -> None:
 
 def test_a_gone_db_or_one_without_a_target_is_passed_through() -> None:
     gone = sample_audit().model_copy(update={"status": "gone", "target": None})
-    database = PlanDatabase(DbUserResult(created=False, changed=False, changes=[]), CdcDbResult(changes=[]), [])
+    database = FakeAuditDatabase(DbUserResult(created=False, changed=False, changes=[]), CdcDbResult(changes=[]), [])
     assert (
         audit_db_objects(gone, rds=FakeRds(), secrets=FakeSecrets({}), database=database, settings=AuditSettings())
         == gone
     )
-    assert database.plan_only == []
+    assert database.calls == []
 
 
 def test_the_summary_tags_drift_removes_the_tag_when_clean_and_puts_one_event_per_drifted_db(
