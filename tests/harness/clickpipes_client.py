@@ -135,12 +135,14 @@ def stream_changes(
     database: str,
     write: Callable[[], int],
     tables: Sequence[str],
+    timeout: float = 15,
 ) -> list[Change]:
-    """The CDC stream as the IAM user with the token: what ``write`` (the application) changed in ``tables``."""
+    """The CDC stream as the IAM user with the token: what ``write`` (the application) changed in ``tables``,
+    waiting up to ``timeout`` seconds for all of them."""
     if "postgres" in output["engine"]:
         pg_apply_rds_replication_rule(env)  # the local server's stand-in for RDS's rds_replication
-        return pg_stream(env, output["db_user"], token, database, write, tables)
-    return mysql_stream(env, output["db_user"], token, write, tables)
+        return pg_stream(env, output["db_user"], token, database, write, tables, timeout)
+    return mysql_stream(env, output["db_user"], token, write, tables, timeout)
 
 
 def run_pipe(
