@@ -54,7 +54,7 @@ class InitialLoad:
 
 @dataclass(frozen=True)
 class PipeRun:
-    """What one pipe did: rows of the initial load, changes streamed, rows in ClickHouse per table after both."""
+    """What one pipe did: rows of the initial load landed, changes streamed, rows in ClickHouse per table after both."""
 
     rows_loaded: int
     changes_streamed: int
@@ -169,7 +169,7 @@ def run_pipe(
         for version, change in enumerate(changes, start=1):
             clickhouse.insert(change.table, [change.row], version=version, deleted=change.kind == "delete")
         counts = {table: clickhouse.count(table) for table in chosen}
-    return PipeRun(load.total, len(changes), counts, changes)
+    return PipeRun(sum(load.rows[t] for t in chosen), len(changes), counts, changes)
 
 
 def _text(value: Any) -> str | None:
