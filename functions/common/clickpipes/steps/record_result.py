@@ -56,6 +56,12 @@ def record_result(request: RecordResultRequest, *, rds: Rds) -> OnboardingOutput
     # parameter group set (in effect once nothing awaits a reboot)
     reported = cdc_db.iam_auth_for_replication if cdc_db else request.db_user.iam_auth_for_replication
     replication = reported if reported is not None else cdc_ready
+    if cdc_ready and rules.family(target.engine) == "postgres" and not replication:
+        warnings.append(
+            f"rds.iam_auth_for_replication is off on DB {target.kind} '{target.db_identifier}': replication "
+            "connections do not accept IAM tokens, so ClickPipes can do initial loads only. Set it to 1 in the DB's "
+            "parameter group (dynamic, no reboot) and run the onboarding again."
+        )
     if not target.plan_only:
         rds.tag(target.arn, {rules.STATUS_TAG: "ready", rules.ROLE_ARN_TAG: request.role.role_arn, **recorded(target)})
     return OnboardingOutput(
