@@ -46,7 +46,7 @@ def audit_db_objects(
         except IamAuthNotActiveError:
             pass  # IAM auth is off: the iam-auth finding says so
         inspection = database.inspect(family, credentials, target.db_user)
-        if target.cdc.enabled:
+        if target.cdc.enabled and target.cdc.tables != ["-"]:  # "-": the tables asked for were not recorded
             cdc = database.configure_cdc(
                 family,
                 credentials,
