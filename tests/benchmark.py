@@ -69,7 +69,9 @@ def audit_fleet() -> None:
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     env = load_env()
     print("\n## Audit of N onboarded DBs (read-only; AuditMaxConcurrency 10; the DBs of every engine in turn)")
-    print(f"{'DBs':>6}{'seconds':>9}{'s per DB':>10}{'API calls per DB':>18}{'transitions per DB':>20}")
+    print(
+        f"{'DBs':>6}{'seconds':>9}{'s per DB':>10}{'API calls per DB':>18}{'transitions per DB':>20}{'bytes per DB':>14}"
+    )
     with LocalWorld() as world:
         deploy(world, env, LogLevel="ERROR")
         t0 = time.perf_counter()
@@ -83,9 +85,10 @@ def audit_fleet() -> None:
             assert not drifted, drifted[:3]
             calls = sum(result.api_calls.values())
             transitions = sum(1 for e in result.events if e["type"].endswith("StateEntered"))
+            size = len(json.dumps(result.output))  # Step Functions caps a state's output at 256 KiB
             print(
                 f"{n:>6}{result.wall_time_s:>9.1f}{result.wall_time_s / n:>10.3f}{calls / n:>18.1f}"
-                f"{transitions / n:>20.1f}"
+                f"{transitions / n:>20.1f}{size / n:>14.0f}"
             )
         print(f"(onboarding the {max(AUDIT_FLEETS)} DBs first took {onboarded_s:.0f} s)")
 

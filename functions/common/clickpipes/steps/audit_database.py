@@ -100,6 +100,7 @@ def audit_database(
         role_name=role_name,
         role_arn=role.arn if role else None,
         repairable=audit_rules.repairable(findings),
+        db_arn=db.arn,
         target=target,
     )
 
