@@ -69,9 +69,8 @@ def audit_fleet() -> None:
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     env = load_env()
     print("\n## Audit of N onboarded DBs (read-only; AuditMaxConcurrency 10; the DBs of every engine in turn)")
-    print(
-        f"{'DBs':>6}{'seconds':>9}{'s per DB':>10}{'API calls per DB':>18}{'transitions per DB':>20}{'bytes per DB':>14}"
-    )
+    columns = f"{'seconds':>9}{'s per DB':>10}{'API calls per DB':>18}{'transitions per DB':>20}{'bytes per DB':>14}"
+    print(f"{'DBs':>6}{columns}")
     with LocalWorld() as world:
         deploy(world, env, LogLevel="ERROR")
         t0 = time.perf_counter()
