@@ -14,7 +14,11 @@ from botocore.awsrequest import AWSRequest
 from botocore.exceptions import BotoCoreError, ClientError
 
 REFUSED = frozenset({400, 403, 404, 409, 415})  # the API's answers to bad input: exit 2
-MACHINES = {"onboarding": "OnboardingStateMachineArn", "offboarding": "OffboardingStateMachineArn"}
+MACHINES = {
+    "onboarding": "OnboardingStateMachineArn",
+    "offboarding": "OffboardingStateMachineArn",
+    "audit": "AuditStateMachineArn",
+}
 
 
 class StackError(Exception):
@@ -69,7 +73,7 @@ class Stack:
             raise StackError(f"{url}: {exc}") from exc
 
     def executions(self, *, running: bool) -> list[dict[str, Any]]:
-        """Both workflows' executions, newest first."""
+        """Every workflow's executions, newest first."""
         sfn, rows = self._client("stepfunctions"), []
         filters = {"statusFilter": "RUNNING"} if running else {}
         try:
