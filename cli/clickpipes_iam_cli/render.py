@@ -38,7 +38,10 @@ class Progress:
             if not self.live:
                 self.console.print(f"[{now - self.t0:6.1f}s] {step} (poll {self.entries[step]})", highlight=False)
         if self.live:
-            line = f"{status} · {self.step} · {now - self.since:.0f}s in step · poll {self.entries.get(self.step, 0)}"
+            if not self.step:  # not in a state yet (Step Functions has recorded none)
+                self.live.update(f"{status} · starting · {now - self.t0:.0f}s")
+                return
+            line = f"{status} · {self.step} · {now - self.since:.0f}s in step · poll {self.entries[self.step]}"
             self.live.update(line)
 
 

@@ -60,6 +60,14 @@ def test_a_live_line_on_a_tty() -> None:
     assert "(poll 1)\n" not in text
 
 
+def test_before_the_first_state_the_live_line_says_starting() -> None:
+    out = io.StringIO()
+    with render.Progress(Console(file=out, force_terminal=True, width=100, color_system=None)) as progress:
+        progress.update(None, "RUNNING")
+    assert "RUNNING · starting · 0s" in out.getvalue()
+    assert " ·  · " not in out.getvalue()
+
+
 def test_no_credentials_or_stack_exits_3(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     result = CliRunner().invoke(cli, ["--profile", "nobody", "status", "x"])
