@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from functools import cached_property
@@ -35,7 +36,9 @@ class Stack:
     @cached_property
     def session(self) -> boto3.Session:
         try:
-            return boto3.Session(profile_name=self._profile, region_name=self._region)
+            # AWS_REGION as the AWS CLI reads it (botocore itself only reads AWS_DEFAULT_REGION and the profile)
+            region = self._region or os.environ.get("AWS_REGION") or None
+            return boto3.Session(profile_name=self._profile, region_name=region)
         except BotoCoreError as exc:
             raise StackError(str(exc)) from exc
 

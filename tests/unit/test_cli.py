@@ -74,6 +74,17 @@ def test_no_credentials_or_stack_exits_3(monkeypatch) -> None:  # type: ignore[n
     assert result.exit_code == 3
 
 
+def test_aws_region_alone_names_the_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    stack = Stack("sam-app", profile=None, region=None, endpoint_url=None, api_url=None)
+    assert stack.session.region_name == "eu-west-1"
+    assert Stack("s", profile=None, region="us-east-2", endpoint_url=None, api_url=None).session.region_name == (
+        "us-east-2"
+    )
+
+
 def test_usage_errors_exit_2() -> None:
     assert CliRunner().invoke(cli, ["onboard"]).exit_code == 2
     assert {c.name for c in COMMANDS} == {"onboard", "status", "list", "offboard", "audit"}
