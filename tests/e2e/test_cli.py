@@ -46,6 +46,14 @@ def onboard(identifier: str, user: str, *options: str) -> tuple[int, str, str]:
     return run(*onboard_args(identifier, user, *options))
 
 
+def onboarded(world: LocalWorld, local_dbs: LocalDbsEnv, prefix: str) -> str:
+    """A fresh MariaDB DB onboarded (IAM only) with the command line; its identifier."""
+    identifier, user = fresh(prefix)
+    create_db(world, local_dbs, "mariadb", identifier)
+    assert onboard(identifier, user, "--no-cdc")[0] == 0
+    return identifier
+
+
 def last_json(out: str) -> Any:
     return json.loads(out.strip().splitlines()[-1])  # the lines before: the in-process functions' metrics
 
@@ -110,9 +118,7 @@ def test_a_missing_stack_exits_3(world: LocalWorld) -> None:
 
 
 def test_list_and_offboard(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
-    identifier, user = fresh("cli-off")
-    create_db(world, local_dbs, "mariadb", identifier)
-    assert onboard(identifier, user, "--no-cdc")[0] == 0
+    identifier = onboarded(world, local_dbs, "cli-off")
     code, out, err = run("offboard", identifier, *WAIT)
     assert code == 0, (out, err)
     code, out, _ = run("--output", "json", "list")
@@ -122,9 +128,7 @@ def test_list_and_offboard(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
 
 
 def test_audit_shows_a_clean_db_then_its_drift_and_exits_1(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
-    identifier, user = fresh("cli-audit")
-    create_db(world, local_dbs, "mariadb", identifier)
-    assert onboard(identifier, user, "--no-cdc")[0] == 0
+    identifier = onboarded(world, local_dbs, "cli-audit")
     code, out, err = run("audit", identifier, *WAIT)
     assert code == 0, (out, err)
     [row] = [line for line in out.splitlines() if identifier in line]

@@ -3,58 +3,33 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import api
-import boto3
 import pytest
 
-from tests.unit.conftest import FakeContext, load_event
-
-WAIT = json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}})
+from tests.unit.conftest import call_api, execution_inputs, get_api, load_event, post_api, waiting_machine
 
 
 @pytest.fixture
 def audit_machine(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The audit state machine (AUDIT_STATE_MACHINE_ARN); its executions stay RUNNING."""
-    arn = boto3.client("stepfunctions").create_state_machine(
-        name="audit", definition=WAIT, roleArn="arn:aws:iam::123456789012:role/sfn"
-    )["stateMachineArn"]
-    monkeypatch.setenv("AUDIT_STATE_MACHINE_ARN", arn)
-    return str(arn)
-
-
-def inputs(arn: str) -> list[dict[str, Any]]:
-    sfn = boto3.client("stepfunctions")
-    found = sfn.list_executions(stateMachineArn=arn)["executions"]
-    return [json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"]) for e in found]
-
-
-def call(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    response = api.handler(event, FakeContext())
-    return response["statusCode"], json.loads(response["body"])
+    """The audit state machine (AUDIT_STATE_MACHINE_ARN)."""
+    return waiting_machine("audit", "AUDIT_STATE_MACHINE_ARN", monkeypatch)
 
 
 def post(body: Any) -> tuple[int, dict[str, Any]]:
-    event = load_event("api_post_audit.json")
-    event["body"] = body if isinstance(body, str) else json.dumps(body)
-    return call(event)
+    return post_api("api_post_audit.json", body)
 
 
 def get(audit_id: str) -> tuple[int, dict[str, Any]]:
-    event = load_event("api_get_audit.json")
-    event["path"] = f"/audits/{audit_id}"
-    event["pathParameters"] = {"audit_id": audit_id}
-    return call(event)
+    return get_api("api_get_audit.json", "audit_id", audit_id)
 
 
 def test_post_starts_an_audit_and_get_follows_it(audit_machine: str) -> None:
-    status, body = call(load_event("api_post_audit.json"))
+    status, body = call_api(load_event("api_post_audit.json"))
     assert status == 202, body
     assert body["id"].startswith("audit--")
     assert body == {"id": body["id"], "status": "RUNNING", "location": f"audits/{body['id']}"}
-    assert inputs(audit_machine) == [{"db_identifiers": ["orders-pg"], "repair": False}]
+    assert execution_inputs(audit_machine) == [{"db_identifiers": ["orders-pg"], "repair": False}]
     status, view = get(body["id"])
     assert status == 200, view
     assert (view["status"], view["db_identifiers"], view["db_identifier"]) == ("RUNNING", ["orders-pg"], None)
@@ -63,13 +38,13 @@ def test_post_starts_an_audit_and_get_follows_it(audit_machine: str) -> None:
 def test_an_empty_body_audits_every_onboarded_db(audit_machine: str) -> None:
     status, body = post({})
     assert status == 202, body
-    assert inputs(audit_machine) == [{}]
+    assert execution_inputs(audit_machine) == [{}]
     assert get(body["id"])[1]["db_identifiers"] is None
 
 
 def test_audits_hold_no_db_two_may_run(audit_machine: str) -> None:
     assert post({"db_identifiers": ["orders-pg"]})[0] == post({"db_identifiers": ["orders-pg"]})[0] == 202
-    assert len(inputs(audit_machine)) == 2
+    assert len(execution_inputs(audit_machine)) == 2
 
 
 @pytest.mark.parametrize(
@@ -88,7 +63,7 @@ def test_post_refuses_bad_input_and_starts_nothing(audit_machine: str, body: Any
     status, problem = post(body)
     assert (status, problem["error"]) == (400, "InvalidInputError"), problem
     assert message in problem["message"]
-    assert inputs(audit_machine) == []
+    assert execution_inputs(audit_machine) == []
 
 
 def test_get_unknown_is_404(audit_machine: str) -> None:
