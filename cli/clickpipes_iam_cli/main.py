@@ -1,7 +1,8 @@
 """`clickpipes-iam`: start and follow onboardings, offboardings and audits of a deployed stack from a terminal.
 
 Exit codes: 0 done (an audit: clean), 1 the workflow failed (an audit: drift found), 2 bad usage or input refused
-(the API's 4xx message), 3 cannot reach AWS or the stack. Adding a subcommand is one entry in COMMANDS.
+(the API's 4xx message), 3 cannot reach AWS or the stack. An audit is clean when no DB drifted, is gone or could not
+be checked (its output's drifted, gone, failed counts). Adding a subcommand is one entry in COMMANDS.
 """
 
 from __future__ import annotations
@@ -85,8 +86,9 @@ def _finish(view: dict[str, Any], show: Callable[[Console, dict[str, Any]], None
         click.echo(json.dumps(view))
     else:
         show(Console(), view)
-    drifted = bool((view.get("output") or {}).get("drifted") or (view.get("output") or {}).get("gone"))
-    sys.exit(DONE if view["status"] in ("SUCCEEDED", "RUNNING") and not drifted else FAILED)
+    output_ = view.get("output") or {}
+    found = any(output_.get(count) for count in ("drifted", "gone", "failed"))  # an audit's: not clean
+    sys.exit(DONE if view["status"] in ("SUCCEEDED", "RUNNING") and not found else FAILED)
 
 
 def _wait_options(what: str) -> Callable[[Callable[..., None]], Callable[..., None]]:

@@ -98,6 +98,8 @@ def audit(console: Console, view: dict[str, Any]) -> None:
         table.add_column(column, overflow="fold")
     for db in databases:
         findings = db.get("findings") or [{}]
+        if db.get("error"):  # the audit of this DB failed (the others went on)
+            findings = [*db.get("findings", []), {"check": "audit", "actual": f"{db['error']}: {db.get('cause')}"}]
         for i, found in enumerate(findings):
             cells = (db["db_identifier"], db["status"]) if i == 0 else ("", "")
             repairable = "" if "repairable" not in found else ("yes" if found["repairable"] else "no")
@@ -106,6 +108,8 @@ def audit(console: Console, view: dict[str, Any]) -> None:
     console.print(table)
     audited = len(databases)
     summary = f"{audited} audited, {output.get('drifted', 0)} drifted, {output.get('gone', 0)} gone"
+    if output.get("failed"):
+        summary += f", {output['failed']} not checked (error)"
     if output.get("repaired") is not None:
         summary += f", repaired: {', '.join(output['repaired']) or 'none'}"
     console.print(summary, highlight=False, markup=False)

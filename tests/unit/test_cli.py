@@ -160,6 +160,23 @@ def test_audit_sends_the_dbs_and_flags_and_exits_1_on_drift(monkeypatch: pytest.
     assert CliRunner().invoke(cli, ["status", "--audit", AUDIT["id"]]).exit_code == 0
 
 
+def test_a_db_whose_audit_failed_is_shown_with_its_error_and_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    failed = {
+        "db_identifier": "orders-pg",
+        "status": "error",
+        "findings": [],
+        "error": "TransientError",
+        "cause": "RDS",
+    }
+    view = AUDIT | {"output": {"databases": [failed], "drifted": 0, "gone": 0, "failed": 1}}
+    monkeypatch.setattr(Stack, "request", Answers({f"audits/{AUDIT['id']}": view}))
+    result = CliRunner().invoke(cli, ["status", "--audit", AUDIT["id"]])
+    assert result.exit_code == 1
+    [row] = [line for line in result.stdout.splitlines() if "orders-pg" in line]
+    assert "TransientError: RDS" in row
+    assert "1 audited, 0 drifted, 0 gone, 1 not checked (error)" in result.stdout
+
+
 def test_an_audit_of_every_db_sends_no_list(monkeypatch: pytest.MonkeyPatch) -> None:
     answers = Answers({"audits": {"id": AUDIT["id"], "status": "RUNNING"}})
     monkeypatch.setattr(Stack, "request", answers)

@@ -50,7 +50,8 @@ def test_roles_can_be_created_and_changed_only_under_the_boundary(overrides: dic
             assert not granted & NEVER, (function, statement)
             assert not any(a in ("*", "iam:*") for a in granted), (function, statement)
             if any(a.startswith("iam:Delete") for a in granted):
-                assert function == "DeleteIamRoleFunction", (function, statement)
+                # the offboarding's step, and the audit's repair of orphan roles (delete_orphans)
+                assert function in ("DeleteIamRoleFunction", "RepairDatabaseFunction"), (function, statement)
                 assert {a for a in granted if a.startswith("iam:Delete")} <= DELETES
                 assert statement["Resource"] == "arn:aws:iam::123456789012:role/clickpipes/*"
                 assert not granted & GUARDED
@@ -83,3 +84,16 @@ def test_the_api_admits_only_its_own_account() -> None:
     auth = app.resolve(app.resources["OnboardingApi"]["Properties"]["Auth"])
     assert auth["DefaultAuthorizer"] == "AWS_IAM"
     assert auth["ResourcePolicy"] == {"AwsAccountWhitelist": ["123456789012"]}
+
+
+def test_only_the_api_may_start_an_audit() -> None:
+    """The audit machine is started by the API (and its schedule), never by the tag trigger or a step."""
+    app = load_template(TEMPLATE)
+    audit = app.resolve({"Ref": "AuditStateMachine"})
+    starters = {
+        name
+        for name in app.functions
+        for statement in statements(app, name)
+        if "states:StartExecution" in actions(statement) and audit in str(statement.get("Resource"))
+    }
+    assert starters == {"ApiFunction"}
