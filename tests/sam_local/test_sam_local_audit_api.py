@@ -6,20 +6,14 @@ proxy results. The audit machine is a stand-in in moto (sam local cannot resolve
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
-from .samlocal import ACCOUNT, EVENTS, HttpResponse, SamLocal
+from .samlocal import ACCOUNT, HttpResponse, SamLocal, sample_event
 
 pytestmark = pytest.mark.container
 
 AUDIT_MACHINE = "clickpipes-api-audit"
-
-
-def event(name: str, **replace: Any) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
-    return data | replace
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +28,7 @@ def audit_env(samlocal: SamLocal) -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def audit_post(samlocal: SamLocal, audit_env: dict[str, dict[str, str]]) -> HttpResponse:
-    return HttpResponse.from_proxy(samlocal.invoke("ApiFunction", event("api_post_audit"), env=audit_env))
+    return HttpResponse.from_proxy(samlocal.invoke("ApiFunction", sample_event("api_post_audit"), env=audit_env))
 
 
 def test_post_audits_starts_the_audit_machine(
@@ -48,14 +42,14 @@ def test_post_audits_starts_the_audit_machine(
     [started] = sfn.list_executions(stateMachineArn=arn)["executions"]
     assert started["name"] == audit_id
     described = sfn.describe_execution(executionArn=started["executionArn"])
-    assert json.loads(described["input"]) == json.loads(event("api_post_audit")["body"])
+    assert json.loads(described["input"]) == json.loads(sample_event("api_post_audit")["body"])
 
 
 def test_get_audits_reads_it_back(
     samlocal: SamLocal, audit_env: dict[str, dict[str, str]], audit_post: HttpResponse
 ) -> None:
     audit_id = audit_post.body["id"]
-    base = event("api_get_audit")
+    base = sample_event("api_get_audit")
     get = base | {
         "path": f"/audits/{audit_id}",
         "pathParameters": {"audit_id": audit_id},
@@ -71,5 +65,5 @@ def test_get_audits_reads_it_back(
 
 
 def test_get_an_unknown_audit_is_404(samlocal: SamLocal, audit_env: dict[str, dict[str, str]]) -> None:
-    response = HttpResponse.from_proxy(samlocal.invoke("ApiFunction", event("api_get_audit"), env=audit_env))
+    response = HttpResponse.from_proxy(samlocal.invoke("ApiFunction", sample_event("api_get_audit"), env=audit_env))
     assert (response.status, response.body["error"]) == (404, "OnboardingNotFoundError")
