@@ -80,6 +80,7 @@ from .patches import PATCHES, MotoPatch
 from .patches.rds import fake_dbi_resource_id
 from .patches.rds_status import DbKind, _StatusFeeder
 from .patches.sfn import WaitRecord
+from .internal import is_internal
 from .rate_limits import LIMITS, RateLimits
 from .rate_limits import applied as rate_limits_applied
 
@@ -132,7 +133,7 @@ _active_world: LocalWorld | None = None
 def _count_api_call(model: OperationModel, **_: Any) -> None:
     """botocore ``before-call`` hook: count the call in the active world, if any."""
     world = _active_world
-    if world is not None:
+    if world is not None and not is_internal():  # not Step Functions' own .sync polls (tests.harness.internal)
         world._count_api_call(model)
 
 
