@@ -76,11 +76,11 @@ if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
 from .errors import ExecutionTimeoutError, HarnessError
+from .internal import is_internal
 from .patches import PATCHES, MotoPatch
 from .patches.rds import fake_dbi_resource_id
 from .patches.rds_status import DbKind, _StatusFeeder
 from .patches.sfn import WaitRecord
-from .internal import is_internal
 from .rate_limits import LIMITS, RateLimits
 from .rate_limits import applied as rate_limits_applied
 

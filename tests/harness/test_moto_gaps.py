@@ -372,7 +372,7 @@ def test_gap_sts_assume_role_trust() -> None:
 
 # --- Step Functions: child executions and the Distributed Map (the fleet) -------------------------
 
-CHILD = {
+CHILD: dict[str, Any] = {
     "QueryLanguage": JSONATA,
     "StartAt": "C",
     "States": {
@@ -463,7 +463,7 @@ def test_gap_sfn_sync_polls_internal() -> None:
         )
         for _ in range(400):  # GetExecutionHistory has no bucket here: DescribeExecution's is what is tested
             events = world.sfn.get_execution_history(executionArn=arn["executionArn"])["events"]
-            last = events[-1] if events else {"type": "none"}
+            last: dict[str, Any] = dict(events[-1]) if events else {"type": "none"}
             if last["type"] in {"ExecutionSucceeded", "ExecutionFailed"}:
                 break
             time.sleep(0.02)

@@ -194,5 +194,8 @@ def test_a_fleet_past_its_tolerated_failures_is_fleet_failed_error() -> None:
     request = SummarizeFleetRequest(
         items=ITEMS, results=None, error={"Error": "States.ExceedToleratedFailureThreshold"}
     )
-    with pytest.raises(FleetFailedError, match="1 of 3 DBs failed, 0 succeeded, 0 still running .stopped., 2 were not started.*Failed: a"):
+    with pytest.raises(
+        FleetFailedError,
+        match="1 of 3 DBs failed, 0 succeeded, 0 still running .stopped., 2 were not started.*Failed: a",
+    ):
         summarize_fleet(request, sfn=sfn)

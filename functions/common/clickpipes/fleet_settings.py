@@ -20,3 +20,11 @@ class FleetSettings(ResolveSettings):
 
 class FleetSummarySettings(MachineSettings):
     """The onboarding machine, whose child executions the summary reads when an iteration failed."""
+
+
+class FleetApiSettings(FleetSettings):
+    """The API's: what ResolveFleet checks without AWS, and the fleet machine it starts."""
+
+    fleet_state_machine_arn: Annotated[
+        str, Field(alias="FLEET_STATE_MACHINE_ARN", pattern=r"^$|^arn:[a-z-]+:states:")
+    ] = ""

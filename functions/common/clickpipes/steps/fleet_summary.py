@@ -34,8 +34,8 @@ def summarize_fleet(request: SummarizeFleetRequest, *, sfn: StateMachine) -> Fle
         failed = [db.db_identifier for db in databases if db.status in FAILED]
         raise FleetFailedError(
             f"The fleet stopped ({request.error.get('Error', 'error')}): {output.failed} of {output.total} DBs "
-            f"failed, {output.succeeded} succeeded, {output.running} still running (stopped), {output.not_started} were "
-            "not started. Failed: "
+            f"failed, {output.succeeded} succeeded, {output.running} still running (stopped), "
+            f"{output.not_started} were not started. Failed: "
             f"{', '.join(failed[:20])}{' …' if len(failed) > 20 else ''} (each one's error: GET /onboardings/<id>)."
         )
     return output
