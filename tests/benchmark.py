@@ -3,6 +3,8 @@
 - local end-to-end time per engine (the real state machine on the local world, IAM part and CDC part),
 - AWS API calls and state transitions per onboarding,
 - each function's built package size (`sam build` output, function code + its layers),
+- fleets: DBs per minute for 10, 50 and 200 DBs against 10 at a time and one at a time, calls per DB
+  (tests/benchmark_fleet.py),
 - each function's cold import time (a fresh interpreter importing its handler module), as built and without
   compiled bytecode.
 """
@@ -20,6 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
+from tests import benchmark_fleet
 from tests.dbs.servers import load_env
 from tests.e2e.scenario import ENGINES, PRINCIPAL, ROOT, STATE_MACHINE, create_db, deploy
 from tests.harness.local_aws import LocalWorld
@@ -125,4 +128,5 @@ def built_packages() -> None:
 if __name__ == "__main__":
     end_to_end()
     wait_loop()
+    benchmark_fleet.fleets()
     built_packages()

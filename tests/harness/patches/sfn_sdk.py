@@ -42,6 +42,22 @@ def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=lambda o: o.isoformat() if hasattr(o, "isoformat") else str(o)))
 
 
+def _to_boto(task: Any, parameters: dict[str, Any], operation: OperationModel) -> None:
+    """Step Functions' casing of a request (``DbInstanceIdentifier``) -> boto3's, by the operation's input shape."""
+    if operation.input_shape is not None:
+        task._to_boto_request(parameters, operation.input_shape)
+
+
+def _from_boto(task: Any, response: Any, operation: OperationModel) -> None:
+    """boto3's casing of a result -> Step Functions' (``DbInstances``), datetimes as strings."""
+    if operation.output_shape is not None:
+        task._from_boto_response(response, operation.output_shape)
+    if isinstance(response, dict):
+        safe = _json_safe(response)
+        response.clear()
+        response.update(safe)
+
+
 @_moto_patch(
     "aws_sdk_casing",
     gap="aws-sdk tasks: moto stubs out LocalStack's request/response re-casing, so Step Functions' "
@@ -63,9 +79,7 @@ def _patch_aws_sdk_casing(stack: ExitStack, world: LocalWorld) -> None:
         boto_service_name: str | None = None,
         service_action_name: str | None = None,
     ) -> None:
-        shape = model(self, boto_service_name, service_action_name).input_shape
-        if shape is not None:
-            self._to_boto_request(parameters, shape)
+        _to_boto(self, parameters, model(self, boto_service_name, service_action_name))
 
     def normalise_response(
         self: StateTaskServiceAwsSdk,
@@ -73,13 +87,7 @@ def _patch_aws_sdk_casing(stack: ExitStack, world: LocalWorld) -> None:
         boto_service_name: str | None = None,
         service_action_name: str | None = None,
     ) -> None:
-        shape = model(self, boto_service_name, service_action_name).output_shape
-        if shape is not None:
-            self._from_boto_response(response, shape)
-        if isinstance(response, dict):
-            safe = _json_safe(response)
-            response.clear()
-            response.update(safe)
+        _from_boto(self, response, model(self, boto_service_name, service_action_name))
 
     stack.enter_context(mock.patch.object(StateTaskServiceAwsSdk, "_normalise_parameters", normalise_parameters))
     stack.enter_context(mock.patch.object(StateTaskServiceAwsSdk, "_normalise_response", normalise_response))
@@ -169,10 +177,9 @@ def _patch_sfn_integration_casing(stack: ExitStack, world: LocalWorld) -> None:
         service_action_name: str | None = None,
     ) -> None:
         original(self, parameters, boto_service_name, service_action_name)  # Input -> JSON text
-        action = self._get_boto_service_action(service_action_name)
-        shape = _operation_model("stepfunctions", action).input_shape
-        if shape is not None:
-            self._to_boto_request(parameters, shape)
+        _to_boto(
+            self, parameters, _operation_model("stepfunctions", self._get_boto_service_action(service_action_name))
+        )
 
     def normalise_response(
         self: StateTaskServiceSfn,
@@ -180,14 +187,10 @@ def _patch_sfn_integration_casing(stack: ExitStack, world: LocalWorld) -> None:
         boto_service_name: str | None = None,
         service_action_name: str | None = None,
     ) -> None:
-        action = self._get_boto_service_action(service_action_name)
-        shape = _operation_model("stepfunctions", action).output_shape
         if isinstance(response, dict):
-            if shape is not None:
-                self._from_boto_response(response, shape)
-            safe = _json_safe(response)
-            response.clear()
-            response.update(safe)
+            _from_boto(
+                self, response, _operation_model("stepfunctions", self._get_boto_service_action(service_action_name))
+            )
 
     stack.enter_context(mock.patch.object(StateTaskServiceSfn, "_normalise_parameters", normalise_parameters))
     stack.enter_context(mock.patch.object(StateTaskServiceSfn, "_normalise_response", normalise_response))
