@@ -150,3 +150,21 @@ def test_a_bad_fleet_input_is_a_named_error_and_starts_nothing(world: LocalWorld
     typo = world.run(FLEET, {"tag": {"key": "k", "value": "v"}, "db_usr": "x"})
     assert (typo.status, typo.error) == ("FAILED", "InvalidInputError")
     assert len(world.sfn.list_executions(stateMachineArn=onboarding)["executions"]) == before
+
+
+def test_failures_past_the_tolerated_share_stop_the_fleet(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
+    tag, user = fresh("failing")
+    dbs = tagged_dbs(world, local_dbs, "fa", 4, tag)
+    stopped = next(identifier for engine, identifier in dbs if ENGINES[engine].kind == "instance")
+    world.rds.stop_db_instance(DBInstanceIdentifier=stopped)  # DbStateError: it will not become available
+
+    tolerant = world.run(FLEET, fleet_input(tag, user, tolerated_failure_percentage=50, max_concurrency=1), timeout=300)
+    assert tolerant.status == "SUCCEEDED", (tolerant.error, tolerant.cause)
+    (failed,) = [db for db in tolerant.output["databases"] if db["status"] != "SUCCEEDED"]
+    assert (failed["db_identifier"], failed["status"], failed["error"]) == (stopped, "FAILED", "DbStateError")
+    assert (tolerant.output["succeeded"], tolerant.output["failed"]) == (3, 1)
+
+    only_stopped = fleet_input(tag, user, tolerated_failure_percentage=0) | {"tag": None, "db_identifiers": [stopped]}
+    strict = world.run(FLEET, only_stopped, timeout=300)
+    assert (strict.status, strict.error) == ("FAILED", "FleetFailedError")
+    assert f"Failed: {stopped}" in (strict.cause or "")

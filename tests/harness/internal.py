@@ -1,6 +1,7 @@
 """Calls Step Functions makes for itself: a .sync integration learns that its child execution finished from an
 EventBridge event (AWS), not by calling DescribeExecution on the account's quota; moto polls through the API.
-Those polls run inside ``step_functions_internal()``: the rate limits and the API-call counter skip them."""
+Those polls run inside ``step_functions_internal()``: the rate limits and the API-call counter skip them. So does
+the harness watching an execution (``RunningExecution.describe``, which ``wait()`` polls every 5 ms)."""
 
 from __future__ import annotations
 
