@@ -497,3 +497,48 @@ def test_gap_sfn_sync_polls_internal() -> None:
     assert polls_without >= 3
     assert with_["type"] == "ExecutionSucceeded"
     assert polls_with == 0
+
+
+def test_gap_map_runs_beside_other_executions() -> None:
+    def check(world: LocalWorld) -> Any:
+        parent = {
+            "QueryLanguage": JSONATA,
+            "StartAt": "M",
+            "States": {
+                "M": {
+                    "Type": "Map",
+                    "Items": "{% $states.input %}",
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                        "StartAt": "P",
+                        "States": {"P": {"Type": "Pass", "End": True}},
+                    },
+                    "End": True,
+                }
+            },
+        }
+        machine = world.create_state_machine("mapped", parent)
+        arn = run(world, parent, [1, 2, 3], name="mapped-done").arn
+        runs = world.sfn.list_map_runs(executionArn=arn)["mapRuns"]
+        succeeded = world.sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"])["itemCounts"]["succeeded"]
+        # an execution whose worker has not begun yet (right after StartExecution): moto's env is still None
+        started = world.start(machine, [1])
+        started.wait(30)
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        backend = stepfunctions_parser_backends[world.account_id][world.region]
+        [execution] = [e for e in backend._get_executions() if e.execution_arn == started.arn]
+        worker = execution.exec_worker
+        env, worker.env = worker.env, None
+        try:
+            early: Any = world.sfn.list_map_runs(executionArn=started.arn)["mapRuns"]
+            world.sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"])
+        except Exception as exc:
+            early = type(exc).__name__
+        finally:
+            worker.env = env
+        return early, succeeded
+
+    (early_without, _), (early_with, succeeded) = with_and_without("map_runs_beside_other_executions", check)
+    assert early_without == "AttributeError"
+    assert (early_with, succeeded) == ([], 3)

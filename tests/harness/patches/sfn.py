@@ -434,3 +434,33 @@ def _patch_distributed_map_tolerated_failures(stack: ExitStack, world: LocalWorl
 
     original = component._map_run
     stack.enter_context(mock.patch.object(component, "_map_run", _map_run))
+
+
+@_moto_patch(
+    "map_runs_beside_other_executions",
+    gap="DescribeMapRun and ListMapRuns read each execution's evaluation environment, which moto sets only once the "
+    "execution's worker began: right after StartExecution (a caller polling a fleet's progress at once) they raise "
+    "AttributeError (HTTP 500) instead of answering (no map run yet)",
+    touches="moto.stepfunctions.parser.models.StepFunctionsParserBackend.describe_map_run / list_map_runs",
+)
+def _patch_map_runs_beside_other_executions(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.stepfunctions.parser.api import ResourceNotFound
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    def pool(execution: Any) -> Any:
+        env = getattr(getattr(execution, "exec_worker", None), "env", None)
+        return getattr(env, "map_run_record_pool_manager", None)
+
+    def describe_map_run(self: StepFunctionsParserBackend, map_run_arn: str) -> dict[str, Any]:
+        for execution in self._get_executions():
+            record = pool(execution).get(map_run_arn) if pool(execution) else None
+            if record is not None:
+                return cast(dict[str, Any], record.describe())
+        raise ResourceNotFound(f"Map run {map_run_arn} not found")
+
+    def list_map_runs(self: StepFunctionsParserBackend, execution_arn: str) -> dict[str, Any]:
+        records = pool(self.describe_execution(execution_arn=execution_arn))
+        return {"mapRuns": [record.list_item() for record in (records.get_all() if records else [])]}
+
+    stack.enter_context(mock.patch.object(StepFunctionsParserBackend, "describe_map_run", describe_map_run))
+    stack.enter_context(mock.patch.object(StepFunctionsParserBackend, "list_map_runs", list_map_runs))
