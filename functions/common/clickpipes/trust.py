@@ -54,6 +54,21 @@ def check_principal_allowed(principal: str, *, default_principal: str, allowed: 
     )
 
 
+def check_service_principal(principal: str, *, service_id: str, service_role: str) -> str:
+    """A principal read from the operator's own ClickHouse Cloud organization (``clickhouse_service_id``).
+
+    The stack's API key (ClickHouseOrganizationId, ClickHouseApiKeySecretArn) can only read services of the
+    operator's organization, so the ``iamRole`` it reads is as trusted as ClickHouseRoleArn: it is allowed without
+    being listed in AllowedClickHousePrincipals. The step that trusts it (CreateIamRole) reads it again itself:
+    the event's role must be the one the service has now, never a role the event merely claims."""
+    if principal != service_role:
+        raise PrincipalNotAllowedError(
+            f"ClickHouse principal {principal} is not the IAM role of ClickHouse Cloud service {service_id} "
+            f"({service_role}): run the onboarding again from the start. Nothing was changed."
+        )
+    return principal
+
+
 # Protected users -----------------------------------------------------------------------------------
 RESERVED_USERS: Final = frozenset(
     {

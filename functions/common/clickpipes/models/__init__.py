@@ -27,6 +27,7 @@ from clickpipes.models.events import (
     TagTriggerResult,
 )
 from clickpipes.models.input import (
+    ClickPipeRequest,
     OnboardingInput,
     OnboardingRequest,
     ResolveTargetRequest,
@@ -68,6 +69,7 @@ __all__ = [
     "CdcOptions",
     "CdcParametersResult",
     "CheckDbStatusRequest",
+    "ClickPipeRequest",
     "DbArn",
     "DbDescription",
     "DbFacts",

@@ -20,6 +20,7 @@ from clickpipes.models.base import (
     RoleArn,
     SecretArn,
 )
+from clickpipes.models.input import ClickPipeRequest
 from clickpipes.rules import DbKind, Engine
 
 
@@ -62,6 +63,9 @@ class Target(DbFacts):
     """The resolved database: everything later steps need, and no secret."""
 
     clickhouse_role_arn: RoleArn
+    # set when the role was read from this ClickHouse Cloud service (CreateIamRole reads it again)
+    clickhouse_service_id: str | None = None
+    clickpipe: ClickPipeRequest | None = None
     cdc: CdcOptions
     plan_only: bool = False
     warnings: list[str] = []
