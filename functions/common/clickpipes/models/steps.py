@@ -210,3 +210,18 @@ class FailureOutput(Model):
     error: str
     cause: str
     tagged: bool
+
+
+class CreateClickPipeRequest(Model):
+    """CreateClickPipe's event: the resolved DB and the onboarding's output (RecordResult's)."""
+
+    target: Target
+    output: OnboardingOutput
+
+
+class ClickPipeOutput(OnboardingOutput):
+    """The execution output with a ClickPipe: the onboarding's, and the pipe's id and state."""
+
+    clickpipe_id: str
+    clickpipe_name: str
+    clickpipe_state: str
