@@ -79,10 +79,11 @@ def _wait(
     max_wait_seconds: float,
     sleep: Callable[[float], None],
 ) -> str:
-    state, waited = str(pipe.get("state") or "Unknown"), 0.0
-    while state in clickpipe_rules.STARTING and waited < max_wait_seconds:
+    state = str(pipe.get("state") or "Unknown")
+    for _ in range(int(max_wait_seconds / max(poll_seconds, 0.5))):  # bounded, whatever the interval
+        if state not in clickpipe_rules.STARTING:
+            break
         sleep(poll_seconds)
-        waited += poll_seconds
         state = str(clickhouse.get_clickpipe(service, str(pipe["id"])).get("state") or "Unknown")
     if state in clickpipe_rules.FAILED:
         raise ClickPipeFailedError(
