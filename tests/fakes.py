@@ -170,8 +170,8 @@ class FakeClickHouseCloud:
             pipe["state"] = self._progress[pipe_id].pop(0)
         return dict(pipe)
 
-    def delete_clickpipe(self, service_id: str, pipe_id: str) -> None:
-        self.pipes.get(service_id, {}).pop(pipe_id, None)
+    def delete_clickpipe(self, service_id: str, pipe_id: str) -> bool:
+        return self.pipes.get(service_id, {}).pop(pipe_id, None) is not None
 
     def service_iam_role(self, service_id: str) -> str:
         self.reads.append(service_id)

@@ -207,3 +207,23 @@ def test_the_key_never_appears_in_history_or_logs(
     for secret in (api.state.key_secret, token):
         assert secret not in logs
         assert secret not in history
+
+
+def test_offboarding_deletes_the_pipe_first(
+    cloud: tuple[LocalWorld, ClickHouseCloudStandIn], local_dbs: LocalDbsEnv, service: str
+) -> None:
+    world, api = cloud
+    onboarded = onboard(world, local_dbs, "mariadb", service)
+    assert onboarded.status == "SUCCEEDED", (onboarded.error, onboarded.cause)
+    tags = {t["Key"]: t["Value"] for t in role_of(world, onboarded)["Tags"]}
+    assert tags["clickpipes:clickpipe"] == f"{service}/{onboarded.output['clickpipe_id']}"
+    offboarded = world.run(
+        "OffboardingStateMachine",
+        {"db_identifier": onboarded.output["db_identifier"], "db_user": onboarded.output["db_user"]},
+        timeout=120,
+    )
+    assert offboarded.status == "SUCCEEDED", (offboarded.error, offboarded.cause)
+    assert api.pipes(service) == []
+    deleted = [r for r in api.state.requests if r[0] == "DELETE"]
+    assert deleted[-1][1].endswith(f"{service}/clickpipes/{onboarded.output['clickpipe_id']}")
+    assert any("delete ClickPipe" in c for c in json.dumps(offboarded.output).split('"'))

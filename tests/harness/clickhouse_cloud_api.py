@@ -259,11 +259,11 @@ def _service_call(
         return _ok(list(pipes.values()))
     if template.endswith("/clickpipes") and method == "POST":
         pipe_id = str(uuid.uuid4())
-        pipe = {"id": pipe_id, "serviceId": service_id, "name": body["name"], "state": state.pipe_states[0]}
-        pipe |= {"source": body.get("source"), "destination": body.get("destination")}
-        pipes[pipe_id] = pipe
+        new = {"id": pipe_id, "serviceId": service_id, "name": body["name"], "state": state.pipe_states[0]}
+        new |= {"source": body.get("source"), "destination": body.get("destination")}
+        pipes[pipe_id] = new
         state.progress[pipe_id] = list(state.pipe_states[1:])
-        return _ok(pipe)
+        return _ok(new)
     pipe = pipes.get(params.get("clickPipeId", ""))
     if pipe is None:
         return _error(404, "ClickPipe not found")

@@ -38,6 +38,10 @@ class ServiceIdleError(ClickHouseApiError):
     """424: the service is idle; the ClickPipes calls wake it and try again (never leaves this module)."""
 
 
+class NotFoundError(ClickHouseApiError):
+    """404 (a ClickHouseApiError to the state machine); delete_clickpipe takes it as already deleted."""
+
+
 def _open(request: urllib.request.Request, timeout: float) -> Any:
     # the scheme is https or http (ClickHouseCloudGateway checks it): never file: or a custom one
     return urllib.request.urlopen(request, timeout=timeout, context=ssl.create_default_context())  # noqa: S310
@@ -95,8 +99,13 @@ class ClickHouseCloudGateway:
     def get_clickpipe(self, service_id: str, pipe_id: str) -> dict[str, Any]:
         return self._pipe_result(self._pipes_call(service_id, "GET", f"/{quote(pipe_id, safe='')}"))
 
-    def delete_clickpipe(self, service_id: str, pipe_id: str) -> None:
-        self._pipes_call(service_id, "DELETE", f"/{quote(pipe_id, safe='')}")
+    def delete_clickpipe(self, service_id: str, pipe_id: str) -> bool:
+        """True when deleted, False when there was no such pipe (already deleted)."""
+        try:
+            self._pipes_call(service_id, "DELETE", f"/{quote(pipe_id, safe='')}")
+        except NotFoundError:
+            return False
+        return True
 
     def _pipes_call(
         self, service_id: str, method: str, tail: str, body: dict[str, Any] | None = None
@@ -136,6 +145,10 @@ class ClickHouseCloudGateway:
                 if status == IDLE:
                     exc.close()
                     raise ServiceIdleError(f"ClickHouse Cloud API {what} answered 424: the service is idle.") from None
+                if status == 404:
+                    raise NotFoundError(
+                        f"ClickHouse Cloud API {what} answered 404: " + ADVICE[404].format(org=self._org) + "."
+                    ) from None
                 if status not in RETRIED:
                     advice = ADVICE.get(status, "the API rejected the request: {detail}")
                     detail = _error_detail(exc)

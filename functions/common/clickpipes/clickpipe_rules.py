@@ -17,6 +17,7 @@ SOURCE_TYPES: Final[dict[Engine, str]] = {
     "aurora-mysql": "auroramysql",
     "mariadb": "rdsmariadb",
 }
+PIPE_TAG: Final = "clickpipes:clickpipe"  # on the role, "<service id>/<pipe id>": a pipe this tool created
 STARTING: Final = frozenset({"Provisioning", "Setup", "Unknown"})  # still setting up: wait
 FAILED: Final = frozenset({"Failed", "InternalError"})
 

@@ -15,8 +15,6 @@ from clickpipes.errors import ClickPipeFailedError, ConfigurationError
 from clickpipes.models import ClickPipeOutput, CreateClickPipeRequest, OnboardingOutput
 from clickpipes.steps.ports import ClickHouseCloud, Iam
 
-PIPE_TAG = "clickpipes:clickpipe"  # on the role: "<service id>/<pipe id>"
-
 
 def create_clickpipe(
     request: CreateClickPipeRequest,
@@ -58,7 +56,8 @@ def create_clickpipe(
             f"ClickHouse Cloud: created ClickPipe {pipe.name!r} ({created['id']}), IAM role {output.role_arn}"
         )
         iam.tag_role(
-            rules.role_name(target.kind, target.db_identifier, target.region), {PIPE_TAG: f"{service}/{created['id']}"}
+            rules.role_name(target.kind, target.db_identifier, target.region),
+            {clickpipe_rules.PIPE_TAG: f"{service}/{created['id']}"},
         )
     state = _wait(
         clickhouse, service, created, poll_seconds=poll_seconds, max_wait_seconds=max_wait_seconds, sleep=sleep
