@@ -42,7 +42,9 @@ def test_a_stack_without_the_api_refuses_service_id_and_clickpipe(make_db: Any, 
     with pytest.raises(InvalidInputError, match="ClickHouseOrganizationId"):
         resolve({"db_identifier": "orders-pg", "clickhouse_service_id": SERVICE}, context)
     pipe = {"name": "orders", "destination_database": "orders"}
-    with pytest.raises(InvalidInputError, match="clickpipe needs the ClickHouse Cloud API"):
+    with pytest.raises(InvalidInputError, match="clickhouse_service_id needs the ClickHouse Cloud API"):
+        resolve({"db_identifier": "orders-pg", "clickhouse_service_id": SERVICE, "clickpipe": pipe}, context)
+    with pytest.raises(InvalidInputError, match="clickpipe needs clickhouse_service_id"):
         resolve({"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL, "clickpipe": pipe}, context)
 
 
@@ -51,7 +53,7 @@ def test_cdc_pipe_without_cdc_setup_is_refused(make_db: Any) -> None:
     request = OnboardingInput.model_validate(
         {
             "db_identifier": "orders-pg",
-            "clickhouse_role_arn": PRINCIPAL,
+            "clickhouse_service_id": SERVICE,
             "cdc": False,
             "clickpipe": {"name": "orders", "destination_database": "orders", "replication_mode": "cdc"},
         }

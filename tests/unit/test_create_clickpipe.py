@@ -57,7 +57,7 @@ def run(req: Any, api: FakeClickHouseCloud, **options: Any) -> Any:
 
 
 @pytest.mark.parametrize("engine", list(clickpipe_rules.SOURCE_TYPES))
-def test_body_per_engine(engine: str) -> None:
+def test_body_per_engine(engine: Any) -> None:
     api = FakeClickHouseCloud({})
     result = run(request(engine), api)
     [body] = api.created

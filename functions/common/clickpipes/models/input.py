@@ -57,6 +57,8 @@ class OnboardingRequest(Model):
     def _one_principal(self) -> Self:
         if self.clickhouse_role_arn and self.clickhouse_service_id:
             raise ValueError("give clickhouse_role_arn or clickhouse_service_id, not both")
+        if self.clickpipe is not None and not self.clickhouse_service_id:
+            raise ValueError("clickpipe needs clickhouse_service_id (the ClickHouse Cloud service to create it in)")
         return self
 
 
