@@ -85,6 +85,12 @@ def onboard(world: LocalWorld, local_dbs: LocalDbsEnv, engine: str, service_id: 
     return world.run(STATE_MACHINE, request, timeout=120)
 
 
+def succeeded(world: LocalWorld, local_dbs: LocalDbsEnv, engine: str, service_id: str) -> ExecutionResult:
+    result = onboard(world, local_dbs, engine, service_id)
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    return result
+
+
 def role_of(world: LocalWorld, result: ExecutionResult) -> dict[str, Any]:
     name = result.output["role_arn"].rsplit("/", 1)[1]
     return dict(world.client("iam").get_role(RoleName=name)["Role"])
@@ -95,8 +101,7 @@ def test_service_id_resolves_the_role_and_the_pipe_is_created(
     cloud: tuple[LocalWorld, ClickHouseCloudStandIn], local_dbs: LocalDbsEnv, service: str, engine: str
 ) -> None:
     world, api = cloud
-    result = onboard(world, local_dbs, engine, service)
-    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    result = succeeded(world, local_dbs, engine, service)
     assert SERVICE_ROLE in json.dumps(role_of(world, result)["AssumeRolePolicyDocument"], default=str)
     [body] = [b for b in api.created_bodies() if b["name"] == f"pipe-{result.output['db_identifier']}"]
     kind, source_type = SOURCE_TYPES[engine]
@@ -118,8 +123,7 @@ def test_rerun_reuses_the_pipe_and_reports_a_different_configuration(
     cloud: tuple[LocalWorld, ClickHouseCloudStandIn], local_dbs: LocalDbsEnv, service: str
 ) -> None:
     world, api = cloud
-    first = onboard(world, local_dbs, "postgres", service)
-    assert first.status == "SUCCEEDED", (first.error, first.cause)
+    first = succeeded(world, local_dbs, "postgres", service)
     request = json.loads(json.dumps(first.input))
     again = world.run(STATE_MACHINE, request, timeout=120)
     assert again.status == "SUCCEEDED", (again.error, again.cause)
@@ -153,8 +157,7 @@ def test_transient_answers_are_retried(
 ) -> None:
     world, api = cloud
     api.fail_next(status, times=2, path_contains=f"{service}/clickpipes")
-    result = onboard(world, local_dbs, "mariadb", service)
-    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    succeeded(world, local_dbs, "mariadb", service)
     assert len(api.pipes(service)) == 1
 
 
@@ -163,8 +166,7 @@ def test_an_idle_service_is_woken_then_the_pipe_is_created(
 ) -> None:
     world, api = cloud
     api.idle(service)
-    result = onboard(world, local_dbs, "mysql", service)
-    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    succeeded(world, local_dbs, "mysql", service)
     woken = [r for r in api.state.requests if r[0] == "PATCH" and r[1].endswith(f"{service}/state")]
     assert [body for _, _, body in woken] == [{"command": "awake"}]
     assert len(api.pipes(service)) == 1
@@ -213,8 +215,7 @@ def test_offboarding_deletes_the_pipe_first(
     cloud: tuple[LocalWorld, ClickHouseCloudStandIn], local_dbs: LocalDbsEnv, service: str
 ) -> None:
     world, api = cloud
-    onboarded = onboard(world, local_dbs, "mariadb", service)
-    assert onboarded.status == "SUCCEEDED", (onboarded.error, onboarded.cause)
+    onboarded = succeeded(world, local_dbs, "mariadb", service)
     tags = {t["Key"]: t["Value"] for t in role_of(world, onboarded)["Tags"]}
     assert tags["clickpipes:clickpipe"] == f"{service}/{onboarded.output['clickpipe_id']}"
     offboarded = world.run(
