@@ -3,7 +3,9 @@
 Every onboarding, whatever started it (API, tag, direct StartExecution), passes these checks in ResolveTarget
 before anything changes; the steps that act (CreateIamRole, CreateDbUser, ConfigureCdcDatabase) check again
 on what RDS says in that step. Nothing here is overridable by the execution input except where named
-(``adopt_existing_user``, ``apply_pending_modifications``).
+(``adopt_existing_user``, ``apply_pending_modifications``). A principal is allowed when it is the stack's
+ClickHouseRoleArn, in AllowedClickHousePrincipals, or the ``iamRole`` of ``clickhouse_service_id`` read with the
+stack's own ClickHouse Cloud API key (its own organization: ``check_service_principal``).
 """
 
 from __future__ import annotations
