@@ -117,3 +117,15 @@ def test_offboarding_without_the_api_warns_and_plan_only_deletes_nothing() -> No
         [],
     )
     assert "already deleted" in delete_clickpipe(tag, False, lambda: api)[1][0]
+
+
+def test_plan_only_lists_the_pipe_and_creates_nothing() -> None:
+    req = request()
+    planned = CreateClickPipeRequest(
+        target=req.target.model_copy(update={"plan_only": True}),
+        output=req.output.model_copy(update={"plan_only": True}),
+    )
+    api = FakeClickHouseCloud({})
+    result = run(planned, api)
+    assert (result.clickpipe_state, api.created) == ("planned", [])
+    assert any("create ClickPipe 'orders'" in c for c in result.changes)
