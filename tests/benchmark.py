@@ -3,6 +3,7 @@
 - local end-to-end time per engine (the real state machine on the local world, IAM part and CDC part),
 - AWS API calls and state transitions per onboarding,
 - each function's built package size (`sam build` output, function code + its layers),
+- the audit of 10, 50 and 200 onboarded DBs: time, and API calls and state transitions per DB (flat as N grows),
 - each function's cold import time (a fresh interpreter importing its handler module), as built and without
   compiled bytecode.
 """
@@ -21,7 +22,7 @@ import uuid
 from pathlib import Path
 
 from tests.dbs.servers import load_env
-from tests.e2e.scenario import ENGINES, PRINCIPAL, ROOT, STATE_MACHINE, create_db, deploy
+from tests.e2e.scenario import ENGINES, PRINCIPAL, ROOT, STATE_MACHINE, create_db, deploy, onboard_at_once
 from tests.harness.local_aws import LocalWorld
 from tests.harness.template import load_template
 
@@ -57,6 +58,40 @@ def end_to_end() -> None:
                     f"{engine:<20}{'on' if cdc else 'off':<6}{statistics.median(times):>9.2f}"
                     f"{statistics.median(calls):>11.0f}{statistics.median(transitions):>13.0f}"
                 )
+
+
+AUDIT_FLEETS = tuple(int(n) for n in os.environ.get("BENCH_AUDIT_FLEETS", "10,50,200").split(","))
+
+
+def audit_fleet() -> None:
+    """The audit's cost per DB as the fleet grows: onboard the largest fleet once (IAM only, every engine in turn),
+    then audit the first N of it, read-only, and all of it by its tags."""
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    env = load_env()
+    print("\n## Audit of N onboarded DBs (read-only; AuditMaxConcurrency 10; the DBs of every engine in turn)")
+    columns = f"{'seconds':>9}{'s per DB':>10}{'API calls per DB':>18}{'transitions per DB':>20}{'bytes per DB':>14}"
+    print(f"{'DBs':>6}{columns}")
+    with LocalWorld() as world:
+        deploy(world, env, LogLevel="ERROR")
+        t0 = time.perf_counter()
+        fleet = []  # in waves of 20: the two local servers are every DB, and 200 logins at once time out here
+        for wave in range(0, max(AUDIT_FLEETS), 20):
+            fleet += onboard_at_once(world, env, f"aud{wave}-", min(20, max(AUDIT_FLEETS) - wave))
+        onboarded_s = time.perf_counter() - t0
+        identifiers = [result.output["db_identifier"] for _, _, result in fleet]
+        for n in AUDIT_FLEETS:
+            result = world.run("AuditStateMachine", {"db_identifiers": identifiers[:n]}, timeout=1800)
+            assert result.status == "SUCCEEDED", (result.error, result.cause)
+            drifted = [db for db in result.output["databases"] if db["status"] != "ok"]
+            assert not drifted, drifted[:3]
+            calls = sum(result.api_calls.values())
+            transitions = sum(1 for e in result.events if e["type"].endswith("StateEntered"))
+            size = len(json.dumps(result.output))  # Step Functions caps a state's output at 256 KiB
+            print(
+                f"{n:>6}{result.wall_time_s:>9.1f}{result.wall_time_s / n:>10.3f}{calls / n:>18.1f}"
+                f"{transitions / n:>20.1f}{size / n:>14.0f}"
+            )
+        print(f"(onboarding the {max(AUDIT_FLEETS)} DBs first took {onboarded_s:.0f} s)")
 
 
 def _waits(first: float, poll: float, apply_s: float) -> list[float]:
@@ -125,4 +160,5 @@ def built_packages() -> None:
 if __name__ == "__main__":
     end_to_end()
     wait_loop()
+    audit_fleet()
     built_packages()

@@ -4,7 +4,8 @@ Brings up the local PostgreSQL and MariaDB servers (RDS-like IAM authentication)
 functions and state machine into moto, creates a sample table with rows in each sample database, onboards
 them, shows each execution step by step as it runs, prints what to paste into ClickPipes, then does what
 ClickPipes does with that (tests/harness/clickpipes_client.py: AssumeRole with a session tag, IAM token,
-verified TLS, initial load) and tears everything down.
+verified TLS, initial load, then the CDC stream while the demo changes rows, both landed in an embedded
+ClickHouse) and tears everything down.
 
 One more sample database is onboarded the ClickHouse Cloud way (README, ClickHouse Cloud): by service id
 against the API stand-in (tests/harness/clickhouse_cloud_api.py, which validates every request against the
@@ -27,12 +28,13 @@ from tests.e2e.scenario import (
     ENGINES,
     PRINCIPAL,
     STATE_MACHINE,
+    app_changes,
     clickpipes_settings,
     create_db,
     deploy,
     sample_table,
 )
-from tests.harness import clickpipes_client
+from tests.harness import cdc_reality, clickpipes_client
 from tests.harness.clickhouse_cloud_api import ClickHouseCloudStandIn
 from tests.harness.execution import ExecutionResult
 from tests.harness.iam_authority import IamAuthority
@@ -150,13 +152,17 @@ def main() -> int:
         print(f"Demo took {time.monotonic() - demo_started:.1f}s.")
 
 
-def clickpipes_view(env: LocalDbsEnv, output: dict[str, Any]) -> str:
-    """What ClickPipes does with the output: the stand-in client's initial load, in one line."""
-    token = clickpipes_client.auth_token(output, PRINCIPAL)
-    load = clickpipes_client.initial_load(env, output, token, DATABASE)
+def clickpipes_view(env: LocalDbsEnv, engine: str, output: dict[str, Any], table: str) -> str:
+    """What ClickPipes does with the output: the stand-in's pipe (initial load, then CDC while the application
+    inserts 3 rows, updates 1 and deletes 1), landed in an embedded ClickHouse, in two lines."""
+    binlog = cdc_reality.binlog_in_effect(output["db_identifier"]) if ENGINES[engine].server == "mariadb" else "ROW"
+    pipe = clickpipes_client.run_pipe(
+        env, output, PRINCIPAL, DATABASE, lambda: app_changes(env, engine, table, binlog=binlog), tables=[table]
+    )
     return (
-        f"ClickPipes stand-in (AssumeRole with a session tag, IAM token, verified TLS as {output['db_user']}): "
-        f"initial load read {load.total} rows from {len(load.rows)} tables"
+        f"ClickPipes stand-in (AssumeRole with a session tag, IAM token, verified TLS as {output['db_user']}):\n"
+        f"   {pipe.rows_loaded} rows loaded into ClickHouse, {pipe.changes_streamed} changes streamed "
+        f"({table}: {pipe.clickhouse_rows[table]} rows in ClickHouse now)"
     )
 
 
@@ -180,7 +186,7 @@ def report(env: LocalDbsEnv, results: dict[str, ExecutionResult], tables: dict[s
             print(f"     - {change}")
         for warning in output["warnings"]:
             print(f"   warning: {warning}")
-        print(f"   {clickpipes_view(env, output)} ({tables[engine]}: {SAMPLE_ROWS} rows created)")
+        print(f"   {clickpipes_view(env, 'postgres' if engine == CLOUD else engine, output, tables[engine])}")
         if "clickpipe_id" in output:
             print(
                 f"   ClickPipe {output['clickpipe_name']!r} created over the ClickHouse Cloud API (stand-in): "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from clickpipes.audit_models import DbInspection
 from clickpipes.errors import ClickHouseApiError
 from clickpipes.models import (
     AdminCredentials,
@@ -121,6 +122,44 @@ class FakeDatabase:
     def configure_cdc(self, family: EngineFamily, credentials: AdminCredentials, request: CdcDbRequest) -> CdcDbResult:
         self.calls.append(("configure_cdc", family, credentials, request))
         return CdcDbResult(changes=[])
+
+
+class FakeAuditDatabase(FakeDatabase):
+    """The audit's Database port: the onboarding's DB steps answering a given plan (or raising a refusal), and the
+    server's inactive slots. Records every call: a test checks that only plans ran."""
+
+    def __init__(
+        self,
+        user: DbUserResult | Exception | None = None,
+        cdc: CdcDbResult | None = None,
+        slots: list[tuple[str, int]] | None = None,
+    ) -> None:
+        super().__init__()
+        self.user = user or DbUserResult(created=False, changed=False, changes=[])
+        self.cdc = cdc or CdcDbResult(changes=[])
+        self.slots = slots or []
+
+    def ensure_iam_user(
+        self,
+        family: EngineFamily,
+        credentials: AdminCredentials,
+        user: str,
+        *,
+        plan_only: bool = False,
+        adopt_existing: bool = False,
+    ) -> DbUserResult:
+        super().ensure_iam_user(family, credentials, user, plan_only=plan_only, adopt_existing=adopt_existing)
+        if isinstance(self.user, Exception):
+            raise self.user
+        return self.user
+
+    def configure_cdc(self, family: EngineFamily, credentials: AdminCredentials, request: CdcDbRequest) -> CdcDbResult:
+        super().configure_cdc(family, credentials, request)
+        return self.cdc
+
+    def inspect(self, family: EngineFamily, credentials: AdminCredentials, user: str) -> DbInspection:
+        self.calls.append(("inspect", family, credentials, user))
+        return DbInspection(inactive_slots=self.slots)
 
 
 class FakeGuard:

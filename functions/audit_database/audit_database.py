@@ -18,6 +18,6 @@ def handler(event: dict[str, Any]) -> dict[str, Any]:
         rds=AuditRdsGateway(),
         iam=AuditIamGateway(),
         settings=RoleSettings.from_env(),
-        region=ResolveSettings.from_env().region,
+        resolve=ResolveSettings.from_env(),
     )
     return result.model_dump(mode="json")

@@ -4,7 +4,9 @@
  *
  *   auth required /path/pam_rds_iam.so /path/rds_iam_verify.py /path/config.json
  *
- * The verifier gets "--config CONFIG USER" as arguments; exit status 0 accepts the login.
+ * The verifier gets "--config CONFIG [--replication] USER" as arguments; exit status 0 accepts the login.
+ * "--replication": the login opens a logical replication connection (the backend's am_db_walsender, found
+ * with dlsym in the postgres executable), so the local IAM can emulate rds.iam_auth_for_replication.
  * Linux-PAM's few declarations are written out here, so building needs no libpam0g-dev:
  *   gcc -shared -fPIC -O2 -o pam_rds_iam.so pam_rds_iam.c -l:libpam.so.0
  */
@@ -13,6 +15,8 @@
 #include <unistd.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <dlfcn.h>
+#include <stdbool.h>
 
 typedef struct pam_handle pam_handle_t;
 #define PAM_SUCCESS 0
@@ -22,6 +26,13 @@ typedef struct pam_handle pam_handle_t;
 #define MAX_TOKEN_LEN 4096
 extern int pam_get_user(pam_handle_t *pamh, const char **user, const char *prompt);
 extern int pam_get_authtok(pam_handle_t *pamh, int item, const char **authtok, const char *prompt);
+
+/* Does this backend serve a logical replication connection (replication=database)? */
+static bool db_walsender(void)
+{
+  const bool *flag = (const bool *) dlsym(RTLD_DEFAULT, "am_db_walsender");
+  return flag != NULL && *flag;
+}
 
 static int run_verifier(const char *verifier, const char *config, const char *user, const char *token)
 {
@@ -34,7 +45,11 @@ static int run_verifier(const char *verifier, const char *config, const char *us
   old = signal(SIGPIPE, SIG_IGN);
   pid = fork();
   if (pid == 0) {
-    char *argv[5] = { (char *) verifier, "--config", (char *) config, (char *) user, NULL };
+    char *argv[6] = { (char *) verifier, "--config", (char *) config, (char *) user, NULL, NULL };
+    if (db_walsender()) {
+      argv[3] = "--replication";
+      argv[4] = (char *) user;
+    }
     dup2(fd[0], STDIN_FILENO);
     close(fd[0]);
     close(fd[1]);

@@ -13,7 +13,7 @@ checks user, action, region, service, validity window and signature.
 
 Command line (used by the PAM module pam_rds_iam.c for PostgreSQL and by the MariaDB ``AWSAuthenticationPlugin``)::
 
-    rds_iam_verify.py [--config FILE] [USER]        # the token on stdin (NUL or newline ends it)
+    rds_iam_verify.py [--config FILE] [--replication] [USER]   # the token on stdin (NUL or newline ends it)
 
 USER defaults to ``$PAM_USER``. The config is ``--config FILE``, else ``$RDS_IAM_CONFIG``, else
 ``config.json`` beside this file. Exit status: 0 valid, 1 refused (reason on stderr), 2 usage/config.
@@ -212,10 +212,13 @@ def _check_validity_window(params: Mapping[str, str], day: str, config: Config, 
         raise TokenError(f"token expired (signed {amz_date}, valid {expires}s)")
 
 
-def verify_token(token: str, user: str, config: Config, now: dt.datetime | None = None) -> None:
+def verify_token(
+    token: str, user: str, config: Config, now: dt.datetime | None = None, *, replication: bool = False
+) -> None:
     """Raise TokenError unless ``token`` is a valid RDS IAM token for ``user`` under ``config``.
 
-    ``now`` (timezone-aware, default: the current time) is for tests.
+    ``now`` (timezone-aware, default: the current time) is for tests. ``replication``: the login opens a
+    (logical) replication connection; a local IAM then also checks that the DB lets IAM users replicate.
     """
     now = now or dt.datetime.now(dt.UTC)
     parsed = parse_token(token)
@@ -236,7 +239,7 @@ def verify_token(token: str, user: str, config: Config, now: dt.datetime | None 
     access_key_id, day, region, service, _ = scope
     secret_key = config.keys.get(access_key_id)
     if secret_key is None and config.authorities_dir:
-        ask_authorities(token, user, config.authorities_dir)
+        ask_authorities(token, user, config.authorities_dir, replication=replication)
         return
     if secret_key is None:
         raise TokenError(f"unknown access key id {access_key_id!r}")
@@ -252,10 +255,10 @@ def verify_token(token: str, user: str, config: Config, now: dt.datetime | None 
         raise TokenError("signature does not match")
 
 
-def ask_authorities(token: str, user: str, directory: str, timeout: float = 5.0) -> None:
+def ask_authorities(token: str, user: str, directory: str, timeout: float = 5.0, *, replication: bool = False) -> None:
     """Ask each local IAM (tests/harness/iam_authority.py, one URL per file in ``directory``) about a token
     signed with credentials that are not static keys; the first that knows them decides. Raises TokenError."""
-    body = json.dumps({"token": token, "user": user}).encode()
+    body = json.dumps({"token": token, "user": user, "replication": replication}).encode()
     try:
         names = sorted(os.listdir(directory))
     except OSError:
@@ -292,6 +295,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("usage: rds_iam_verify.py [--config FILE] [USER] < token", file=sys.stderr)
             return EXIT_USAGE
         config_path, args = args[1], args[2:]
+    replication = args[:1] == ["--replication"]  # pam_rds_iam.so: the backend is a database walsender
+    if replication:
+        args = args[1:]
     if len(args) > 1:
         print("usage: rds_iam_verify.py [--config FILE] [USER] < token", file=sys.stderr)
         return EXIT_USAGE
@@ -303,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     token = read_token(sys.stdin.buffer.read())
     try:
-        verify_token(token, user, config)
+        verify_token(token, user, config, replication=replication)
     except TokenError as exc:
         print(f"rds_iam_verify: refused user={user!r} token_len={len(token)}: {exc}", file=sys.stderr)
         return EXIT_REFUSED

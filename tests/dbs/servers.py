@@ -368,3 +368,23 @@ def mariadb_login_with_token(user: str, token: str, *, env: LocalDbsEnv | None =
         conn.close()
     assert row is not None
     return str(row[0]).rsplit("@", 1)[0]
+
+
+def pg_apply_rds_replication_rule(env: LocalDbsEnv | None = None) -> None:
+    """RDS lets members of ``rds_replication`` open replication connections; plain PostgreSQL wants the role
+    attribute REPLICATION, which membership does not pass on. The local server's stand-in for that rule: every
+    IAM login role (``rds_iam``) that is a member gets the attribute (never taken away: other suites' roles keep
+    theirs). Run before a test opens a replication connection (the server has no hook for GRANT of a role)."""
+    with pg_superuser_connect(env) as conn:
+        conn.execute(
+            """DO $$
+            DECLARE r record;
+            BEGIN
+              FOR r IN SELECT rolname FROM pg_roles
+                       WHERE rolcanlogin AND NOT rolsuper AND NOT rolreplication
+                         AND pg_has_role(oid, 'rds_replication', 'MEMBER') AND pg_has_role(oid, 'rds_iam', 'MEMBER')
+              LOOP
+                EXECUTE format('ALTER ROLE %I REPLICATION', r.rolname);
+              END LOOP;
+            END $$"""
+        )

@@ -177,3 +177,29 @@ def clickpipes_settings(output: dict[str, Any]) -> dict[str, Any]:
         "IAM Role ARN": output["role_arn"],
         "Pipe types": output["pipe_modes"],
     }
+
+
+def app_changes(env: LocalDbsEnv, engine: str, table: str, *, binlog: str = "ROW") -> int:
+    """What an application does to ``table`` (from ``sample_table``) while a pipe streams: three inserts, one
+    update, one delete, as the master user. Returns the row changes made (5). MySQL family: ``binlog`` is the
+    binlog_format in effect on the DB, or ``OFF`` (no binlog: automated backups off), so that one shared server
+    logs each DB's writes as that DB would."""
+    schema, name = table.split(".", 1)
+    if ENGINES[engine].server == "postgres":
+        with pg_superuser_connect(env, dbname=DATABASE) as conn:
+            target = sql.Identifier(schema, name)
+            conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(env.postgres.admin_user)))
+            conn.execute(sql.SQL("INSERT INTO {} VALUES (100001, 'a'), (100002, 'b'), (100003, 'c')").format(target))
+            conn.execute(sql.SQL("UPDATE {} SET v = 'a2' WHERE id = 100001").format(target))
+            conn.execute(sql.SQL("DELETE FROM {} WHERE id = 100002").format(target))
+        return 5
+    qualified = f"`{schema}`.`{name}`"  # from sample_table: letters, digits and _
+    with mariadb_root_connect(env) as conn, conn.cursor() as cur:
+        if binlog == "OFF":
+            cur.execute("SET SESSION sql_log_bin = 0")
+        else:
+            cur.execute("SET SESSION binlog_format = %s", (binlog,))
+        cur.execute(f"INSERT INTO {qualified} VALUES (100001, 'a'), (100002, 'b'), (100003, 'c')")  # noqa: S608
+        cur.execute(f"UPDATE {qualified} SET v = 'a2' WHERE id = 100001")  # noqa: S608
+        cur.execute(f"DELETE FROM {qualified} WHERE id = 100002")  # noqa: S608
+    return 5

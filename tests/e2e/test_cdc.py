@@ -8,7 +8,16 @@ from typing import Any
 import pytest
 
 from tests.dbs.servers import LocalDbsEnv, mariadb_root_connect, pg_superuser_connect
-from tests.e2e.scenario import DATABASE, ENGINES, PRINCIPAL, STATE_MACHINE, create_db, fresh, sample_table
+from tests.e2e.scenario import (
+    DATABASE,
+    ENGINES,
+    PRINCIPAL,
+    STATE_MACHINE,
+    app_changes,
+    create_db,
+    fresh,
+    sample_table,
+)
 from tests.harness import clickpipes_client
 from tests.harness.execution import ExecutionResult
 from tests.harness.local_aws import LocalWorld
@@ -62,10 +71,17 @@ def test_cdc_with_allow_reboot(world: LocalWorld, local_dbs: LocalDbsEnv, engine
     table = sample_table(local_dbs, engine, identifier, rows=3)
     result = onboard(world, identifier, user, allow_reboot=True)
 
-    # ClickPipes' side, from the output only: AssumeRole with a session tag, token, verified TLS, initial load
-    token = clickpipes_client.auth_token(result.output, PRINCIPAL)
-    load = clickpipes_client.initial_load(local_dbs, result.output, token, DATABASE)
-    assert load.rows[table] == 3
+    # ClickPipes' side, from the output only: AssumeRole with a session tag, token, verified TLS, initial load,
+    # the CDC stream while the application writes, both landed in ClickHouse
+    pipe = clickpipes_client.run_pipe(
+        local_dbs, result.output, PRINCIPAL, DATABASE, lambda: app_changes(local_dbs, engine, table), tables=[table]
+    )
+    assert (pipe.rows_loaded >= 3, pipe.changes_streamed, pipe.clickhouse_rows[table]) == (True, 5, 3 + 3 - 1)
+    assert [c.kind for c in pipe.changes] == ["insert"] * 3 + ["update", "delete"]
+    if ENGINES[engine].server == "postgres":  # the stand-in dropped its slot
+        with pg_superuser_connect(local_dbs) as conn:
+            slots = "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'clickpipes_standin_%'"
+            assert conn.execute(slots).fetchone() == (0,)
 
     names = step_names(result)
     assert [n for n in names if n in {*CDC_STEPS, "RebootDb"}] == [

@@ -12,11 +12,15 @@ token carries their ``X-Amz-Security-Token``), the SigV4 signature with their se
 service, the 15-minute window and the credentials' expiry; the token's ``host:port`` names a DB of the world
 (instance endpoint, cluster writer or reader endpoint), whose own resource id goes into the ARN; the role's
 inline and attached policies allow the action on that ARN, no statement denies it, and the role's permissions
-boundary (if any) allows it too.
+boundary (if any) allows it too. For a logical replication login (``replication``, from ``pam_rds_iam.so``) on a
+PostgreSQL DB, RDS's ``rds.iam_auth_for_replication`` as well (``tests/harness/cdc_reality.py``).
+
+Every refusal is kept in ``REFUSALS`` (user, reason), newest last, so tests can tell why a login failed.
 """
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import json
 import threading
@@ -31,8 +35,12 @@ from moto.rds.models import rds_backends
 from moto.sts.models import sts_backends
 
 from tests.dbs import rds_iam_verify as verifier
+from tests.dbs.servers import load_env, pg_superuser_connect
+
+from . import cdc_reality
 
 ACTION = "rds-db:connect"
+REFUSALS: collections.deque[tuple[str, str]] = collections.deque(maxlen=100)
 
 
 @dataclass(frozen=True)
@@ -54,8 +62,8 @@ def _assumed_role(access_key_id: str) -> Any | None:
     return None
 
 
-def _db_resource(host: str, region: str) -> tuple[str, str] | None:
-    """(account id, resource id) of the DB whose endpoint is ``host`` (``address:port``), else None."""
+def _db_resource(host: str, region: str) -> tuple[str, str, Any] | None:
+    """(account id, resource id, moto DB) of the DB whose endpoint is ``host`` (``address:port``), else None."""
     address, _, port = verifier.canonical_host(host).rpartition(":")
     for account_id in list(rds_backends.keys()):
         backend = rds_backends[account_id].get(region)
@@ -63,12 +71,13 @@ def _db_resource(host: str, region: str) -> tuple[str, str] | None:
             continue
         for cluster in backend.clusters.values():
             if address in (cluster.endpoint, cluster.reader_endpoint) and str(cluster.port) == port:
-                return account_id, cluster.db_cluster_resource_id
+                return account_id, cluster.db_cluster_resource_id, cluster
         for db in backend.databases.values():
             if db.address == address and str(db.port) == port:
                 if db.db_cluster_identifier and db.db_cluster_identifier in backend.clusters:
-                    return account_id, backend.clusters[db.db_cluster_identifier].db_cluster_resource_id
-                return account_id, db.dbi_resource_id
+                    cluster = backend.clusters[db.db_cluster_identifier]
+                    return account_id, cluster.db_cluster_resource_id, cluster
+                return account_id, db.dbi_resource_id, db
     return None
 
 
@@ -102,8 +111,24 @@ def _check_signature(
         raise verifier.TokenError("the signing credentials have expired")
 
 
-def decide(token: str, user: str, now: dt.datetime | None = None) -> Decision:
-    """What IAM answers RDS for this token and DB user."""
+def decide(token: str, user: str, now: dt.datetime | None = None, *, replication: bool = False) -> Decision:
+    """What IAM (and, for a replication login, the DB's settings) answers RDS for this token and DB user."""
+    decision = _decide(token, user, now, replication)
+    if decision.known and not decision.allowed:
+        REFUSALS.append((user, decision.reason))
+    return decision
+
+
+def _replication_refusal(db: Any) -> str | None:
+    if "postgres" not in str(db.engine):
+        return None
+    name = getattr(db, "database_name", None) or getattr(db, "db_name", None) or "postgres"
+    with pg_superuser_connect(load_env(), dbname=name) as conn:
+        row = conn.execute("SELECT current_setting('rds.iam_auth_for_replication', true)").fetchone()
+    return cdc_reality.replication_refusal(db, row[0] if row else None)
+
+
+def _decide(token: str, user: str, now: dt.datetime | None, replication: bool) -> Decision:
     now = now or dt.datetime.now(dt.UTC)
     try:
         parsed = verifier.parse_token(token)
@@ -122,7 +147,7 @@ def decide(token: str, user: str, now: dt.datetime | None = None) -> Decision:
     db = _db_resource(parsed.host, config.region)
     if db is None:
         return Decision(True, False, f"no DB has the endpoint {parsed.host!r}")
-    account_id, resource_id = db
+    account_id, resource_id, db_model = db
     resource = f"arn:aws:rds-db:{config.region}:{account_id}:dbuser:{resource_id}/{user}"
     role_account = assumed.role_arn.split(":")[4]
     try:
@@ -137,6 +162,9 @@ def decide(token: str, user: str, now: dt.datetime | None = None) -> Decision:
         boundary = iam_backends[role_account]["global"].get_policy(role.permissions_boundary_arn)
         if _evaluate([_default_document(boundary)], resource) != PermissionResult.PERMITTED:
             return Decision(True, False, f"the permissions boundary of {assumed.role_arn} does not allow {resource}")
+    refusal = _replication_refusal(db_model) if replication else None
+    if refusal is not None:
+        return Decision(True, False, f"replication login refused: {refusal}")
     return Decision(True, True, f"{assumed.role_arn} may connect as {resource}")
 
 
@@ -145,7 +173,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", "0"))
         try:
             body = json.loads(self.rfile.read(length))
-            decision = decide(str(body["token"]), str(body["user"]))
+            decision = decide(str(body["token"]), str(body["user"]), replication=bool(body.get("replication")))
         except (ValueError, KeyError) as exc:
             decision = Decision(False, False, f"bad request: {exc}")
         payload = json.dumps(decision.as_json()).encode()

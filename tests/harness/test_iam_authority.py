@@ -193,3 +193,27 @@ def test_the_servers_verifier_asks_the_world_and_postgres_accepts_a_long_sts_tok
     )
     assert refused.returncode == 1, refused.stderr
     assert "IAM: the policies of" in refused.stderr
+
+
+@pytest.mark.usefixtures("authority")
+def test_a_replication_login_needs_the_dbs_replication_settings(
+    db: Db, local_dbs: LocalDbsEnv, pg_iam_user: str
+) -> None:
+    """pam_rds_iam.so passes --replication for a logical replication login; the local IAM then refuses it while the
+    DB has no rds.logical_replication / rds.iam_auth_for_replication in effect (here: the default group)."""
+    role = db.role("pg-repl", policy=_policy(db.dbuser(pg_iam_user)))
+    token = token_as(role, db, pg_iam_user)
+    assert decide(token, pg_iam_user).allowed
+    refused = decide(token, pg_iam_user, replication=True)
+    assert (refused.known, refused.allowed) == (True, False)
+    assert "rds.logical_replication is not in effect" in refused.reason
+    verifier = ["runuser", "-u", "postgres", "--", local_dbs.verifier, "--config", local_dbs.verifier_config]
+    run = subprocess.run(
+        [*verifier, "--replication", pg_iam_user], input=token, capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 1, run.stderr
+    assert "replication login refused" in run.stderr
+    assert (
+        subprocess.run([*verifier, pg_iam_user], input=token, capture_output=True, text=True, check=False).returncode
+        == 0
+    )

@@ -5,6 +5,7 @@ session fixture in ``conftest.py`` uses. See that module's docstring for the ses
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import os
@@ -401,3 +402,15 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+
+
+def sample_event(name: str, **replace: Any) -> dict[str, Any]:
+    """events/<name>.json with some fields replaced."""
+    data: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    return data | replace
+
+
+def role_name(identifier: str, kind: str = "instance") -> str:
+    """The role the onboarding makes for a DB of this region (``clickpipes.rules.role_name``)."""
+    digest = hashlib.sha256(f"{REGION}:{kind}:{identifier}".encode()).hexdigest()[:8]
+    return f"clickpipes-{identifier}-{digest}"

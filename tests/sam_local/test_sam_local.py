@@ -28,7 +28,17 @@ from packaging.utils import canonicalize_name
 
 from tests.layer_pins import LAYERS, pins
 
-from .samlocal import ACCOUNT, BOUNDARY_ARN, EVENTS, GUARD_TABLE, PROJECT_ROOT, REGION, HttpResponse, SamLocal
+from .samlocal import (
+    ACCOUNT,
+    BOUNDARY_ARN,
+    GUARD_TABLE,
+    PROJECT_ROOT,
+    REGION,
+    HttpResponse,
+    SamLocal,
+    role_name,
+    sample_event,
+)
 
 pytestmark = pytest.mark.container
 
@@ -60,20 +70,13 @@ TAG_MACHINE = "clickpipes-tags-onboarding"
 CDC_GROUP = f"clickpipes-instance-{DB}"
 
 
-def event(name: str, **replace: Any) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
-    return data | replace
+event = sample_event
 
 
 def fields(actual: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
     """ACTUAL restricted to EXPECTED's keys (a missing one shows as "<missing>"): `fields(a, e) == e` checks
     every expected field exactly, while fields the models gain later do not break the suite."""
     return {key: actual.get(key, "<missing>") for key in expected}
-
-
-def role_name(identifier: str) -> str:
-    digest = hashlib.sha256(f"{REGION}:instance:{identifier}".encode()).hexdigest()[:8]
-    return f"clickpipes-{identifier}-{digest}"
 
 
 # ------------------------------------------------------------------------------------------------ world

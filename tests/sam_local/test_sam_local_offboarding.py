@@ -5,13 +5,12 @@ handlers' paths, layers and environment in the template, and that their errors l
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
 import pytest
 
-from .samlocal import ACCOUNT, EVENTS, PROJECT_ROOT, REGION, SamLocal
+from .samlocal import ACCOUNT, PROJECT_ROOT, SamLocal, role_name, sample_event
 
 pytestmark = pytest.mark.container
 
@@ -19,14 +18,7 @@ DB = "leaving-pg"
 OFFBOARDING_MACHINE = "clickpipes-offboarding"  # events/resolve_offboarding.json's state machine
 
 
-def event(name: str, **replace: Any) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
-    return data | replace
-
-
-def role_name(identifier: str) -> str:
-    digest = hashlib.sha256(f"{REGION}:instance:{identifier}".encode()).hexdigest()[:8]
-    return f"clickpipes-{identifier}-{digest}"
+event = sample_event
 
 
 @pytest.fixture(scope="module")

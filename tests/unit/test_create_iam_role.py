@@ -46,7 +46,10 @@ def test_role_is_created_with_exactly_the_documented_policies(iam: Any, context:
     assert (result["created"], result["updated"], result["dbuser_arn"]) == (True, False, DBUSER)
     assert role["Path"] == "/clickpipes/"
     assert len(role["RoleName"]) <= 64
-    assert {t["Key"]: t["Value"] for t in role["Tags"]} == {"clickpipes:db-arn": event["target"]["arn"]}
+    assert {t["Key"]: t["Value"] for t in role["Tags"]} == {
+        "clickpipes:db-arn": event["target"]["arn"],
+        "clickpipes:principal": event["target"]["clickhouse_role_arn"],  # what the audit compares the trust with
+    }
     assert role["PermissionsBoundary"] == {
         "PermissionsBoundaryType": "PermissionsBoundaryPolicy",
         "PermissionsBoundaryArn": BOUNDARY,

@@ -129,14 +129,25 @@ def _kind(app: SamApp, name: str, task: Mapping[str, Any], catch_targets: set[st
     return "aws step"
 
 
+def scoped_states(states: Mapping[str, Any], scope: str = "") -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Every state with the Map it runs in ("" at the top): a Map's iterations catch per item, into their own
+    states, so their Tasks form kinds of their own."""
+    for name, state in states.items():
+        yield scope, name, state
+        for key in ("ItemProcessor", "Iterator"):
+            if key in state:
+                yield from scoped_states(state[key]["States"], f" in {name}")
+
+
 def tasks_by_kind(app: SamApp) -> dict[tuple[str, str], list[tuple[str, dict[str, Any]]]]:
     groups: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
     for machine, definition in definitions(app).items():
-        states = list(all_states(definition["States"]))
-        catch_targets = {rule["Next"] for _, state in states for rule in state.get("Catch", [])}
-        for name, state in states:
+        states = list(scoped_states(definition["States"]))
+        catch_targets = {rule["Next"] for _, _, state in states for rule in state.get("Catch", [])}
+        for scope, name, state in states:
             if state["Type"] == "Task":
-                groups.setdefault((machine, _kind(app, name, state, catch_targets)), []).append((name, state))
+                kind = _kind(app, name, state, catch_targets) + scope
+                groups.setdefault((machine, kind), []).append((name, state))
     return groups
 
 
@@ -155,7 +166,7 @@ def _same_targets(rules: Any, states: Mapping[str, Any]) -> Any:
 
 def test_tasks_of_one_kind_share_retry_and_catch(app: SamApp) -> None:
     groups = tasks_by_kind(app)
-    assert {kind for _, kind in groups} >= {"aws step", "db step", "failure path"}
+    assert {kind for _, kind in groups} >= {"aws step", "db step", "failure path", "aws step in AuditDatabases"}
     states = {machine: dict(all_states(definition["States"])) for machine, definition in definitions(app).items()}
     for (machine, kind), tasks in groups.items():
         first_name, first = tasks[0]
@@ -170,9 +181,10 @@ def test_tasks_of_one_kind_share_retry_and_catch(app: SamApp) -> None:
 def test_db_steps_retry_what_aws_steps_retry_plus_the_documented_extras(app: SamApp) -> None:
     groups = tasks_by_kind(app)
     for (machine, kind), tasks in groups.items():
-        if kind != "db step" or (machine, "aws step") not in groups:
+        scope = kind.removeprefix("db step")
+        if not kind.startswith("db step") or (machine, "aws step" + scope) not in groups:
             continue
-        aws_step = groups[machine, "aws step"][0][1]
+        aws_step = groups[machine, "aws step" + scope][0][1]
         db_retry = tasks[0][1]["Retry"]
         assert db_retry[: len(aws_step["Retry"])] == aws_step["Retry"]
         extras = tuple(frozenset(rule["ErrorEquals"]) for rule in db_retry[len(aws_step["Retry"]) :])

@@ -170,6 +170,10 @@ def test_record_result_tags_ready_and_builds_output(make_db: Any, rds: Any, cont
         # what an offboarding takes away (tests/unit/test_offboarding_steps.py)
         "clickpipes:onboarded-db-user": target["db_user"],
         "clickpipes:onboarded-publication": target["cdc"]["publication"],
+        # what the audit checks again (tests/unit/test_audit*.py)
+        "clickpipes:onboarded-cdc": "true",
+        "clickpipes:admin-secret-arn": target["admin_secret_arn"],
+        "clickpipes:onboarded-schemas": " ".join(target["cdc"]["schemas"]),
     }
     assert output == {
         "db_identifier": "orders-pg",
@@ -217,6 +221,31 @@ def test_record_result_mysql_cdc_follows_the_live_binlog_check(binlog_ready: boo
     assert output.pipe_modes == modes
     assert output.warnings == ([] if binlog_ready else [warning])
     assert rds.tagged[1]["clickpipes:status"] == "ready"
+
+
+@pytest.mark.parametrize(("reported", "modes"), [(True, ["initial_load", "cdc"]), (False, ["initial_load"])])
+def test_record_result_postgres_cdc_needs_iam_auth_for_replication(reported: bool, modes: list[str]) -> None:
+    """Nothing awaits a reboot, yet the server reports rds.iam_auth_for_replication off: no CDC, and a warning says
+    why (found by the ClickPipes stand-in: its replication login is refused, tests/e2e/test_pipe_modes_reality.py)."""
+    event = load_event("record_result.json")
+    event["cdc_parameters"] |= {"reboot_required": False, "pending_reboot": []}
+    event["cdc_database"] |= {"iam_auth_for_replication": reported, "warnings": []}
+
+    class Tags:
+        def tag(self, arn: str, tags: dict[str, str]) -> None:
+            self.tagged = (arn, tags)
+
+    output = record_result_step(RecordResultRequest.model_validate(event), rds=Tags())
+    assert output.pipe_modes == modes
+    assert [w for w in output.warnings if "rds.iam_auth_for_replication is off" in w] == (
+        []
+        if reported
+        else [
+            f"rds.iam_auth_for_replication is off on DB instance '{event['target']['db_identifier']}': replication "
+            "connections do not accept IAM tokens, so ClickPipes can do initial loads only. Set it to 1 in the DB's "
+            "parameter group (dynamic, no reboot) and run the onboarding again."
+        ]
+    )
 
 
 def test_record_failure_tags_failed_and_keeps_only_the_message(make_db: Any, rds: Any, context: FakeContext) -> None:

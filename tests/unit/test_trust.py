@@ -171,17 +171,19 @@ def test_pending_modifications_are_refused_before_any_change(
         ("FakeDatabase", "Database"),
         ("FakeGuard", "Guard"),
         ("FakeClickHouseCloud", "ClickHouseCloud"),
+        ("FakeAuditDatabase", "audit_ports.AuditDatabase"),
     ],
 )
 def test_the_fakes_are_complete(fake: str, port: str) -> None:
     """Every method of a port has its fake, with the same parameters (the fakes stand in for the gateways)."""
     import inspect
 
-    from clickpipes.steps import ports
+    from clickpipes.steps import audit_ports, ports
 
     from tests import fakes
 
-    protocol, double = getattr(ports, port), getattr(fakes, fake)
+    holder, _, name = port.rpartition(".")
+    protocol, double = getattr(audit_ports if holder else ports, name), getattr(fakes, fake)
     methods = {n for n, v in vars(protocol).items() if callable(v) and not n.startswith("_")}
     for name in methods:
         expected = list(inspect.signature(getattr(protocol, name)).parameters)

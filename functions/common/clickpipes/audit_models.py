@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from clickpipes.audit_rules import AuditStatus, Finding
-from clickpipes.models import Model
+from clickpipes.models import Model, Target
 from clickpipes.rules import DbKind
 
 
@@ -46,19 +46,44 @@ class DbAudit(Model):
     findings: list[Finding]
     role_name: str | None = None
     role_arn: str | None = None
+    db_arn: str | None = None  # the DB as RDS describes it (what the summary tags)
     repairable: bool = False
+    # the onboarding's target as it was recorded, in plan mode: what the DB-side checks and a repair work from;
+    # dropped when the DB's iteration ends (state Audited), so that the Map's result stays small
+    target: Target | None = None
+    repair: str | None = None  # what the repair did: the onboarding it started, the orphan role it deleted
+    error: str | None = None  # status "error": the audit of this DB failed (the others go on)
+    cause: str | None = None
+
+
+class DbInspection(Model):
+    """What the audit reads on the server beyond the onboarding's plan (``clickpipes_db.audit_gateway``)."""
+
+    inactive_slots: list[tuple[str, int]] = Field(default_factory=list)  # PostgreSQL: (slot, bytes of WAL held)
 
 
 class AuditDatabaseRequest(Model):
     item: AuditItem
 
 
+class DbAuditRequest(Model):
+    """AuditDbObjects' and RepairDatabase's event: one DB's audit so far (and, for the repair, the options)."""
+
+    audit: DbAudit
+    repair: bool = False
+    delete_orphans: bool = False
+    audit_execution: str = ""  # the audit execution's name: a repair starts at most one onboarding per audit and DB
+
+
 class SummarizeAuditRequest(Model):
     databases: list[DbAudit]
+    repair: bool = False
+    audit_execution: str = ""
 
 
 class AuditOutput(Model):
     databases: list[DbAudit]
     drifted: int
     gone: int
+    failed: int = 0
     repaired: list[str] | None = None

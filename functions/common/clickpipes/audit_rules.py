@@ -23,13 +23,21 @@ Check = Literal[
     "role-managed-policies",
     "role-boundary",
     "principal",
+    "db-user",
+    "cdc-parameters",
+    "cdc-reboot",
+    "cdc-database",
+    "binlog",
+    "replication-slots",
+    "db-checks",
 ]
 CHECKS: Final[tuple[str, ...]] = Check.__args__  # type: ignore[attr-defined]
-AuditStatus = Literal["ok", "drifted", "gone"]
-# what the onboarding cannot put back: the principal is the stack operator's call, a gone DB is gone
-NOT_REPAIRABLE: Final = frozenset({"db-exists", "principal"})
-PRINCIPAL_TAG: Final = "clickpipes:principal"  # on the role: the principal the onboarding trusted
-DRIFT_TAG: Final = "clickpipes:drift"
+AuditStatus = Literal["ok", "drifted", "gone", "error"]
+# what the onboarding cannot put back: the principal is the stack operator's call, a gone DB is gone, a reboot is
+# the operator's maintenance window, a slot is ClickPipes' (never this tool's), a DB it could not log in to
+NOT_REPAIRABLE: Final = frozenset({"db-exists", "principal", "cdc-reboot", "replication-slots", "db-checks"})
+PRINCIPAL_TAG: Final = rules.PRINCIPAL_TAG
+DRIFT_TAG: Final = rules.DRIFT_TAG
 
 
 class Finding(Model):
@@ -96,6 +104,14 @@ def recorded_resource_id(policy: dict[str, Any] | None) -> str | None:
     return dbuser.split(":dbuser:", 1)[1].split("/", 1)[0]
 
 
+def recorded_user(policy: dict[str, Any] | None) -> str | None:
+    """The DB user the role's dbuser ARN names (what a recreated DB, its tags gone, still tells)."""
+    dbuser = _dbuser_of(policy)
+    if dbuser is None or ":dbuser:" not in dbuser or "/" not in dbuser:
+        return None
+    return dbuser.rsplit("/", 1)[1] or None
+
+
 def resource_id(policy: dict[str, Any] | None, current_resource_id: str) -> list[Finding]:
     """The role's dbuser ARN names the resource ID of the DB it was made for: a restored DB has another."""
     recorded = recorded_resource_id(policy)
@@ -133,6 +149,40 @@ def role(
 
 def role_missing(role_arn: str) -> list[Finding]:
     return [finding("role", f"role {role_arn} exists", "missing")]
+
+
+def planned(check: Check, changes: Sequence[str]) -> list[Finding]:
+    """What the onboarding, run again in plan mode, would change: each planned change is something that drifted."""
+    return [finding(check, "; ".join(changes), "not in place")] if changes else []
+
+
+def refused(check: Check, expected: str, reason: str) -> list[Finding]:
+    """The onboarding would refuse (a user not this tool's any more, or one with admin rights): not repairable."""
+    found = finding(check, expected, reason)
+    return [found.model_copy(update={"repairable": False})]
+
+
+def cdc_reboot(pending: Sequence[str]) -> list[Finding]:
+    return (
+        [finding("cdc-reboot", "CDC parameters in effect", f"pending reboot: {', '.join(pending)}")] if pending else []
+    )
+
+
+def binlog(ready: bool | None) -> list[Finding]:
+    return [finding("binlog", "binlog_format ROW, binlog_row_image FULL (live)", "not so")] if ready is False else []
+
+
+def slots(inactive: Sequence[tuple[str, int]], warn_bytes: int) -> list[Finding]:
+    """Inactive replication slots holding more WAL than SlotWalWarnBytes: the disk fills, the DB stops."""
+    held = sorted((name, size) for name, size in inactive if size > warn_bytes)
+    if not held:
+        return []
+    actual = ", ".join(f"{name} holds {size} bytes" for name, size in held)
+    return [finding("replication-slots", f"no inactive slot holding more than {warn_bytes} bytes of WAL", actual)]
+
+
+def db_checks_skipped(reason: str) -> list[Finding]:
+    return [finding("db-checks", "the DB's user and CDC objects checked", f"not checked: {reason}")]
 
 
 def status(findings: Iterable[Finding]) -> AuditStatus:

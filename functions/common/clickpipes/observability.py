@@ -29,7 +29,7 @@ def log_keys(event: object) -> dict[str, str]:
     if not isinstance(event, dict):
         return {}
     keys: dict[str, str] = {}
-    for holder in ("target", "request", "input"):
+    for holder in ("target", "request", "input", "item", "audit"):
         part = event.get(holder)
         identifier = part.get("db_identifier") if isinstance(part, dict) else None
         if isinstance(identifier, str) and identifier:

@@ -61,6 +61,12 @@ class DbSettings(Settings):
     connect_timeout_seconds: Annotated[int, Field(alias="DB_CONNECT_TIMEOUT_SECONDS", ge=1, le=60)] = 10
 
 
+class AuditSettings(Settings):
+    """The audit's thresholds (stack parameters)."""
+
+    slot_wal_warn_bytes: Annotated[int, Field(alias="SLOT_WAL_WARN_BYTES", ge=0)] = 1024**3
+
+
 class RoleSettings(PrincipalSettings):
     # the stack's boundary policy (or PermissionsBoundaryArn): every role created or updated carries it
     permissions_boundary_arn: Annotated[

@@ -45,3 +45,7 @@ class AuditIamGateway(IamOffboardGateway):
             for page in self._iam.get_paginator("list_attached_role_policies").paginate(RoleName=role):
                 arns += [p["PolicyArn"] for p in page["AttachedPolicies"]]
         return arns
+
+    def detach_policy(self, role: str, policy_arn: str) -> None:
+        with transient_faults(f"detach policy {policy_arn} from role {role}"):
+            self._iam.detach_role_policy(RoleName=role, PolicyArn=policy_arn)

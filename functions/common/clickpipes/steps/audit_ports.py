@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from clickpipes.rules import DbKind
+from clickpipes.audit_models import DbInspection
+from clickpipes.models import AdminCredentials
+from clickpipes.rules import DbKind, EngineFamily
 from clickpipes.steps.offboard_ports import OffboardIam, OffboardRds
+from clickpipes.steps.ports import Database
 
 
 class AuditRds(OffboardRds, Protocol):
@@ -15,3 +18,12 @@ class AuditRds(OffboardRds, Protocol):
 class AuditIam(OffboardIam, Protocol):
     def list_role_names(self, path: str) -> list[str]: ...
     def attached_policies(self, role: str) -> list[str]: ...
+    def detach_policy(self, role: str, policy_arn: str) -> None: ...
+
+
+class AuditDatabase(Database, Protocol):
+    def inspect(self, family: EngineFamily, credentials: AdminCredentials, user: str) -> DbInspection: ...
+
+
+class Events(Protocol):
+    def put(self, entries: list[dict[str, str]]) -> int: ...  # PutEvents on the default bus; returns failed count

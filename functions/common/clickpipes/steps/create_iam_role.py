@@ -38,6 +38,8 @@ def create_iam_role(
     boundary = settings.permissions_boundary_arn
     trust_doc, policy = rules.trust_policy(principal), rules.connect_policy(dbuser)
     tags = {rules.DB_ARN_TAG: db.arn}
+    if len(principal) <= rules.TAG_VALUE_MAX:  # what the audit compares the trust with (else: the trust itself)
+        tags[rules.PRINCIPAL_TAG] = principal
     if target.requested_by:
         tags[trust.REQUESTED_BY_TAG] = trust.iam_tag_value(target.requested_by)
 
@@ -85,8 +87,14 @@ def create_iam_role(
         changes.append(f"PutRolePolicy {name}: rds-db:connect on {dbuser}")
         if not target.plan_only:
             iam.put_inline_policy(name, rules.CONNECT_POLICY_NAME, policy)
-    if changes and not target.plan_only and trust.REQUESTED_BY_TAG in tags:
-        iam.tag_role(name, {trust.REQUESTED_BY_TAG: tags[trust.REQUESTED_BY_TAG]})
+    # who asked, when this run changed the role; the principal tag whenever it is missing or stale
+    retag = {
+        k: v
+        for k, v in tags.items()
+        if k != rules.DB_ARN_TAG and existing.tags.get(k) != v and (changes or k == rules.PRINCIPAL_TAG)
+    }
+    if retag and not target.plan_only:
+        iam.tag_role(name, retag)
     return IamRoleResult(
         role_name=name,
         role_arn=existing.arn,

@@ -11,7 +11,7 @@ from clickpipes import clickpipe_rules, rules
 from clickpipes.offboarding_models import OffboardTarget, RoleDeletionResult
 from clickpipes.steps.offboard_ports import OffboardIam
 from clickpipes.steps.ports import ClickHouseCloud, Rds
-from clickpipes.steps.shared import described
+from clickpipes.steps.shared import described, take_apart_role
 
 
 def delete_iam_role(
@@ -36,22 +36,15 @@ def delete_iam_role(
             ],
         )
     pipe_changes, warnings = delete_clickpipe(role.tags.get(clickpipe_rules.PIPE_TAG), target.plan_only, clickhouse)
-    policies = iam.list_inline_policies(name)
-    changes = pipe_changes + [f"DeleteRolePolicy {name}: {policy}" for policy in policies]
-    if role.permissions_boundary:
-        changes.append(f"DeleteRolePermissionsBoundary {name}: {role.permissions_boundary}")
-    changes.append(f"DeleteRole {rules.ROLE_PATH}{name}")
+    changes, deleted = take_apart_role(iam, name, role, plan_only=target.plan_only)
+    changes = pipe_changes + changes
     if target.plan_only:
         return RoleDeletionResult(role_name=name, role_arn=role.arn, changes=changes, warnings=warnings)
-    for policy in policies:
-        iam.delete_inline_policy(name, policy)
-    if role.permissions_boundary:
-        iam.delete_permissions_boundary(name)
-    if not iam.delete_role(name):
+    if not deleted:
         return RoleDeletionResult(
             role_name=name,
             role_arn=role.arn,
-            changes=changes[:-1],
+            changes=changes,
             warnings=[
                 *warnings,
                 f"IAM role {role.arn} could not be deleted (managed policies or an instance profile attached by "

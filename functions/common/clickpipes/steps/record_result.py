@@ -9,10 +9,19 @@ from clickpipes.steps.ports import Rds
 
 
 def recorded(target: Target) -> dict[str, str]:
-    """What an offboarding takes away: the user, and (PostgreSQL CDC) the publication."""
-    tags = {DB_USER_TAG: target.db_user}
+    """What an offboarding takes away: the user, and (PostgreSQL CDC) the publication; what the audit checks
+    again: whether CDC was set up, and for which schemas (when they fit in a tag value)."""
+    tags = {DB_USER_TAG: target.db_user, rules.CDC_TAG: str(target.cdc.enabled).lower()}
     if target.cdc.enabled and rules.family(target.engine) == "postgres":
         tags[PUBLICATION_TAG] = target.cdc.publication
+    if len(target.admin_secret_arn) <= rules.TAG_VALUE_MAX:  # an ARN, never the secret
+        tags[rules.ADMIN_SECRET_TAG] = target.admin_secret_arn
+    schemas = " ".join(target.cdc.schemas)
+    if target.cdc.enabled and schemas and len(schemas) <= rules.TAG_VALUE_MAX:
+        tags[rules.SCHEMAS_TAG] = schemas
+    tables = " ".join(target.cdc.tables)
+    if target.cdc.enabled and tables:  # "-": more than a tag holds (the audit then leaves the publication's tables be)
+        tags[rules.TABLES_TAG] = tables if len(tables) <= rules.TAG_VALUE_MAX else "-"
     return tags
 
 
@@ -50,6 +59,12 @@ def record_result(request: RecordResultRequest, *, rds: Rds) -> OnboardingOutput
     # parameter group set (in effect once nothing awaits a reboot)
     reported = cdc_db.iam_auth_for_replication if cdc_db else request.db_user.iam_auth_for_replication
     replication = reported if reported is not None else cdc_ready
+    if cdc_ready and rules.family(target.engine) == "postgres" and not replication:
+        warnings.append(
+            f"rds.iam_auth_for_replication is off on DB {target.kind} '{target.db_identifier}': replication "
+            "connections do not accept IAM tokens, so ClickPipes can do initial loads only. Set it to 1 in the DB's "
+            "parameter group (dynamic, no reboot) and run the onboarding again."
+        )
     if not target.plan_only:
         rds.tag(target.arn, {rules.STATUS_TAG: "ready", rules.ROLE_ARN_TAG: request.role.role_arn, **recorded(target)})
     return OnboardingOutput(

@@ -3,15 +3,18 @@ against the event), and the admin login. Steps import these from here, never fro
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import ValidationError
 
 from clickpipes import rules, trust
 from clickpipes.errors import AdminCredentialsError, DbNotFoundError, InvalidInputError, OnboardingInProgressError
-from clickpipes.models import AdminCredentials, DbDescription, DbFacts, OnboardingRequest
+from clickpipes.models import AdminCredentials, DbDescription, DbFacts, OnboardingRequest, RoleInfo
 from clickpipes.settings import ResolveSettings
 from clickpipes.steps.ports import Guard, Rds
+
+if TYPE_CHECKING:
+    from clickpipes.steps.offboard_ports import OffboardIam
 
 
 class CheckedRequest(NamedTuple):
@@ -124,3 +127,23 @@ def hold_db(guard: Guard, identifier: str, region: str, holder: str, busy: str, 
     running = guard.acquire(f"{region}/{identifier}", holder, again=again)
     if running is not None:
         raise OnboardingInProgressError(busy.format(running=running.rsplit(":", 1)[-1], identifier=identifier))
+
+
+def take_apart_role(iam: OffboardIam, name: str, role: RoleInfo, *, plan_only: bool) -> tuple[list[str], bool]:
+    """A role this tool made (the caller checked its path and tag): inline policies, boundary, then the role.
+    Returns the changes (planned, or done) and whether the role is gone; False when IAM refused DeleteRole
+    (managed policies or an instance profile someone else attached: then the last change is left out)."""
+    policies = iam.list_inline_policies(name)
+    changes = [f"DeleteRolePolicy {name}: {policy}" for policy in policies]
+    if role.permissions_boundary:
+        changes.append(f"DeleteRolePermissionsBoundary {name}: {role.permissions_boundary}")
+    changes.append(f"DeleteRole {rules.ROLE_PATH}{name}")
+    if plan_only:
+        return changes, False
+    for policy in policies:
+        iam.delete_inline_policy(name, policy)
+    if role.permissions_boundary:
+        iam.delete_permissions_boundary(name)
+    if not iam.delete_role(name):
+        return changes[:-1], False
+    return changes, True
