@@ -9,12 +9,14 @@ from typing import Any
 
 from clickpipes.audit_models import DbInspection
 from clickpipes.errors import ClickHouseApiError
+from clickpipes.fleet_models import DbListing
 from clickpipes.models import (
     AdminCredentials,
     CdcDbRequest,
     CdcDbResult,
     DbDescription,
     DbUserResult,
+    ExecutionView,
     Target,
 )
 from clickpipes.rules import DbKind, EngineFamily, ParameterInfo
@@ -217,3 +219,39 @@ class FakeClickHouseCloud:
         if service_id not in self.roles:
             raise ClickHouseApiError(f"ClickHouse Cloud API GET service {service_id} answered 404.")
         return self.roles[service_id]
+
+
+class FakeFleetRds:
+    """The fleet's FleetRds port over a list of DB listings; ``calls`` counts the listings."""
+
+    def __init__(self, *dbs: DbListing) -> None:
+        self.dbs = list(dbs)
+        self.calls = 0
+
+    def list_dbs(self) -> list[DbListing]:
+        self.calls += 1
+        return list(self.dbs)
+
+
+class FakeStateMachine:
+    """The StateMachine port over a dict of execution views by name; ``started`` records each start."""
+
+    def __init__(self, arn: str, *views: ExecutionView) -> None:
+        self.arn = arn
+        self.views = {view.name: view for view in views}
+        self.started: list[tuple[str, dict[str, Any]]] = []
+        self.described: list[str] = []
+
+    def execution_arn(self, name: str) -> str:
+        prefix, _, machine = self.arn.partition(":stateMachine:")
+        return f"{prefix}:execution:{machine}:{name}"
+
+    def start(self, name: str, payload: dict[str, Any]) -> bool:
+        if name in self.views:
+            return False
+        self.started.append((name, payload))
+        return True
+
+    def describe(self, name: str) -> ExecutionView | None:
+        self.described.append(name)
+        return self.views.get(name)

@@ -106,3 +106,16 @@ def test_only_the_api_callers_read_the_clickhouse_key_and_only_when_set(configur
     assert readers == (API_CALLERS if configured else set())
     for function in API_CALLERS:
         assert app.functions[function].environment["CLICKHOUSE_API_KEY_SECRET_ARN"] == (KEY_ARN if configured else "")
+
+
+def test_only_the_api_may_start_an_audit() -> None:
+    """The audit machine is started by the API (and its schedule), never by the tag trigger or a step."""
+    app = load_template(TEMPLATE)
+    audit = app.resolve({"Ref": "AuditStateMachine"})
+    starters = {
+        name
+        for name in app.functions
+        for statement in statements(app, name)
+        if "states:StartExecution" in actions(statement) and audit in str(statement.get("Resource"))
+    }
+    assert starters == {"ApiFunction"}

@@ -100,5 +100,10 @@ class ClickPipeFailedError(OnboardingError):
     """The ClickPipe went ``Failed`` (or ``InternalError``) while CreateClickPipe waited for it to start."""
 
 
+class FleetFailedError(OnboardingError):
+    """A fleet stopped: more of its DBs failed than it tolerates (``tolerated_failure_percentage``). The cause
+    counts them and names the failed DBs; each one's own error is its child onboarding's (GET /onboardings/{id})."""
+
+
 API_ONLY_ERRORS: tuple[type[Exception], ...] = (OnboardingNotFoundError,)
 """Raised by the API only (never by a state machine step): no Retry or Catch names them."""

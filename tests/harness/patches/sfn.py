@@ -344,3 +344,93 @@ class WaitRecord:
     execution_arn: str
     state: str
     seconds: float  # what the definition asked for (the world waits seconds * wait_scale)
+
+
+@_moto_patch(
+    "execution_history_order",
+    gap="GetExecutionHistory ignores reverseOrder and maxResults: the oldest event always comes first, so a "
+    "caller reading the newest events (the current step: reverseOrder, maxResults) sees the first state forever",
+    touches="moto.stepfunctions.responses.StepFunctionResponse.get_execution_history",
+)
+def _patch_execution_history_order(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def get_execution_history(self: StepFunctionResponse) -> ActionResult:
+        history = self.stepfunction_backend.get_execution_history(self._get_param("executionArn"))
+        events = list(history["events"])
+        if self._get_param("reverseOrder"):
+            events.reverse()
+        start = int(self._get_param("nextToken") or 0)
+        size = int(self._get_param("maxResults") or 100) or 100  # AWS: 0 means the default, 100
+        page: dict[str, Any] = {"events": events[start : start + size]}
+        if start + size < len(events):
+            page["nextToken"] = str(start + size)
+        return ActionResult(page)
+
+    stack.enter_context(mock.patch.object(StepFunctionResponse, "get_execution_history", get_execution_history))
+
+
+@_moto_patch(
+    "distributed_map_tolerated_failures",
+    gap="a Distributed Map ignores ToleratedFailurePercentage/ToleratedFailureCount: failed iterations become null "
+    "outputs and the Map run succeeds whatever fails; AWS fails the Map (States.ExceedToleratedFailureThreshold) "
+    "once more iterations failed than tolerated, and starts no further ones",
+    touches="DistributedIterationComponent._map_run (the job pool's next_job stops, and the run fails, past the "
+    "threshold: max(ToleratedFailureCount, floor(items * ToleratedFailurePercentage / 100)))",
+)
+def _patch_distributed_map_tolerated_failures(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.stepfunctions.parser.api import HistoryEventType, MapRunFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import distributed_iteration_component
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.job import JobPool
+
+    component = distributed_iteration_component.DistributedIterationComponent
+    original_pool = JobPool
+
+    def _map_run(self: Any, env: Any, eval_input: Any) -> None:
+        record = eval_input.map_run_record
+        described = record.describe()
+        total = len(env.stack[-1]) if env.stack and isinstance(env.stack[-1], list) else 0
+        limit = max(
+            int(described.get("toleratedFailureCount") or 0),
+            int(total * float(described.get("toleratedFailurePercentage") or 0) / 100),
+        )
+
+        def exceeded() -> FailureEventException | None:
+            failed = record.item_counter.failed.get() + record.item_counter.timed_out.get()
+            if failed <= limit:
+                return None
+            error = StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold)
+            cause = f"The number of failed items ({failed} of {total}) exceeds the tolerated {limit}."
+            details: Any = {"mapRunFailedEventDetails": MapRunFailedEventDetails(error=error.error_name, cause=cause)}
+            return FailureEventException(
+                FailureEvent(env=env, error_name=error, event_type=HistoryEventType.MapRunFailed, event_details=details)
+            )
+
+        class ThresholdPool(original_pool):  # type: ignore[misc, valid-type]
+            def next_job(self) -> Any:
+                failure = exceeded()
+                if failure is not None:  # stop starting items, and end the run with the failure
+                    with self._mutex:
+                        current: Exception | None = getattr(self, "_worker_exception", None)
+                        self._worker_exception = current or failure
+                    self._termination_event.set()
+                    return None
+                return super().next_job()
+
+        with mock.patch.object(distributed_iteration_component, "JobPool", ThresholdPool):
+            original(self, env, eval_input)
+        failure = exceeded()
+        if failure is not None:
+            raise failure
+
+    original = component._map_run
+    stack.enter_context(mock.patch.object(component, "_map_run", _map_run))
