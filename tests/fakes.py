@@ -183,11 +183,36 @@ class FakeGuard:
 
 
 class FakeClickHouseCloud:
-    """The ClickHouseCloud port: each service id's IAM role; ``reads`` lists the ids asked for."""
+    """The ClickHouseCloud port: each service id's IAM role; ``reads`` lists the ids asked for; ``pipes`` each
+    service's ClickPipes (``states``: the states a created pipe goes through, one per read)."""
 
-    def __init__(self, roles: dict[str, str]) -> None:
+    def __init__(self, roles: dict[str, str], states: tuple[str, ...] = ("Provisioning", "Running")) -> None:
         self.roles = roles
         self.reads: list[str] = []
+        self.pipes: dict[str, dict[str, dict[str, Any]]] = {}
+        self.states = states
+        self.created: list[dict[str, Any]] = []
+        self._progress: dict[str, list[str]] = {}
+
+    def list_clickpipes(self, service_id: str) -> list[dict[str, Any]]:
+        return list(self.pipes.get(service_id, {}).values())
+
+    def create_clickpipe(self, service_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        pipe_id = f"00000000-0000-4000-8000-{len(self.created) + 1:012d}"
+        pipe = {"id": pipe_id, "serviceId": service_id, "state": self.states[0]} | body
+        self.created.append(body)
+        self.pipes.setdefault(service_id, {})[pipe_id] = pipe
+        self._progress[pipe_id] = list(self.states[1:])
+        return dict(pipe)
+
+    def get_clickpipe(self, service_id: str, pipe_id: str) -> dict[str, Any]:
+        pipe = self.pipes[service_id][pipe_id]
+        if self._progress.get(pipe_id):
+            pipe["state"] = self._progress[pipe_id].pop(0)
+        return dict(pipe)
+
+    def delete_clickpipe(self, service_id: str, pipe_id: str) -> bool:
+        return self.pipes.get(service_id, {}).pop(pipe_id, None) is not None
 
     def service_iam_role(self, service_id: str) -> str:
         self.reads.append(service_id)
