@@ -90,11 +90,11 @@ def audit_fleet() -> None:
             assert not drifted, drifted[:3]
             calls = sum(result.api_calls.values())
             # the Distributed Map's child executions keep no history in moto: their Task states are the Lambda calls
-            transitions = len(world.invocations) - invoked
+            lambda_calls = len(world.invocations) - invoked
             size = len(json.dumps(result.output))  # Step Functions caps a state's output at 256 KiB
             print(
                 f"{n:>6}{result.wall_time_s:>9.1f}{result.wall_time_s / n:>10.3f}{calls / n:>18.1f}"
-                f"{transitions / n:>21.1f}{size / n:>14.0f}"
+                f"{lambda_calls / n:>21.1f}{size / n:>14.0f}"
             )
         print(f"(onboarding the {max(AUDIT_FLEETS)} DBs first took {onboarded_s:.0f} s)")
 
