@@ -36,6 +36,9 @@ step "start the local databases"
 bash tests/dbs/localdbs.sh up
 started+=("bash tests/dbs/localdbs.sh down")
 
+step "tmux (the CLI's terminal rendering test captures a pane)"
+command -v tmux >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tmux; }
+
 step "integration + e2e + harness tests (real servers, the real state machine on moto)"
 .venv/bin/pytest tests/dbs tests/integration tests/harness tests/e2e -q -p no:cacheprovider
 

@@ -1,7 +1,8 @@
-"""`clickpipes-iam`: start and follow onboardings and offboardings of a deployed stack from a terminal.
+"""`clickpipes-iam`: start and follow onboardings, offboardings and audits of a deployed stack from a terminal.
 
-Exit codes: 0 done, 1 the workflow failed, 2 bad usage or input refused (the API's 4xx message), 3 cannot reach
-AWS or the stack. Adding a subcommand is one entry in COMMANDS.
+Exit codes: 0 done (an audit: clean), 1 the workflow failed (an audit: drift found), 2 bad usage or input refused
+(the API's 4xx message), 3 cannot reach AWS or the stack. An audit is clean when no DB drifted, is gone or could not
+be checked (its output's drifted, gone, failed counts). Adding a subcommand is one entry in COMMANDS.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -78,27 +80,42 @@ def _follow(kind: str, accepted: dict[str, Any], poll_interval: float) -> dict[s
             time.sleep(poll_interval)
 
 
-def _finish(view: dict[str, Any]) -> None:
+def _finish(view: dict[str, Any], show: Callable[[Console, dict[str, Any]], None] = render.result) -> None:
     _, output = _ctx()
     if output == "json":
         click.echo(json.dumps(view))
     else:
-        render.result(Console(), view)
-    sys.exit(DONE if view["status"] in ("SUCCEEDED", "RUNNING") else FAILED)
+        show(Console(), view)
+    output_ = view.get("output") or {}
+    found = any(output_.get(count) for count in ("drifted", "gone", "failed"))  # an audit's: not clean
+    sys.exit(DONE if view["status"] in ("SUCCEEDED", "RUNNING") and not found else FAILED)
+
+
+def _wait_options(what: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """--wait and --poll-interval, as every starting command has them."""
+
+    def add(command: Callable[..., None]) -> Callable[..., None]:
+        command = click.option(
+            "--poll-interval", default=5.0, show_default=True, help="Seconds between status calls with --wait."
+        )(command)
+        return click.option("--wait", is_flag=True, help=f"Follow the {what} to its end.")(command)
+
+    return add
 
 
 @click.command()
 @click.argument("db")
 @click.option("--role-arn", default=None, help="The ClickHouse service's IAM role ARN (default: the stack's).")
+@click.option("--service-id", default=None, help="The ClickHouse Cloud service id: its IAM role, looked up.")
 @click.option("--user", default=None, help="DB user to create (default clickpipes_iam_user).")
 @click.option("--no-cdc", is_flag=True, help="Initial load only: skip the CDC setup.")
 @click.option("--allow-reboot", is_flag=True, help="The DB may be rebooted (CDC parameters, backups).")
 @click.option("--plan", is_flag=True, help="Dry run: list every change, make none.")
-@click.option("--wait", is_flag=True, help="Follow the onboarding to its end.")
-@click.option("--poll-interval", default=5.0, show_default=True, help="Seconds between status calls with --wait.")
+@_wait_options("onboarding")
 def onboard(
     db: str,
     role_arn: str | None,
+    service_id: str | None,
     user: str | None,
     no_cdc: bool,
     allow_reboot: bool,
@@ -108,7 +125,8 @@ def onboard(
 ) -> None:
     """Start an onboarding of DB (instance or cluster identifier, or ARN)."""
     body: dict[str, Any] = {"db_identifier": db, "cdc": not no_cdc, "allow_reboot": allow_reboot, "plan_only": plan}
-    body |= {k: v for k, v in (("clickhouse_role_arn", role_arn), ("db_user", user)) if v is not None}
+    named = (("clickhouse_role_arn", role_arn), ("clickhouse_service_id", service_id), ("db_user", user))
+    body |= {k: v for k, v in named if v is not None}
     accepted = _call("POST", "onboardings", body)
     _finish(_follow("onboardings", accepted, poll_interval) if wait else accepted)
 
@@ -116,8 +134,7 @@ def onboard(
 @click.command()
 @click.argument("db")
 @click.option("--plan", is_flag=True, help="Dry run: list every change, make none.")
-@click.option("--wait", is_flag=True, help="Follow the offboarding to its end.")
-@click.option("--poll-interval", default=5.0, show_default=True, help="Seconds between status calls with --wait.")
+@_wait_options("offboarding")
 def offboard(db: str, plan: bool, wait: bool, poll_interval: float) -> None:
     """Start an offboarding of DB: take its ClickPipes access away."""
     accepted = _call("POST", "offboardings", {"db_identifier": db, "plan_only": plan})
@@ -125,18 +142,32 @@ def offboard(db: str, plan: bool, wait: bool, poll_interval: float) -> None:
 
 
 @click.command()
+@click.argument("dbs", nargs=-1)
+@click.option("--repair", is_flag=True, help="Put repairable drift back (the idempotent onboarding).")
+@click.option("--delete-orphans", is_flag=True, help="With --repair: delete the roles of DBs that are gone.")
+@_wait_options("audit")
+def audit(dbs: tuple[str, ...], repair: bool, delete_orphans: bool, wait: bool, poll_interval: float) -> None:
+    """Audit DBs (default: every onboarded one): a table of each DB's status and findings; exit 1 on drift."""
+    body: dict[str, Any] = {"repair": repair, "delete_orphans": delete_orphans}
+    body |= {"db_identifiers": list(dbs)} if dbs else {}
+    accepted = _call("POST", "audits", body)
+    _finish(_follow("audits", accepted, poll_interval) if wait else accepted, render.audit)
+
+
+@click.command()
 @click.argument("execution_id")
-@click.option("--offboarding", is_flag=True, help="ID is an offboarding's.")
-def status(execution_id: str, offboarding: bool) -> None:
-    """Status of an onboarding (or offboarding) by its id."""
-    kind = "offboardings" if offboarding else "onboardings"
-    _finish(_call("GET", f"{kind}/{execution_id}"))
+@click.option("--offboarding", "kind", flag_value="offboardings", help="ID is an offboarding's.")
+@click.option("--audit", "kind", flag_value="audits", help="ID is an audit's.")
+def status(execution_id: str, kind: str | None) -> None:
+    """Status of an onboarding (or offboarding, or audit) by its id."""
+    show = render.audit if kind == "audits" else render.result
+    _finish(_call("GET", f"{kind or 'onboardings'}/{execution_id}"), show)
 
 
 @click.command(name="list")
 @click.option("--running", is_flag=True, help="Only the running ones.")
 def list_(running: bool) -> None:
-    """The onboardings and offboardings of the stack, newest first."""
+    """The onboardings, offboardings and audits of the stack, newest first."""
     stack, output = _ctx()
     try:
         rows = stack.executions(running=running)
@@ -149,7 +180,7 @@ def list_(running: bool) -> None:
         render.executions(Console(), rows)
 
 
-COMMANDS: tuple[click.Command, ...] = (onboard, status, list_, offboard)
+COMMANDS: tuple[click.Command, ...] = (onboard, status, list_, offboard, audit)
 for _command in COMMANDS:
     cli.add_command(_command)
 

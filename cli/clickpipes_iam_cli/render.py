@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 
 class Progress:
@@ -37,7 +38,10 @@ class Progress:
             if not self.live:
                 self.console.print(f"[{now - self.t0:6.1f}s] {step} (poll {self.entries[step]})", highlight=False)
         if self.live:
-            line = f"{status} · {self.step} · {now - self.since:.0f}s in step · poll {self.entries.get(self.step, 0)}"
+            if not self.step:  # not in a state yet (Step Functions has recorded none)
+                self.live.update(f"{status} · starting · {now - self.t0:.0f}s")
+                return
+            line = f"{status} · {self.step} · {now - self.since:.0f}s in step · poll {self.entries[self.step]}"
             self.live.update(line)
 
 
@@ -76,3 +80,36 @@ def executions(console: Console, rows: list[dict[str, Any]]) -> None:
     for row in rows:
         table.add_row(*(str(row[c] or "") for c in ("id", "workflow", "status", "started_at", "stopped_at")))
     console.print(table)
+
+
+def audit(console: Console, view: dict[str, Any]) -> None:
+    """Each audited DB's status and findings (check, expected, actual), then the counts; or the error."""
+    output = view.get("output")
+    if view.get("status") == "FAILED" or view.get("error") or not output:
+        result(console, view)
+        return
+    table = Table(title="Audit")
+    databases = output.get("databases") or []
+    # a DB's identifier and its check in full on one line; AWS's words fold (never an ellipsis)
+    table.add_column("db", min_width=max((len(db["db_identifier"]) for db in databases), default=2), no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("check", no_wrap=True)
+    for column in ("expected", "actual", "repairable"):
+        table.add_column(column, overflow="fold")
+    for db in databases:
+        findings = db.get("findings") or [{}]
+        if db.get("error"):  # the audit of this DB failed (the others went on)
+            findings = [*db.get("findings", []), {"check": "audit", "actual": f"{db['error']}: {db.get('cause')}"}]
+        for i, found in enumerate(findings):
+            cells = (db["db_identifier"], db["status"]) if i == 0 else ("", "")
+            repairable = "" if "repairable" not in found else ("yes" if found["repairable"] else "no")
+            texts = (*cells, *(str(found.get(k, "")) for k in ("check", "expected", "actual")), repairable)
+            table.add_row(*(Text(t) for t in texts))  # AWS's words, never rich markup
+    console.print(table)
+    audited = len(databases)
+    summary = f"{audited} audited, {output.get('drifted', 0)} drifted, {output.get('gone', 0)} gone"
+    if output.get("failed"):
+        summary += f", {output['failed']} not checked (error)"
+    if output.get("repaired") is not None:
+        summary += f", repaired: {', '.join(output['repaired']) or 'none'}"
+    console.print(summary, highlight=False, markup=False)

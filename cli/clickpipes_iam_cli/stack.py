@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from functools import cached_property
@@ -14,7 +15,11 @@ from botocore.awsrequest import AWSRequest
 from botocore.exceptions import BotoCoreError, ClientError
 
 REFUSED = frozenset({400, 403, 404, 409, 415})  # the API's answers to bad input: exit 2
-MACHINES = {"onboarding": "OnboardingStateMachineArn", "offboarding": "OffboardingStateMachineArn"}
+MACHINES = {
+    "onboarding": "OnboardingStateMachineArn",
+    "offboarding": "OffboardingStateMachineArn",
+    "audit": "AuditStateMachineArn",
+}
 
 
 class StackError(Exception):
@@ -31,7 +36,9 @@ class Stack:
     @cached_property
     def session(self) -> boto3.Session:
         try:
-            return boto3.Session(profile_name=self._profile, region_name=self._region)
+            # AWS_REGION as the AWS CLI reads it (botocore itself only reads AWS_DEFAULT_REGION and the profile)
+            region = self._region or os.environ.get("AWS_REGION") or None
+            return boto3.Session(profile_name=self._profile, region_name=region)
         except BotoCoreError as exc:
             raise StackError(str(exc)) from exc
 
@@ -69,7 +76,7 @@ class Stack:
             raise StackError(f"{url}: {exc}") from exc
 
     def executions(self, *, running: bool) -> list[dict[str, Any]]:
-        """Both workflows' executions, newest first."""
+        """Every workflow's executions, newest first."""
         sfn, rows = self._client("stepfunctions"), []
         filters = {"statusFilter": "RUNNING"} if running else {}
         try:

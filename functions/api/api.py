@@ -4,6 +4,7 @@ POST /onboardings            start one (202), 400 invalid input, 403 outside the
                              allowed, protected user), 409 one is running for that DB, 415 not JSON
 GET  /onboardings/{id}       status, current step, output or error (200), 404 unknown id
 POST /offboardings, GET /offboardings/{id}: the same for the offboarding (``offboardings``)
+POST /audits, GET /audits/{id}: start an audit of the onboarded DBs, read its findings (``audits``)
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
+import audits
 import offboardings
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
@@ -40,6 +42,7 @@ app.configure_openapi(
     summary="Start and follow onboardings of RDS/Aurora databases to ClickHouse ClickPipes (IAM DB auth).",
 )
 app.include_router(offboardings.router)
+app.include_router(audits.router)
 
 
 class Onboarding(ExecutionStatus):
@@ -134,8 +137,8 @@ def _no_route(exc: NotFoundError) -> Response[Problem]:
     return _problem(
         404,
         exc,
-        "No such resource: the API has POST /onboardings, GET /onboardings/{id}, POST /offboardings and "
-        "GET /offboardings/{id}.",
+        "No such resource: the API has POST /onboardings, GET /onboardings/{id}, POST /offboardings, "
+        "GET /offboardings/{id}, POST /audits and GET /audits/{id}.",
     )
 
 

@@ -15,7 +15,16 @@ from clickpipes import rules
 from psycopg import sql
 
 from tests.dbs.servers import LocalDbsEnv, mariadb_root_connect, pg_superuser_connect
-from tests.e2e.scenario import ALLOWED_ACCOUNT, DATABASE, PRINCIPAL, ROOT, STATE_MACHINE, create_db, fresh
+from tests.e2e.scenario import (
+    ALLOWED_ACCOUNT,
+    DATABASE,
+    PRINCIPAL,
+    ROOT,
+    STATE_MACHINE,
+    create_db,
+    fresh,
+    sample_table,
+)
 from tests.harness.execution import ExecutionResult
 from tests.harness.local_aws import LocalWorld, RunningExecution
 
@@ -71,6 +80,17 @@ def test_a_fresh_onboarding_audits_clean(world: LocalWorld, onboarded: dict[str,
         case["identifier"]: ("ok", []) for case in onboarded.values()
     }
     assert (result.output["drifted"], result.output["gone"], result.output["failed"]) == (0, 0, 0)
+
+
+def test_a_publication_of_the_tables_asked_for_audits_clean(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
+    """The audit compares with what the onboarding was asked for (recorded: clickpipes:onboarded-tables)."""
+    identifier, user = fresh("au-tbl")
+    create_db(world, local_dbs, "postgres", identifier)
+    table = sample_table(local_dbs, "postgres", identifier, rows=2)
+    request = {"db_identifier": identifier, "clickhouse_role_arn": PRINCIPAL, "db_user": user, "allow_reboot": True}
+    assert world.run(STATE_MACHINE, request | {"tables": [table], "publication": f"pub_{user}"}).status == "SUCCEEDED"
+    found = by_db(audit(world, db_identifiers=[identifier]))[identifier]
+    assert (found["status"], found["findings"]) == ("ok", [])
 
 
 OTHER_ACCOUNT = "444455556666"
@@ -200,6 +220,7 @@ def test_each_drift_is_found_repaired_and_a_second_audit_is_clean(
         "repairable": False,
     }
     assert (result.output["drifted"], result.output["gone"], result.output["failed"]) == (6, 1, 0)
+    assert all(db["target"] is None for db in result.output["databases"])  # the Map's result stays small
     # the tag on each DB that still exists, the event per drifted DB, the metric of the run
     assert db_tags(world, onboarded["password"])["clickpipes:drift"] == "db-user role-managed-policies"
     events = {e["detail"]["db_identifier"]: e for e in received(world, drift_events)}

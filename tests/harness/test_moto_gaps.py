@@ -368,3 +368,23 @@ def test_gap_sts_assume_role_trust() -> None:
         assert assume(world)
     with LocalWorld() as world:
         assert not assume(world)
+
+
+def test_gap_execution_history_order() -> None:
+    definition = {
+        "QueryLanguage": JSONATA,
+        "StartAt": "First",
+        "States": {"First": {"Type": "Pass", "Next": "Last"}, "Last": {"Type": "Pass", "End": True}},
+    }
+
+    def check(world: LocalWorld) -> Any:
+        arn = run(world, definition).arn
+        newest = world.sfn.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=2)
+        pages = world.sfn.get_paginator("get_execution_history")
+        every = pages.paginate(executionArn=arn, PaginationConfig={"PageSize": 2})
+        return [e["type"] for e in newest["events"]], sum(len(p["events"]) for p in every)
+
+    (gap, _), (fixed, total) = with_and_without("execution_history_order", check)
+    assert gap[0] == "ExecutionStarted"  # the oldest first, whatever was asked
+    assert fixed == ["ExecutionSucceeded", "PassStateExited"]  # the newest first, two of them
+    assert total == 6  # started, First entered/exited, Last entered/exited, succeeded

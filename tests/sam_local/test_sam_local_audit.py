@@ -89,7 +89,7 @@ def test_audit_db_objects_reports_a_db_it_cannot_reach(samlocal: SamLocal, findi
 def test_summarize_audit_tags_the_drifted_db(samlocal: SamLocal, finding: dict[str, Any]) -> None:
     output = samlocal.invoke("SummarizeAuditFunction", event("summarize_audit", databases=[finding])).ok()
     assert (output["drifted"], output["gone"]) == (1, 0)
-    tags = samlocal.aws("rds").list_tags_for_resource(ResourceName=finding["target"]["arn"])["TagList"]
+    tags = samlocal.aws("rds").list_tags_for_resource(ResourceName=finding["db_arn"])["TagList"]
     assert {t["Key"]: t["Value"] for t in tags}["clickpipes:drift"] == "iam-auth"
 
 

@@ -153,16 +153,52 @@ def make_db(rds: Any) -> Callable[..., dict[str, Any]]:
     return make
 
 
-@pytest.fixture
-def state_machine(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The triggers' state machine (STATE_MACHINE_ARN); its executions stay RUNNING (moto executes nothing here)."""
+def waiting_machine(name: str, variable: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A state machine in moto whose executions stay RUNNING (moto executes nothing here), named by ``variable``
+    in the environment as the template names it for the functions; its ARN."""
     arn = boto3.client("stepfunctions").create_state_machine(
-        name="onboarding",
+        name=name,
         definition=json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}),
         roleArn="arn:aws:iam::123456789012:role/sfn",
     )["stateMachineArn"]
-    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    monkeypatch.setenv(variable, arn)
     return str(arn)
+
+
+def execution_inputs(arn: str) -> list[dict[str, Any]]:
+    """The input of each execution of the state machine."""
+    sfn = boto3.client("stepfunctions")
+    found = sfn.list_executions(stateMachineArn=arn)["executions"]
+    return [json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"]) for e in found]
+
+
+def call_api(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """ApiFunction's answer to an API Gateway proxy event: its status and JSON body."""
+    import api
+
+    response = api.handler(event, FakeContext())
+    return response["statusCode"], json.loads(response["body"])
+
+
+def post_api(event_file: str, body: Any) -> tuple[int, dict[str, Any]]:
+    """The sample POST event with another body (a str as it is, else as JSON)."""
+    event = load_event(event_file)
+    event["body"] = body if isinstance(body, str) else json.dumps(body)
+    return call_api(event)
+
+
+def get_api(event_file: str, parameter: str, value: str) -> tuple[int, dict[str, Any]]:
+    """The sample GET /<collection>/{parameter} event for another id."""
+    event = load_event(event_file)
+    event["path"] = f"{event['path'].rsplit('/', 1)[0]}/{value}"
+    event["pathParameters"] = {parameter: value}
+    return call_api(event)
+
+
+@pytest.fixture
+def state_machine(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The triggers' state machine (STATE_MACHINE_ARN)."""
+    return waiting_machine("onboarding", "STATE_MACHINE_ARN", monkeypatch)
 
 
 def resolve(request: Any, context: FakeContext | None = None) -> dict[str, Any]:

@@ -10,31 +10,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.unit.conftest import PRINCIPAL, FakeContext, load_event
+from tests.unit.conftest import PRINCIPAL, call_api, get_api, load_event, post_api
 
 OPENAPI = Path(__file__).resolve().parents[2] / "functions" / "api" / "openapi.json"
 
 
-def call(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    response = api.handler(event, FakeContext())
-    return response["statusCode"], json.loads(response["body"])
-
-
 def post(body: Any) -> tuple[int, dict[str, Any]]:
-    event = load_event("api_post_onboarding.json")
-    event["body"] = body if isinstance(body, str) else json.dumps(body)
-    return call(event)
+    return post_api("api_post_onboarding.json", body)
 
 
 def get(onboarding_id: str) -> tuple[int, dict[str, Any]]:
-    event = load_event("api_get_onboarding.json")
-    event["path"] = f"/onboardings/{onboarding_id}"
-    event["pathParameters"] = {"onboarding_id": onboarding_id}
-    return call(event)
+    return get_api("api_get_onboarding.json", "onboarding_id", onboarding_id)
 
 
 def test_post_starts_an_onboarding_and_get_follows_it(state_machine: str) -> None:
-    status, body = call(load_event("api_post_onboarding.json"))
+    status, body = call_api(load_event("api_post_onboarding.json"))
     assert status == 202
     assert body["status"] == "RUNNING"
     assert body["id"].startswith("orders-pg--")
@@ -87,7 +77,7 @@ def test_invalid_input_is_400_and_starts_nothing(state_machine: str, body: Any, 
 def test_non_json_body_is_415_in_the_api_shape(state_machine: str) -> None:
     event = load_event("api_post_onboarding.json")
     event["headers"]["Content-Type"] = "text/plain"
-    status, problem = call(event)
+    status, problem = call_api(event)
     assert status == 415
     assert problem == {
         "error": "InvalidInputError",
@@ -96,7 +86,7 @@ def test_non_json_body_is_415_in_the_api_shape(state_machine: str) -> None:
 
 
 def test_sample_invalid_event_is_400(state_machine: str) -> None:
-    assert call(load_event("api_post_onboarding_invalid.json"))[0] == 400
+    assert call_api(load_event("api_post_onboarding_invalid.json"))[0] == 400
 
 
 @pytest.mark.parametrize(

@@ -2,62 +2,46 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import api
-import boto3
 import pytest
 import tag_trigger
 
-from tests.unit.conftest import PRINCIPAL, FakeContext, load_event
-
-WAIT = json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}})
+from tests.unit.conftest import (
+    PRINCIPAL,
+    FakeContext,
+    call_api,
+    execution_inputs,
+    get_api,
+    load_event,
+    post_api,
+    waiting_machine,
+)
 
 
 @pytest.fixture
 def machines(state_machine: str, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
     """(onboarding, offboarding) state machines; their executions stay RUNNING."""
-    offboarding = boto3.client("stepfunctions").create_state_machine(
-        name="offboarding", definition=WAIT, roleArn="arn:aws:iam::123456789012:role/sfn"
-    )["stateMachineArn"]
-    monkeypatch.setenv("OFFBOARDING_STATE_MACHINE_ARN", offboarding)
-    return state_machine, str(offboarding)
-
-
-def executions(arn: str) -> list[dict[str, Any]]:
-    sfn = boto3.client("stepfunctions")
-    found = sfn.list_executions(stateMachineArn=arn)["executions"]
-    return [json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"]) for e in found]
-
-
-def call(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    response = api.handler(event, FakeContext())
-    return response["statusCode"], json.loads(response["body"])
+    return state_machine, waiting_machine("offboarding", "OFFBOARDING_STATE_MACHINE_ARN", monkeypatch)
 
 
 def post(body: Any, name: str = "api_post_offboarding.json") -> tuple[int, dict[str, Any]]:
-    event = load_event(name)
-    event["body"] = body if isinstance(body, str) else json.dumps(body)
-    return call(event)
+    return post_api(name, body)
 
 
 def get(offboarding_id: str) -> tuple[int, dict[str, Any]]:
-    event = load_event("api_get_offboarding.json")
-    event["path"] = f"/offboardings/{offboarding_id}"
-    event["pathParameters"] = {"offboarding_id": offboarding_id}
-    return call(event)
+    return get_api("api_get_offboarding.json", "offboarding_id", offboarding_id)
 
 
 def test_post_starts_an_offboarding_and_get_follows_it(machines: tuple[str, str]) -> None:
-    status, body = call(load_event("api_post_offboarding.json"))
+    status, body = call_api(load_event("api_post_offboarding.json"))
     assert status == 202, body
     assert body["id"].startswith("orders-pg--")
     assert body["location"] == f"offboardings/{body['id']}"
-    assert executions(machines[1]) == [
+    assert execution_inputs(machines[1]) == [
         {"db_identifier": "orders-pg", "plan_only": True, "requested_by": "arn:aws:iam::123456789012:user/alice"}
     ]
-    assert executions(machines[0]) == []
+    assert execution_inputs(machines[0]) == []
     status, view = get(body["id"])
     assert (status, view["status"], view["db_identifier"]) == (200, "RUNNING", "orders-pg")
 
@@ -75,7 +59,7 @@ def test_post_starts_an_offboarding_and_get_follows_it(machines: tuple[str, str]
 def test_post_refuses(machines: tuple[str, str], body: Any, status: int, error: str) -> None:
     answer, problem = post(body)
     assert (answer, problem["error"]) == (status, error), problem
-    assert executions(machines[1]) == []
+    assert execution_inputs(machines[1]) == []
 
 
 def test_get_unknown_is_404(machines: tuple[str, str]) -> None:
@@ -92,7 +76,7 @@ def test_offboarding_and_onboarding_of_one_db_exclude_each_other(machines: tuple
         {"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL}, name="api_post_onboarding.json"
     )
     assert (status, problem["error"]) == (409, "OnboardingInProgressError")
-    assert executions(machines[0]) == []
+    assert execution_inputs(machines[0]) == []
 
 
 def test_a_running_onboarding_refuses_an_offboarding(machines: tuple[str, str]) -> None:
@@ -118,11 +102,11 @@ def test_false_on_an_onboarded_db_starts_its_offboarding_once(
     assert (result["started"] or "").startswith("orders-pg--"), result
     assert result["reason"] == "offboarding started"
     who = event["detail"]["userIdentity"]["arn"] if event["source"] == "aws.rds" else "unknown (tag change event)"
-    assert executions(machines[1]) == [{"db_identifier": db["DBInstanceArn"], "requested_by": who}]
-    assert executions(machines[0]) == []
+    assert execution_inputs(machines[1]) == [{"db_identifier": db["DBInstanceArn"], "requested_by": who}]
+    assert execution_inputs(machines[0]) == []
     again = tag_trigger.handler(event, FakeContext())
     assert again["started"] is None
-    assert len(executions(machines[1])) == 1
+    assert len(execution_inputs(machines[1])) == 1
 
 
 @pytest.mark.parametrize(
@@ -141,4 +125,4 @@ def test_false_or_removal_elsewhere_starts_nothing(
     result = tag_trigger.handler(load_event("tag_change.json"), FakeContext())
     assert result["started"] is None
     assert reason in result["reason"]
-    assert executions(machines[0]) == executions(machines[1]) == []
+    assert execution_inputs(machines[0]) == execution_inputs(machines[1]) == []

@@ -84,3 +84,16 @@ def test_the_api_admits_only_its_own_account() -> None:
     auth = app.resolve(app.resources["OnboardingApi"]["Properties"]["Auth"])
     assert auth["DefaultAuthorizer"] == "AWS_IAM"
     assert auth["ResourcePolicy"] == {"AwsAccountWhitelist": ["123456789012"]}
+
+
+def test_only_the_api_may_start_an_audit() -> None:
+    """The audit machine is started by the API (and its schedule), never by the tag trigger or a step."""
+    app = load_template(TEMPLATE)
+    audit = app.resolve({"Ref": "AuditStateMachine"})
+    starters = {
+        name
+        for name in app.functions
+        for statement in statements(app, name)
+        if "states:StartExecution" in actions(statement) and audit in str(statement.get("Resource"))
+    }
+    assert starters == {"ApiFunction"}

@@ -46,8 +46,10 @@ class DbAudit(Model):
     findings: list[Finding]
     role_name: str | None = None
     role_arn: str | None = None
+    db_arn: str | None = None  # the DB as RDS describes it (what the summary tags)
     repairable: bool = False
-    # the onboarding's target as it was recorded, in plan mode: what the DB-side checks and a repair work from
+    # the onboarding's target as it was recorded, in plan mode: what the DB-side checks and a repair work from;
+    # dropped when the DB's iteration ends (state Audited), so that the Map's result stays small
     target: Target | None = None
     repair: str | None = None  # what the repair did: the onboarding it started, the orphan role it deleted
     error: str | None = None  # status "error": the audit of this DB failed (the others go on)

@@ -1,4 +1,4 @@
-"""The offboarding's environment: both state machines (the triggers start either)."""
+"""The offboarding's environment: the state machines (the triggers start either workflow, the API the audit too)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ class MachineSettings(Settings):
     offboarding_state_machine_arn: Annotated[str, Field(alias="OFFBOARDING_STATE_MACHINE_ARN", pattern=_STATES_ARN)] = (
         ""
     )
+    audit_state_machine_arn: Annotated[str, Field(alias="AUDIT_STATE_MACHINE_ARN", pattern=_STATES_ARN)] = ""
 
 
 class OffboardingSettings(ResolveSettings, MachineSettings):

@@ -163,6 +163,7 @@ PRINCIPAL_TAG: Final = "clickpipes:principal"  # on the role: the principal its 
 DRIFT_TAG: Final = "clickpipes:drift"  # on the DB: the audit's drifted checks (removed when clean again)
 CDC_TAG: Final = "clickpipes:onboarded-cdc"  # on the DB: "true" when the onboarding set up CDC
 SCHEMAS_TAG: Final = "clickpipes:onboarded-schemas"  # on the DB: the granted schemas, space-separated (when they fit)
+TABLES_TAG: Final = "clickpipes:onboarded-tables"  # on the DB: the CDC tables asked for, space-separated, or "-"
 ADMIN_SECRET_TAG: Final = "clickpipes:admin-secret-arn"  # on the DB: the admin login the onboarding used
 USER_TAG: Final = "clickpipes:db-user"  # the tag trigger's: the DB user to onboard (and to offboard)
 

@@ -344,3 +344,28 @@ class WaitRecord:
     execution_arn: str
     state: str
     seconds: float  # what the definition asked for (the world waits seconds * wait_scale)
+
+
+@_moto_patch(
+    "execution_history_order",
+    gap="GetExecutionHistory ignores reverseOrder and maxResults: the oldest event always comes first, so a "
+    "caller reading the newest events (the current step: reverseOrder, maxResults) sees the first state forever",
+    touches="moto.stepfunctions.responses.StepFunctionResponse.get_execution_history",
+)
+def _patch_execution_history_order(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def get_execution_history(self: StepFunctionResponse) -> ActionResult:
+        history = self.stepfunction_backend.get_execution_history(self._get_param("executionArn"))
+        events = list(history["events"])
+        if self._get_param("reverseOrder"):
+            events.reverse()
+        start = int(self._get_param("nextToken") or 0)
+        size = int(self._get_param("maxResults") or 100) or 100  # AWS: 0 means the default, 100
+        page: dict[str, Any] = {"events": events[start : start + size]}
+        if start + size < len(events):
+            page["nextToken"] = str(start + size)
+        return ActionResult(page)
+
+    stack.enter_context(mock.patch.object(StepFunctionResponse, "get_execution_history", get_execution_history))

@@ -100,6 +100,7 @@ def audit_database(
         role_name=role_name,
         role_arn=role.arn if role else None,
         repairable=audit_rules.repairable(findings),
+        db_arn=db.arn,
         target=target,
     )
 
@@ -113,6 +114,7 @@ def recorded_target(
     engine = rules.check_engine(db.engine, db.engine_version, engine_mode=db.engine_mode)
     cdc = tags.get(rules.CDC_TAG) == "true"
     schemas = tags.get(rules.SCHEMAS_TAG, "").split()
+    tables = tags.get(rules.TABLES_TAG, "").split()
     if not schemas and rules.family(engine) == "postgres":
         schemas = list(rules.DEFAULT_PG_SCHEMAS)
     return Target(
@@ -128,7 +130,7 @@ def recorded_target(
         cdc=CdcOptions(
             enabled=cdc,
             schemas=schemas,
-            tables=[],
+            tables=tables,
             publication=tags.get(PUBLICATION_TAG, "clickpipes"),
             binlog_retention_hours=rules.check_binlog_retention(engine, None),
             allow_reboot=False,

@@ -46,21 +46,22 @@ def audit_db_objects(
         except IamAuthNotActiveError:
             pass  # IAM auth is off: the iam-auth finding says so
         inspection = database.inspect(family, credentials, target.db_user)
-        cdc = database.configure_cdc(  # cdc: false, the read grants only
-            family,
-            credentials,
-            CdcDbRequest(
-                user=target.db_user,
-                schemas=target.cdc.schemas,
-                tables=target.cdc.tables,
-                publication=target.cdc.publication,
-                binlog_retention_hours=target.cdc.binlog_retention_hours,
-                plan_only=True,
-                replication=target.cdc.enabled,
-            ),
-        )
-        found += audit_rules.planned("cdc-database", cdc.changes)
-        found += audit_rules.binlog(cdc.binlog_ready)
+        if target.cdc.tables != ["-"]:  # "-": the CDC tables asked for were not recorded
+            cdc = database.configure_cdc(  # cdc: false, the read grants only
+                family,
+                credentials,
+                CdcDbRequest(
+                    user=target.db_user,
+                    schemas=target.cdc.schemas,
+                    tables=target.cdc.tables,
+                    publication=target.cdc.publication,
+                    binlog_retention_hours=target.cdc.binlog_retention_hours,
+                    plan_only=True,
+                    replication=target.cdc.enabled,
+                ),
+            )
+            found += audit_rules.planned("cdc-database", cdc.changes)
+            found += audit_rules.binlog(cdc.binlog_ready)
         found += audit_rules.slots(inspection.inactive_slots, settings.slot_wal_warn_bytes)
     except UNCHECKABLE as exc:
         found = audit_rules.db_checks_skipped(str(exc))

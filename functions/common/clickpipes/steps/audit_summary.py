@@ -22,9 +22,9 @@ DETAIL_MAX: Final = 200_000  # an entry is at most 256 KiB: findings beyond are 
 
 def summarize_audit(request: SummarizeAuditRequest, *, rds: OffboardRds, events: Events) -> AuditOutput:
     databases = [db.model_copy(update={"target": None}) for db in request.databases]
-    for db, audited in zip(databases, request.databases, strict=True):
-        arn = audited.target.arn if audited.target else None
-        if arn is None or db.status == "error":
+    for db in databases:
+        arn = db.db_arn
+        if arn is None or db.status in ("error", "gone"):
             continue
         if db.findings:
             rds.tag(arn, {audit_rules.DRIFT_TAG: audit_rules.drift_tag(db.findings)})

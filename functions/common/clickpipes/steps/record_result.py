@@ -19,6 +19,9 @@ def recorded(target: Target) -> dict[str, str]:
     schemas = " ".join(target.cdc.schemas)
     if schemas and len(schemas) <= rules.TAG_VALUE_MAX:  # with cdc: false too, the schemas the user may read
         tags[rules.SCHEMAS_TAG] = schemas
+    tables = " ".join(target.cdc.tables)
+    if target.cdc.enabled and tables:  # "-": more than a tag holds (the audit then leaves the publication's tables be)
+        tags[rules.TABLES_TAG] = tables if len(tables) <= rules.TAG_VALUE_MAX else "-"
     return tags
 
 

@@ -1,0 +1,71 @@
+"""The API's audit routes (included by ``api``; its error handlers apply: 400, 404, 415).
+
+POST /audits             start one (202): which DBs (default every onboarded one), repair, delete_orphans;
+                         400 invalid input. An audit holds no DB and trusts no principal: no 403, no 409
+GET  /audits/{id}        status, current step, the audit's output (databases, drifted, gone, repaired) or error
+                         (200), 404 unknown id
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Self
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from clickpipes.audit_models import AuditInput
+from clickpipes.aws.sfn import SfnGateway
+from clickpipes.errors import ConfigurationError
+from clickpipes.models import ExecutionView
+from clickpipes.offboarding_settings import MachineSettings
+from clickpipes.steps.start_audit import get_audit, start_audit
+from views import Accepted, ExecutionStatus, accepted, problem
+
+router = Router()  # type: ignore[no-untyped-call]
+
+
+class AuditAccepted(Accepted):
+    """202: the audit started."""
+
+
+class Audit(ExecutionStatus):
+    """An audit's status, current step, output (``databases``, ``drifted``, ``gone``, ``repaired``) or error;
+    ``db_identifiers`` as requested (null: every onboarded DB)."""
+
+    db_identifiers: list[str] | None = None
+
+    @classmethod
+    def of(cls, view: ExecutionView) -> Self:
+        return super().of(view).model_copy(update={"db_identifiers": view.input.get("db_identifiers")})
+
+
+def _machine() -> SfnGateway:
+    arn = MachineSettings.from_env().audit_state_machine_arn
+    if not arn:
+        raise ConfigurationError("This stack has no audit state machine (AUDIT_STATE_MACHINE_ARN).")
+    return SfnGateway(arn)
+
+
+@router.post(
+    "/audits",
+    summary="Start an audit",
+    responses={
+        202: {"description": "Started", "content": {"application/json": {"model": AuditAccepted}}},
+        400: problem("Invalid input"),
+        415: problem("The body is not JSON"),
+    },
+)
+def post_audit(request: Annotated[AuditInput, Body()]) -> Response[AuditAccepted]:
+    return accepted(AuditAccepted, start_audit(request, sfn=_machine()), "audits")
+
+
+@router.get(
+    "/audits/<audit_id>",
+    summary="Status and result of an audit",
+    responses={
+        200: {"description": "The audit", "content": {"application/json": {"model": Audit}}},
+        404: problem("Unknown id"),
+    },
+)
+def get_audit_status(audit_id: Annotated[str, Path(max_length=80)]) -> Audit:
+    return Audit.of(get_audit(audit_id, sfn=_machine()))
