@@ -4,6 +4,8 @@
 - AWS API calls and state transitions per onboarding,
 - each function's built package size (`sam build` output, function code + its layers),
 - the audit of 10, 50 and 200 onboarded DBs: time, and API calls and state transitions per DB (flat as N grows),
+- fleets: DBs per minute for 10, 50 and 200 DBs against 10 at a time and one at a time, calls per DB
+  (tests/benchmark_fleet.py),
 - each function's cold import time (a fresh interpreter importing its handler module), as built and without
   compiled bytecode.
 """
@@ -21,6 +23,7 @@ import time
 import uuid
 from pathlib import Path
 
+from tests import benchmark_fleet
 from tests.dbs.servers import load_env
 from tests.e2e.scenario import ENGINES, PRINCIPAL, ROOT, STATE_MACHINE, create_db, deploy, onboard_at_once
 from tests.harness.local_aws import LocalWorld
@@ -161,4 +164,5 @@ if __name__ == "__main__":
     end_to_end()
     wait_loop()
     audit_fleet()
+    benchmark_fleet.fleets()
     built_packages()

@@ -6,10 +6,15 @@ them, shows each execution step by step as it runs, prints what to paste into Cl
 ClickPipes does with that (tests/harness/clickpipes_client.py: AssumeRole with a session tag, IAM token,
 verified TLS, initial load, then the CDC stream while the demo changes rows, both landed in an embedded
 ClickHouse) and tears everything down.
+
+One more sample database is onboarded the ClickHouse Cloud way (README, ClickHouse Cloud): by service id
+against the API stand-in (tests/harness/clickhouse_cloud_api.py, which validates every request against the
+vendored OpenAPI document), ending with the ClickPipe created.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -30,6 +35,7 @@ from tests.e2e.scenario import (
     sample_table,
 )
 from tests.harness import cdc_reality, clickpipes_client
+from tests.harness.clickhouse_cloud_api import ClickHouseCloudStandIn
 from tests.harness.execution import ExecutionResult
 from tests.harness.iam_authority import IamAuthority
 from tests.harness.local_aws import LocalWorld, RunningExecution
@@ -39,6 +45,8 @@ SAMPLES = {engine: f"demo-{engine.replace('aurora-', 'au-')}" for engine in ENGI
 REQUEST = {"clickhouse_role_arn": PRINCIPAL, "allow_reboot": True}
 SAMPLE_ROWS = 1000
 WAIT_SCALE = 0.1  # each Wait of the polling loop really waits a tenth of PollIntervalSeconds
+CLOUD = "demo-cloud-pg"  # onboarded with clickhouse_service_id and clickpipe (the ClickHouse Cloud API stand-in)
+CLOUD_ORG, CLOUD_SERVICE = "0b6c7e3a-4a59-4b3e-9a57-0a4f6a0c1d11", "5f1e2d3c-1b2a-4c3d-8e9f-001122334455"
 
 
 def servers_up() -> bool:
@@ -71,7 +79,7 @@ def follow(executions: dict[str, RunningExecution], started: float) -> None:
         for engine, running in executions.items():
             status = running.status
             current, trail = describe_steps(running)
-            lines.append(f"{SAMPLES[engine]:<22} {status:<9} {current:<15} {trail}")
+            lines.append(f"{SAMPLES.get(engine, engine):<22} {status:<9} {current:<15} {trail}")
         elapsed = f"[{time.monotonic() - started:5.1f}s]"
         if tty:
             sys.stdout.write(f"\x1b[{drawn}F" if drawn else "")
@@ -97,9 +105,20 @@ def main() -> int:
     try:
         env: LocalDbsEnv = load_env()
         authorities = Path(env.verifier_config).parent / "authorities"
-        with LocalWorld(wait_scale=WAIT_SCALE) as world, IamAuthority(authorities):
+        with (
+            ClickHouseCloudStandIn(CLOUD_ORG) as api,
+            LocalWorld(wait_scale=WAIT_SCALE, extra_env={"CLICKPIPE_POLL_SECONDS": "0.5"}) as world,
+            IamAuthority(authorities),
+        ):
             t0 = time.monotonic()
-            deploy(world, env, LogLevel="WARNING")
+            api.add_service(CLOUD_SERVICE, PRINCIPAL)
+            key = world.client("secretsmanager").create_secret(Name="clickhouse-api", SecretString=json.dumps(api.key))
+            cloud = {
+                "ClickHouseOrganizationId": CLOUD_ORG,
+                "ClickHouseApiKeySecretArn": key["ARN"],
+                "ClickHouseApiUrl": api.url,
+            }
+            deploy(world, env, LogLevel="WARNING", **cloud)
             print(
                 f"Deployed template.yaml into the local world (moto) in {time.monotonic() - t0:.1f}s: "
                 f"{len(world.deployments[0].function_arns)} functions, state machine {STATE_MACHINE}.\n"
@@ -112,12 +131,18 @@ def main() -> int:
                 world.feed_statuses(
                     identifier, ["available", "available", "modifying", "configuring-iam-database-auth"]
                 )
+            create_db(world, env, "postgres", CLOUD)
+            cloud_table = sample_table(env, "postgres", CLOUD, rows=SAMPLE_ROWS)
+            pipe = {"name": CLOUD, "destination_database": "demo", "tables": [cloud_table]}
             started = time.monotonic()
             # sample DBs: the full CDC setup, including the reboot its static parameters need
             executions = {
                 engine: world.start(STATE_MACHINE, {**REQUEST, "db_identifier": identifier})
                 for engine, identifier in SAMPLES.items()
             }
+            cloud_request = {"db_identifier": CLOUD, "clickhouse_service_id": CLOUD_SERVICE, "clickpipe": pipe}
+            executions[CLOUD] = world.start(STATE_MACHINE, cloud_request | {"allow_reboot": True})
+            tables[CLOUD] = cloud_table
             follow(executions, started)
             results = {engine: running.wait() for engine, running in executions.items()}
             return report(env, results, tables)
@@ -145,7 +170,8 @@ def report(env: LocalDbsEnv, results: dict[str, ExecutionResult], tables: dict[s
     failed = 0
     print()
     for engine, result in results.items():
-        print(f"── {SAMPLES[engine]} ({engine}): {result.status} in {result.wall_time_s:.1f}s")
+        name, kind = (CLOUD, "postgres, ClickHouse Cloud API") if engine == CLOUD else (SAMPLES[engine], engine)
+        print(f"── {name} ({kind}): {result.status} in {result.wall_time_s:.1f}s")
         if result.status != "SUCCEEDED":
             failed += 1
             print(f"   {result.error}: {result.cause}")
@@ -160,7 +186,12 @@ def report(env: LocalDbsEnv, results: dict[str, ExecutionResult], tables: dict[s
             print(f"     - {change}")
         for warning in output["warnings"]:
             print(f"   warning: {warning}")
-        print(f"   {clickpipes_view(env, engine, output, tables[engine])}")
+        print(f"   {clickpipes_view(env, 'postgres' if engine == CLOUD else engine, output, tables[engine])}")
+        if "clickpipe_id" in output:
+            print(
+                f"   ClickPipe {output['clickpipe_name']!r} created over the ClickHouse Cloud API (stand-in): "
+                f"id {output['clickpipe_id']}, state {output['clickpipe_state']}, IAM role {output['role_arn']}"
+            )
     print(f"\n{len(results) - failed} of {len(results)} databases onboarded.")
     return 1 if failed else 0
 

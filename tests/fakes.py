@@ -9,12 +9,14 @@ from typing import Any
 
 from clickpipes.audit_models import DbInspection
 from clickpipes.errors import ClickHouseApiError
+from clickpipes.fleet_models import DbListing
 from clickpipes.models import (
     AdminCredentials,
     CdcDbRequest,
     CdcDbResult,
     DbDescription,
     DbUserResult,
+    ExecutionView,
     Target,
 )
 from clickpipes.rules import DbKind, EngineFamily, ParameterInfo
@@ -181,14 +183,75 @@ class FakeGuard:
 
 
 class FakeClickHouseCloud:
-    """The ClickHouseCloud port: each service id's IAM role; ``reads`` lists the ids asked for."""
+    """The ClickHouseCloud port: each service id's IAM role; ``reads`` lists the ids asked for; ``pipes`` each
+    service's ClickPipes (``states``: the states a created pipe goes through, one per read)."""
 
-    def __init__(self, roles: dict[str, str]) -> None:
+    def __init__(self, roles: dict[str, str], states: tuple[str, ...] = ("Provisioning", "Running")) -> None:
         self.roles = roles
         self.reads: list[str] = []
+        self.pipes: dict[str, dict[str, dict[str, Any]]] = {}
+        self.states = states
+        self.created: list[dict[str, Any]] = []
+        self._progress: dict[str, list[str]] = {}
+
+    def list_clickpipes(self, service_id: str) -> list[dict[str, Any]]:
+        return list(self.pipes.get(service_id, {}).values())
+
+    def create_clickpipe(self, service_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        pipe_id = f"00000000-0000-4000-8000-{len(self.created) + 1:012d}"
+        pipe = {"id": pipe_id, "serviceId": service_id, "state": self.states[0]} | body
+        self.created.append(body)
+        self.pipes.setdefault(service_id, {})[pipe_id] = pipe
+        self._progress[pipe_id] = list(self.states[1:])
+        return dict(pipe)
+
+    def get_clickpipe(self, service_id: str, pipe_id: str) -> dict[str, Any]:
+        pipe = self.pipes[service_id][pipe_id]
+        if self._progress.get(pipe_id):
+            pipe["state"] = self._progress[pipe_id].pop(0)
+        return dict(pipe)
+
+    def delete_clickpipe(self, service_id: str, pipe_id: str) -> bool:
+        return self.pipes.get(service_id, {}).pop(pipe_id, None) is not None
 
     def service_iam_role(self, service_id: str) -> str:
         self.reads.append(service_id)
         if service_id not in self.roles:
             raise ClickHouseApiError(f"ClickHouse Cloud API GET service {service_id} answered 404.")
         return self.roles[service_id]
+
+
+class FakeFleetRds:
+    """The fleet's FleetRds port over a list of DB listings; ``calls`` counts the listings."""
+
+    def __init__(self, *dbs: DbListing) -> None:
+        self.dbs = list(dbs)
+        self.calls = 0
+
+    def list_dbs(self) -> list[DbListing]:
+        self.calls += 1
+        return list(self.dbs)
+
+
+class FakeStateMachine:
+    """The StateMachine port over a dict of execution views by name; ``started`` records each start."""
+
+    def __init__(self, arn: str, *views: ExecutionView) -> None:
+        self.arn = arn
+        self.views = {view.name: view for view in views}
+        self.started: list[tuple[str, dict[str, Any]]] = []
+        self.described: list[str] = []
+
+    def execution_arn(self, name: str) -> str:
+        prefix, _, machine = self.arn.partition(":stateMachine:")
+        return f"{prefix}:execution:{machine}:{name}"
+
+    def start(self, name: str, payload: dict[str, Any]) -> bool:
+        if name in self.views:
+            return False
+        self.started.append((name, payload))
+        return True
+
+    def describe(self, name: str) -> ExecutionView | None:
+        self.described.append(name)
+        return self.views.get(name)

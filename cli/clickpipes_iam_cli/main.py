@@ -1,8 +1,9 @@
-"""`clickpipes-iam`: start and follow onboardings, offboardings and audits of a deployed stack from a terminal.
+"""`clickpipes-iam`: start and follow onboardings, offboardings, audits and fleets of a deployed stack.
 
-Exit codes: 0 done (an audit: clean), 1 the workflow failed (an audit: drift found), 2 bad usage or input refused
-(the API's 4xx message), 3 cannot reach AWS or the stack. An audit is clean when no DB drifted, is gone or could not
-be checked (its output's drifted, gone, failed counts). Adding a subcommand is one entry in COMMANDS.
+Exit codes: 0 done (an audit: clean), 1 the workflow failed (an audit: drift found; a fleet: a DB failed), 2 bad
+usage or input refused (the API's 4xx message), 3 cannot reach AWS or the stack. An audit is clean when no DB
+drifted, is gone or could not be checked (its output's drifted, gone, failed counts). Adding a subcommand is one
+entry in COMMANDS.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def _finish(view: dict[str, Any], show: Callable[[Console, dict[str, Any]], None
     else:
         show(Console(), view)
     output_ = view.get("output") or {}
-    found = any(output_.get(count) for count in ("drifted", "gone", "failed"))  # an audit's: not clean
+    found = any(output_.get(count) for count in ("drifted", "gone", "failed"))  # an audit's or a fleet's
     sys.exit(DONE if view["status"] in ("SUCCEEDED", "RUNNING") and not found else FAILED)
 
 
@@ -154,13 +155,65 @@ def audit(dbs: tuple[str, ...], repair: bool, delete_orphans: bool, wait: bool, 
     _finish(_follow("audits", accepted, poll_interval) if wait else accepted, render.audit)
 
 
+def _tag(_: click.Context, __: click.Parameter, value: str | None) -> dict[str, str] | None:
+    if value is None:
+        return None
+    key, sep, tag_value = value.partition("=")
+    if not sep or not key:
+        raise click.BadParameter("KEY=VALUE, e.g. team=analytics")
+    return {"key": key, "value": tag_value}
+
+
+@click.command()
+@click.argument("dbs", nargs=-1)
+@click.option("--tag", default=None, callback=_tag, metavar="KEY=VALUE", help="Every DB with this tag.")
+@click.option("--engine", "engines", multiple=True, help="Only DBs of this engine (repeatable).")
+@click.option("--role-arn", default=None, help="The ClickHouse service's IAM role ARN (default: the stack's).")
+@click.option("--user", default=None, help="DB user to create on each DB (default clickpipes_iam_user).")
+@click.option("--no-cdc", is_flag=True, help="Initial load only: skip the CDC setup.")
+@click.option("--allow-reboot", is_flag=True, help="The DBs may be rebooted (CDC parameters, backups).")
+@click.option("--plan", is_flag=True, help="Dry run: list every change of every DB, make none.")
+@click.option("--max-concurrency", type=int, default=None, help="DBs at once (default: the stack's).")
+@click.option("--tolerated-failure-percentage", type=float, default=None, help="Failures before it stops.")
+@_wait_options("fleet")
+def fleet(
+    dbs: tuple[str, ...],
+    tag: dict[str, str] | None,
+    engines: tuple[str, ...],
+    role_arn: str | None,
+    user: str | None,
+    no_cdc: bool,
+    allow_reboot: bool,
+    plan: bool,
+    max_concurrency: int | None,
+    tolerated_failure_percentage: float | None,
+    wait: bool,
+    poll_interval: float,
+) -> None:
+    """Onboard a fleet: the DBs named, or every DB with --tag; a table of each DB's result; exit 1 if one failed."""
+    body: dict[str, Any] = {"cdc": not no_cdc, "allow_reboot": allow_reboot, "plan_only": plan}
+    named = (
+        ("db_identifiers", list(dbs) or None),
+        ("tag", tag),
+        ("engines", list(engines) or None),
+        ("clickhouse_role_arn", role_arn),
+        ("db_user", user),
+        ("max_concurrency", max_concurrency),
+        ("tolerated_failure_percentage", tolerated_failure_percentage),
+    )
+    body |= {k: v for k, v in named if v is not None}
+    accepted = _call("POST", "fleet-onboardings", body)
+    _finish(_follow("fleet-onboardings", accepted, poll_interval) if wait else accepted, render.fleet)
+
+
 @click.command()
 @click.argument("execution_id")
 @click.option("--offboarding", "kind", flag_value="offboardings", help="ID is an offboarding's.")
 @click.option("--audit", "kind", flag_value="audits", help="ID is an audit's.")
+@click.option("--fleet", "kind", flag_value="fleet-onboardings", help="ID is a fleet onboarding's.")
 def status(execution_id: str, kind: str | None) -> None:
-    """Status of an onboarding (or offboarding, or audit) by its id."""
-    show = render.audit if kind == "audits" else render.result
+    """Status of an onboarding (or offboarding, audit, fleet) by its id."""
+    show = {"audits": render.audit, "fleet-onboardings": render.fleet}.get(kind or "", render.result)
     _finish(_call("GET", f"{kind or 'onboardings'}/{execution_id}"), show)
 
 
@@ -180,7 +233,7 @@ def list_(running: bool) -> None:
         render.executions(Console(), rows)
 
 
-COMMANDS: tuple[click.Command, ...] = (onboard, status, list_, offboard, audit)
+COMMANDS: tuple[click.Command, ...] = (onboard, status, list_, offboard, audit, fleet)
 for _command in COMMANDS:
     cli.add_command(_command)
 

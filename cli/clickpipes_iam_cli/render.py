@@ -113,3 +113,32 @@ def audit(console: Console, view: dict[str, Any]) -> None:
     if output.get("repaired") is not None:
         summary += f", repaired: {', '.join(output['repaired']) or 'none'}"
     console.print(summary, highlight=False, markup=False)
+
+
+def fleet(console: Console, view: dict[str, Any]) -> None:
+    """Each DB of the fleet: its onboarding's status, role ARN and pipe modes, or its error; then the counts."""
+    output = view.get("output")
+    progress = view.get("progress")
+    if not output:
+        result(console, view)
+        if progress:
+            console.print(", ".join(f"{k} {v}" for k, v in progress.items()), highlight=False, markup=False)
+        return
+    table = Table(title="Fleet onboarding")
+    for column in ("db", "status", "role_arn", "pipe_modes", "error"):
+        table.add_column(column, overflow="fold")
+    for db in output.get("databases") or []:
+        error = f"{db['error']}: {db.get('cause')}" if db.get("error") else ""
+        cells = (
+            db["db_identifier"],
+            db["status"],
+            db.get("role_arn") or "",
+            " ".join(db.get("pipe_modes") or []),
+            error,
+        )
+        table.add_row(*(Text(c) for c in cells))
+    console.print(table)
+    counts = ("total", "succeeded", "failed", "running", "not_started")
+    console.print(", ".join(f"{output.get(k, 0)} {k.replace('_', ' ')}" for k in counts), highlight=False, markup=False)
+    if view.get("error"):
+        console.print(f"{view['error']}: {view.get('cause')}", highlight=False, markup=False)

@@ -5,6 +5,7 @@ POST /onboardings            start one (202), 400 invalid input, 403 outside the
 GET  /onboardings/{id}       status, current step, output or error (200), 404 unknown id
 POST /offboardings, GET /offboardings/{id}: the same for the offboarding (``offboardings``)
 POST /audits, GET /audits/{id}: start an audit of the onboarded DBs, read its findings (``audits``)
+POST /fleet-onboardings, GET /fleet-onboardings/{id}: fleets, with progress (``fleets``)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 from typing import Annotated, Any
 
 import audits
+import fleets
 import offboardings
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
@@ -43,6 +45,7 @@ app.configure_openapi(
 )
 app.include_router(offboardings.router)
 app.include_router(audits.router)
+app.include_router(fleets.router)
 
 
 class Onboarding(ExecutionStatus):
@@ -138,7 +141,8 @@ def _no_route(exc: NotFoundError) -> Response[Problem]:
         404,
         exc,
         "No such resource: the API has POST /onboardings, GET /onboardings/{id}, POST /offboardings, "
-        "GET /offboardings/{id}, POST /audits and GET /audits/{id}.",
+        "GET /offboardings/{id}, POST /audits, GET /audits/{id}, POST /fleet-onboardings and "
+        "GET /fleet-onboardings/{id}.",
     )
 
 

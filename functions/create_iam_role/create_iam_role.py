@@ -2,11 +2,13 @@
 
 from typing import Any
 
+from clickpipes import clickhouse_api
 from clickpipes.aws.iam import IamGateway
 from clickpipes.aws.rds import RdsGateway
+from clickpipes.aws.secrets import SecretsGateway
 from clickpipes.models import TargetRequest, parse
 from clickpipes.observability import lambda_step
-from clickpipes.settings import RoleSettings
+from clickpipes.settings import ClickHouseApiSettings, RoleSettings
 from clickpipes.steps.create_iam_role import create_iam_role
 
 
@@ -14,5 +16,11 @@ from clickpipes.steps.create_iam_role import create_iam_role
 def handler(event: dict[str, Any]) -> dict[str, Any]:
     request = parse(TargetRequest, event)
     settings = RoleSettings.from_env()
-    result = create_iam_role(request.target, iam=IamGateway(), rds=RdsGateway(), settings=settings)
+    result = create_iam_role(
+        request.target,
+        iam=IamGateway(),
+        rds=RdsGateway(),
+        settings=settings,
+        clickhouse=lambda: clickhouse_api.gateway(ClickHouseApiSettings.from_env(), SecretsGateway()),
+    )
     return result.model_dump(mode="json")

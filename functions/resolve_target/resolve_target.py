@@ -3,11 +3,13 @@ item that holds the DB for this execution."""
 
 from typing import Any
 
+from clickpipes import clickhouse_api
 from clickpipes.aws.guard import DbGuard
 from clickpipes.aws.rds import RdsGateway
+from clickpipes.aws.secrets import SecretsGateway
 from clickpipes.models import OnboardingInput, ResolveTargetRequest, parse
 from clickpipes.observability import lambda_step
-from clickpipes.settings import GuardSettings, ResolveSettings
+from clickpipes.settings import ClickHouseApiSettings, GuardSettings, ResolveSettings
 from clickpipes.steps.resolve_target import resolve_target
 
 
@@ -20,5 +22,6 @@ def handler(event: dict[str, Any]) -> dict[str, Any]:
         settings=ResolveSettings.from_env(),
         guard=DbGuard(GuardSettings.from_env().guard_table),
         execution_arn=envelope.execution_arn,
+        clickhouse=lambda: clickhouse_api.gateway(ClickHouseApiSettings.from_env(), SecretsGateway()),
     )
     return target.model_dump(mode="json")

@@ -156,3 +156,19 @@ def test_audit_shows_a_clean_db_then_its_drift_and_exits_1(world: LocalWorld, lo
     }  # fmt: skip
     code, out, _ = run("--output", "json", "status", "--audit", view["id"])
     assert (code, last_json(out)) == (1, view)
+
+
+def test_fleet_onboards_the_dbs_named_and_shows_each(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
+    dbs = [fresh(f"cli-fleet{i}")[0] for i in range(2)]
+    for identifier in dbs:
+        create_db(world, local_dbs, "mariadb", identifier)
+    code, out, err = run("fleet", *dbs, "--role-arn", PRINCIPAL, "--no-cdc", *WAIT)
+    assert code == 0, (out, err)
+    rows = {
+        cells[1].strip(): cells[2].strip() for cells in (line.split("│") for line in out.splitlines()) if len(cells) > 3
+    }
+    assert {identifier: rows.get(identifier) for identifier in dbs} == dict.fromkeys(dbs, "SUCCEEDED"), out
+    assert "2 total, 2 succeeded, 0 failed" in out
+    code, out, err = run("fleet", "--tag", "clickpipes:no-such-tag=x", "--role-arn", PRINCIPAL, *WAIT)
+    assert code == 1, (out, err)  # an empty selection: the fleet fails with the selector's error, shown
+    assert "FleetFailed" in err

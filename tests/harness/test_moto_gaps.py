@@ -388,3 +388,157 @@ def test_gap_execution_history_order() -> None:
     assert gap[0] == "ExecutionStarted"  # the oldest first, whatever was asked
     assert fixed == ["ExecutionSucceeded", "PassStateExited"]  # the newest first, two of them
     assert total == 6  # started, First entered/exited, Last entered/exited, succeeded
+
+
+# --- Step Functions: child executions and the Distributed Map (the fleet) -------------------------
+
+CHILD: dict[str, Any] = {
+    "QueryLanguage": JSONATA,
+    "StartAt": "C",
+    "States": {
+        "C": {"Type": "Choice", "Choices": [{"Condition": "{% $states.input.ok %}", "Next": "Ok"}], "Default": "Bad"},
+        "Ok": {"Type": "Pass", "Output": {"db": "{% $states.input.db %}"}, "End": True},
+        "Bad": {"Type": "Fail", "Error": "DbNotFoundError", "Cause": "no such DB"},
+    },
+}
+
+
+def start_child(child_arn: str) -> dict[str, Any]:
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Arguments": {"StateMachineArn": child_arn, "Name": "{% $states.input.db %}", "Input": "{% $states.input %}"},
+        "Output": "{% $states.result.Output %}",
+        "End": True,
+    }
+
+
+def test_gap_sfn_integration_casing() -> None:
+    def check(world: LocalWorld) -> ExecutionResult:
+        child = world.create_state_machine("child", CHILD)
+        parent = {"QueryLanguage": JSONATA, "StartAt": "T", "States": {"T": start_child(child)}}
+        return run(world, parent, {"db": "orders", "ok": True})
+
+    without, with_ = with_and_without("sfn_integration_casing", check)
+    assert (without.status, without.error) == ("FAILED", "States.Runtime")
+    assert "StateMachineArn" in (without.cause or "")
+    assert with_.output == {"db": "orders"}  # .sync:2: the child's output as JSON
+
+
+def test_gap_distributed_map_tolerated_failures() -> None:
+    def check(world: LocalWorld) -> tuple[ExecutionResult, list[str]]:
+        child = world.create_state_machine("child", CHILD)
+        task = start_child(child) | {
+            "Output": "{% $states.result.Output %}",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Output": "{% $states.errorOutput %}", "Next": "F"}],
+        }
+        parent = {
+            "QueryLanguage": JSONATA,
+            "StartAt": "M",
+            "States": {
+                "M": {
+                    "Type": "Map",
+                    "Items": "{% $states.input %}",
+                    "MaxConcurrency": 1,
+                    "ToleratedFailurePercentage": "{% 20 %}",  # moto parses no literal here
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                        "StartAt": "T",
+                        "States": {"T": task, "F": {"Type": "Fail", "Error": "ChildFailed", "Cause": "x"}},
+                    },
+                    "End": True,
+                }
+            },
+        }
+        items = [{"db": f"db{i}", "ok": i not in (1, 2)} for i in range(10)]  # 2 of 10 fail: 20 % is tolerated
+        tolerated = run(world, parent, items, name="tolerated")
+        items = [{"db": f"x{i}", "ok": i not in (1, 2, 3)} for i in range(10)]  # the 3rd failure is one too many
+        result = run(world, parent, items, name="exceeded")
+        started = sorted(e["name"] for e in world.sfn.list_executions(stateMachineArn=child)["executions"])
+        assert tolerated.succeeded
+        assert tolerated.output[1] is None
+        assert tolerated.output[0] == {"db": "db0"}
+        return result, [name for name in started if name.startswith("x")]
+
+    (without, started_without), (with_, started_with) = with_and_without("distributed_map_tolerated_failures", check)
+    assert without.succeeded  # moto: whatever fails
+    assert len(started_without) == 10
+    assert (with_.status, with_.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+    assert started_with == ["x0", "x1", "x2", "x3"]  # no item started after the threshold was passed
+
+
+def test_gap_sfn_sync_polls_internal() -> None:
+    slow_child = {
+        "QueryLanguage": JSONATA,
+        "StartAt": "W",
+        "States": {"W": {"Type": "Wait", "Seconds": 2, "Next": "Ok"}, **{"Ok": CHILD["States"]["Ok"]}},
+    }
+
+    def check(world: LocalWorld) -> tuple[dict[str, Any], int]:
+        child = world.create_state_machine("slow", slow_child)
+        parent = {"QueryLanguage": JSONATA, "StartAt": "T", "States": {"T": start_child(child)}}
+        world.reset_api_calls()
+        arn = world.sfn.start_execution(
+            stateMachineArn=world.create_state_machine("p", parent), input='{"db": "orders"}'
+        )
+        for _ in range(400):  # GetExecutionHistory has no bucket here: DescribeExecution's is what is tested
+            events = world.sfn.get_execution_history(executionArn=arn["executionArn"])["events"]
+            last: dict[str, Any] = dict(events[-1]) if events else {"type": "none"}
+            if last["type"] in {"ExecutionSucceeded", "ExecutionFailed"}:
+                break
+            time.sleep(0.02)
+        return last, world.api_calls["stepfunctions.DescribeExecution"]
+
+    # the account's DescribeExecution bucket: 2 calls, then one every ~17 minutes; the child runs 2 s
+    kwargs: dict[str, Any] = {"rate_limits": {"states:DescribeExecution": (2.0, 0.001)}, "wait_scale": 1.0}
+    (without, polls_without), (with_, polls_with) = with_and_without("sfn_sync_polls_internal", check, **kwargs)
+    assert without["type"] == "ExecutionFailed"
+    # throttled (the resolver's error handling then trips on the throttling reply: States.Runtime)
+    assert polls_without >= 3
+    assert with_["type"] == "ExecutionSucceeded"
+    assert polls_with == 0
+
+
+def test_gap_map_runs_beside_other_executions() -> None:
+    def check(world: LocalWorld) -> Any:
+        parent = {
+            "QueryLanguage": JSONATA,
+            "StartAt": "M",
+            "States": {
+                "M": {
+                    "Type": "Map",
+                    "Items": "{% $states.input %}",
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                        "StartAt": "P",
+                        "States": {"P": {"Type": "Pass", "End": True}},
+                    },
+                    "End": True,
+                }
+            },
+        }
+        machine = world.create_state_machine("mapped", parent)
+        arn = run(world, parent, [1, 2, 3], name="mapped-done").arn
+        runs = world.sfn.list_map_runs(executionArn=arn)["mapRuns"]
+        succeeded = world.sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"])["itemCounts"]["succeeded"]
+        # an execution whose worker has not begun yet (right after StartExecution): moto's env is still None
+        started = world.start(machine, [1])
+        started.wait(30)
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        backend = stepfunctions_parser_backends[world.account_id][world.region]
+        [execution] = [e for e in backend._get_executions() if e.execution_arn == started.arn]
+        worker = execution.exec_worker
+        env, worker.env = worker.env, None
+        try:
+            early: Any = world.sfn.list_map_runs(executionArn=started.arn)["mapRuns"]
+            world.sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"])
+        except Exception as exc:
+            early = type(exc).__name__
+        finally:
+            worker.env = env
+        return early, succeeded
+
+    (early_without, _), (early_with, succeeded) = with_and_without("map_runs_beside_other_executions", check)
+    assert early_without == "AttributeError"
+    assert (early_with, succeeded) == ([], 3)

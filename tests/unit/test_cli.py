@@ -87,7 +87,7 @@ def test_aws_region_alone_names_the_region(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_usage_errors_exit_2() -> None:
     assert CliRunner().invoke(cli, ["onboard"]).exit_code == 2
-    assert {c.name for c in COMMANDS} == {"onboard", "status", "list", "offboard", "audit"}
+    assert {c.name for c in COMMANDS} == {"onboard", "status", "list", "offboard", "audit", "fleet"}
 
 
 def test_nothing_of_the_cli_is_in_a_layer() -> None:
@@ -196,3 +196,51 @@ def test_onboard_service_id_is_sent_as_clickhouse_service_id(monkeypatch: pytest
         "plan_only": False,
         "clickhouse_service_id": "svc-123",
     }
+
+
+FLEET = {
+    "id": "fleet--0123456789ab",
+    "status": "SUCCEEDED",
+    "output": {
+        "databases": [
+            {"db_identifier": "orders-pg", "execution_name": "orders-pg--a", "status": "SUCCEEDED",
+             "role_arn": "arn:aws:iam::1:role/clickpipes/r", "pipe_modes": ["initial_load", "cdc"]},
+            {"db_identifier": "orders-my", "execution_name": "orders-my--a", "status": "FAILED",
+             "error": "DbConnectionError", "cause": "Cannot connect"},
+        ],
+        "total": 2, "succeeded": 1, "failed": 1, "running": 0, "not_started": 0, "plan_only": False, "warnings": [],
+    },
+    "progress": {"total": 2, "done": 1, "failed": 1, "running": 0, "pending": 0},
+}  # fmt: skip
+
+
+def test_fleet_sends_the_selector_and_defaults_and_exits_1_when_a_db_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = Answers(
+        {"fleet-onboardings": {"id": FLEET["id"], "status": "RUNNING"}, f"fleet-onboardings/{FLEET['id']}": FLEET}
+    )
+    monkeypatch.setattr(Stack, "request", answers)
+    args = ["fleet", "--tag", "team=analytics", "--engine", "postgres", "--no-cdc", "--max-concurrency", "20"]
+    result = CliRunner().invoke(cli, [*args, "--wait", "--poll-interval", "0"])
+    assert result.exit_code == 1, result.output
+    assert answers.calls[0] == (
+        "POST",
+        "fleet-onboardings",
+        {
+            "cdc": False,
+            "allow_reboot": False,
+            "plan_only": False,
+            "tag": {"key": "team", "value": "analytics"},
+            "engines": ["postgres"],
+            "max_concurrency": 20,
+        },
+    )
+    rows = [line.split("│") for line in result.stdout.splitlines() if line.count("│") == 6]
+    cells = "".join(c for row in rows for c in row[5] if not c.isspace())
+    assert "DbConnectionError:Cannotconnect" in cells  # the error column, folded over the table's lines
+    assert "2 total, 1 succeeded, 1 failed, 0 running, 0 not started" in result.stdout
+
+
+def test_fleet_tag_must_be_key_equals_value() -> None:
+    result = CliRunner().invoke(cli, ["fleet", "--tag", "no-equals-sign"])
+    assert result.exit_code == 2
+    assert "KEY=VALUE" in result.output

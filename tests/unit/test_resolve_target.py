@@ -42,6 +42,8 @@ def test_instance_is_resolved(make_db: Any, context: FakeContext) -> None:
         "admin_secret_arn": db["MasterUserSecret"]["SecretArn"],
         "db_user": "clickpipes_iam_user",
         "clickhouse_role_arn": PRINCIPAL,
+        "clickhouse_service_id": None,
+        "clickpipe": None,
         "cdc": {
             "enabled": True,
             "schemas": ["public"],

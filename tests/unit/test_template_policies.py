@@ -86,6 +86,28 @@ def test_the_api_admits_only_its_own_account() -> None:
     assert auth["ResourcePolicy"] == {"AwsAccountWhitelist": ["123456789012"]}
 
 
+KEY_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:clickhouse-api-key-AbCdEf"
+API_CALLERS = {"ResolveTargetFunction", "CreateIamRoleFunction", "CreateClickPipeFunction", "DeleteIamRoleFunction"}
+
+
+@pytest.mark.parametrize("configured", [True, False])
+def test_only_the_api_callers_read_the_clickhouse_key_and_only_when_set(configured: bool) -> None:
+    overrides = {
+        "ClickHouseOrganizationId": "0b6c7e3a-4a59-4b3e-9a57-0a4f6a0c1d11",
+        "ClickHouseApiKeySecretArn": KEY_ARN,
+    }
+    app = load_template(TEMPLATE, overrides if configured else {})
+    readers = {
+        function
+        for function in app.functions
+        for statement in statements(app, function)
+        if "secretsmanager:GetSecretValue" in actions(statement) and statement["Resource"] == KEY_ARN
+    }
+    assert readers == (API_CALLERS if configured else set())
+    for function in API_CALLERS:
+        assert app.functions[function].environment["CLICKHOUSE_API_KEY_SECRET_ARN"] == (KEY_ARN if configured else "")
+
+
 def test_only_the_api_may_start_an_audit() -> None:
     """The audit machine is started by the API (and its schedule), never by the tag trigger or a step."""
     app = load_template(TEMPLATE)

@@ -26,11 +26,17 @@ from clickpipes.steps.ports import Secrets
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 RETRIED = frozenset({429, 500, 502, 503, 504})
+IDLE = 424  # ClickPipes calls while the service is idle
+ABSENT: dict[str, Any] = {}  # request(absent_ok=True)'s answer to 404 (compared by identity)
 ADVICE = {
     401: "the API key is wrong or revoked: check the secret ClickHouseApiKeySecretArn",
     403: "the API key may not do this: give its role the permission (README, ClickHouse Cloud setup)",
     404: "not found in organization {org}: check the id (ClickHouse Cloud console, service settings)",
 }
+
+
+class ServiceIdleError(ClickHouseApiError):
+    """424: the service is idle; the ClickPipes calls wake it and try again (never leaves this module)."""
 
 
 def _open(request: urllib.request.Request, timeout: float) -> Any:
@@ -79,8 +85,48 @@ class ClickHouseCloudGateway:
             )
         return role
 
-    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        """One API call: its JSON object; the retries and the errors of the module docstring."""
+    # ClickPipes --------------------------------------------------------------------------------------------------
+    def list_clickpipes(self, service_id: str) -> list[dict[str, Any]]:
+        result = self._pipes_call(service_id, "GET", "").get("result")
+        return [p for p in result if isinstance(p, dict)] if isinstance(result, list) else []
+
+    def create_clickpipe(self, service_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._pipe_result(self._pipes_call(service_id, "POST", "", body))
+
+    def get_clickpipe(self, service_id: str, pipe_id: str) -> dict[str, Any]:
+        return self._pipe_result(self._pipes_call(service_id, "GET", f"/{quote(pipe_id, safe='')}"))
+
+    def delete_clickpipe(self, service_id: str, pipe_id: str) -> bool:
+        """True when deleted, False when there was no such pipe (already deleted)."""
+        return self._pipes_call(service_id, "DELETE", f"/{quote(pipe_id, safe='')}", absent_ok=True) is not ABSENT
+
+    def _pipes_call(
+        self, service_id: str, method: str, tail: str, body: dict[str, Any] | None = None, *, absent_ok: bool = False
+    ) -> dict[str, Any]:
+        """A ClickPipes call; 424 (the service is idle) wakes the service (PATCH …/state ``awake``, as the
+        ClickHouse tooling does) and tries again, ``attempts`` times in all, then TransientError."""
+        service = f"/v1/organizations/{quote(self._org, safe='')}/services/{quote(service_id, safe='')}"
+        for attempt in range(1, self._attempts + 1):
+            try:
+                return self.request(method, f"{service}/clickpipes{tail}", body, absent_ok=absent_ok)
+            except ServiceIdleError:
+                self.request("PATCH", f"{service}/state", {"command": "awake"})
+                if attempt < self._attempts:
+                    time.sleep(self._delay(attempt, None))
+        raise TransientError(f"ClickHouse Cloud service {service_id} is still waking up (424); retrying later.")
+
+    @staticmethod
+    def _pipe_result(answer: dict[str, Any]) -> dict[str, Any]:
+        result = answer.get("result")
+        if not isinstance(result, dict) or not isinstance(result.get("id"), str):
+            raise TransientError("ClickHouse Cloud API answered a ClickPipe without an id.")
+        return result
+
+    def request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, *, absent_ok: bool = False
+    ) -> dict[str, Any]:
+        """One API call: its JSON object; the retries and the errors of the module docstring. ``absent_ok``: 404 is
+        answered ``ABSENT`` rather than raised."""
         data = None if body is None else json.dumps(body).encode()
         headers = self._headers | ({"Content-Type": "application/json"} if data is not None else {})
         what = f"{method} {path}"
@@ -92,6 +138,12 @@ class ClickHouseCloudGateway:
                     return _json_object(response.read(), what)
             except urllib.error.HTTPError as exc:
                 status, retry_after = exc.code, exc.headers.get("Retry-After") if exc.headers else None
+                if status == IDLE:
+                    exc.close()
+                    raise ServiceIdleError(f"ClickHouse Cloud API {what} answered 424: the service is idle.") from None
+                if status == 404 and absent_ok:
+                    exc.close()
+                    return ABSENT
                 if status not in RETRIED:
                     advice = ADVICE.get(status, "the API rejected the request: {detail}")
                     detail = _error_detail(exc)

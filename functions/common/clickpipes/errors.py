@@ -91,5 +91,19 @@ class ClickHouseApiError(OnboardingError):
     service (404), or a request it rejects (other 4xx). Unreachable, 429 and 5xx are ``TransientError``."""
 
 
+class ClickPipeRefusedError(OnboardingError):
+    """CreateClickPipe will not create the pipe asked for: ``cdc`` while the onboarding's ``pipe_modes`` lack it
+    (the message says why), or a request without the tables to map. Nothing is created."""
+
+
+class ClickPipeFailedError(OnboardingError):
+    """The ClickPipe went ``Failed`` (or ``InternalError``) while CreateClickPipe waited for it to start."""
+
+
+class FleetFailedError(OnboardingError):
+    """A fleet stopped: more of its DBs failed than it tolerates (``tolerated_failure_percentage``). The cause
+    counts them and names the failed DBs; each one's own error is its child onboarding's (GET /onboardings/{id})."""
+
+
 API_ONLY_ERRORS: tuple[type[Exception], ...] = (OnboardingNotFoundError,)
 """Raised by the API only (never by a state machine step): no Retry or Catch names them."""

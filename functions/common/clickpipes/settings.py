@@ -105,3 +105,10 @@ class ClickHouseApiSettings(Settings):
     @property
     def configured(self) -> bool:
         return bool(self.organization_id and self.api_key_secret_arn)
+
+
+class ClickPipeSettings(ClickHouseApiSettings):
+    """CreateClickPipe: how often and how long it waits for the new pipe to leave Provisioning/Setup."""
+
+    poll_seconds: Annotated[float, Field(alias="CLICKPIPE_POLL_SECONDS", ge=0, le=60)] = 10
+    max_wait_seconds: Annotated[float, Field(alias="CLICKPIPE_MAX_WAIT_SECONDS", ge=0, le=600)] = 120

@@ -3,7 +3,9 @@
 Every onboarding, whatever started it (API, tag, direct StartExecution), passes these checks in ResolveTarget
 before anything changes; the steps that act (CreateIamRole, CreateDbUser, ConfigureCdcDatabase) check again
 on what RDS says in that step. Nothing here is overridable by the execution input except where named
-(``adopt_existing_user``, ``apply_pending_modifications``).
+(``adopt_existing_user``, ``apply_pending_modifications``). A principal is allowed when it is the stack's
+ClickHouseRoleArn, in AllowedClickHousePrincipals, or the ``iamRole`` of ``clickhouse_service_id`` read with the
+stack's own ClickHouse Cloud API key (its own organization: ``check_service_principal``).
 """
 
 from __future__ import annotations
@@ -52,6 +54,21 @@ def check_principal_allowed(principal: str, *, default_principal: str, allowed: 
         f"{default_principal or 'unset'}; AllowedClickHousePrincipals lists {listed}): nothing was changed. Ask the "
         "stack's operator to add the role ARN or its account to AllowedClickHousePrincipals, or use an allowed role."
     )
+
+
+def check_service_principal(principal: str, *, service_id: str, service_role: str) -> str:
+    """A principal read from the operator's own ClickHouse Cloud organization (``clickhouse_service_id``).
+
+    The stack's API key (ClickHouseOrganizationId, ClickHouseApiKeySecretArn) can only read services of the
+    operator's organization, so the ``iamRole`` it reads is as trusted as ClickHouseRoleArn: it is allowed without
+    being listed in AllowedClickHousePrincipals. The step that trusts it (CreateIamRole) reads it again itself:
+    the event's role must be the one the service has now, never a role the event merely claims."""
+    if principal != service_role:
+        raise PrincipalNotAllowedError(
+            f"ClickHouse principal {principal} is not the IAM role of ClickHouse Cloud service {service_id} "
+            f"({service_role}): run the onboarding again from the start. Nothing was changed."
+        )
+    return principal
 
 
 # Protected users -----------------------------------------------------------------------------------

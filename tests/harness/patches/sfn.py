@@ -369,3 +369,98 @@ def _patch_execution_history_order(stack: ExitStack, world: LocalWorld) -> None:
         return ActionResult(page)
 
     stack.enter_context(mock.patch.object(StepFunctionResponse, "get_execution_history", get_execution_history))
+
+
+@_moto_patch(
+    "distributed_map_tolerated_failures",
+    gap="a Distributed Map ignores ToleratedFailurePercentage/ToleratedFailureCount: failed iterations become null "
+    "outputs and the Map run succeeds whatever fails; AWS fails the Map (States.ExceedToleratedFailureThreshold) "
+    "once more iterations failed than tolerated, and starts no further ones",
+    touches="DistributedIterationComponent._map_run (the job pool's next_job stops, and the run fails, past the "
+    "threshold: max(ToleratedFailureCount, floor(items * ToleratedFailurePercentage / 100)))",
+)
+def _patch_distributed_map_tolerated_failures(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.stepfunctions.parser.api import HistoryEventType, MapRunFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import distributed_iteration_component
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.job import JobPool
+
+    component = distributed_iteration_component.DistributedIterationComponent
+    original_pool = JobPool
+
+    def _map_run(self: Any, env: Any, eval_input: Any) -> None:
+        record = eval_input.map_run_record
+        described = record.describe()
+        total = len(env.stack[-1]) if env.stack and isinstance(env.stack[-1], list) else 0
+        limit = max(
+            int(described.get("toleratedFailureCount") or 0),
+            int(total * float(described.get("toleratedFailurePercentage") or 0) / 100),
+        )
+
+        def exceeded() -> FailureEventException | None:
+            failed = record.item_counter.failed.get() + record.item_counter.timed_out.get()
+            if failed <= limit:
+                return None
+            error = StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold)
+            cause = f"The number of failed items ({failed} of {total}) exceeds the tolerated {limit}."
+            details: Any = {"mapRunFailedEventDetails": MapRunFailedEventDetails(error=error.error_name, cause=cause)}
+            return FailureEventException(
+                FailureEvent(env=env, error_name=error, event_type=HistoryEventType.MapRunFailed, event_details=details)
+            )
+
+        class ThresholdPool(original_pool):  # type: ignore[misc, valid-type]
+            def next_job(self) -> Any:
+                failure = exceeded()
+                if failure is not None:  # stop starting items, and end the run with the failure
+                    with self._mutex:
+                        current: Exception | None = getattr(self, "_worker_exception", None)
+                        self._worker_exception = current or failure
+                    self._termination_event.set()
+                    return None
+                return super().next_job()
+
+        with mock.patch.object(distributed_iteration_component, "JobPool", ThresholdPool):
+            original(self, env, eval_input)
+        failure = exceeded()
+        if failure is not None:
+            raise failure
+
+    original = component._map_run
+    stack.enter_context(mock.patch.object(component, "_map_run", _map_run))
+
+
+@_moto_patch(
+    "map_runs_beside_other_executions",
+    gap="DescribeMapRun and ListMapRuns read each execution's evaluation environment, which moto sets only once the "
+    "execution's worker began: right after StartExecution (a caller polling a fleet's progress at once) they raise "
+    "AttributeError (HTTP 500) instead of answering (no map run yet)",
+    touches="moto.stepfunctions.parser.models.StepFunctionsParserBackend.describe_map_run / list_map_runs",
+)
+def _patch_map_runs_beside_other_executions(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.stepfunctions.parser.api import ResourceNotFound
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    def pool(execution: Any) -> Any:
+        env = getattr(getattr(execution, "exec_worker", None), "env", None)
+        return getattr(env, "map_run_record_pool_manager", None)
+
+    def describe_map_run(self: StepFunctionsParserBackend, map_run_arn: str) -> dict[str, Any]:
+        for execution in self._get_executions():
+            record = pool(execution).get(map_run_arn) if pool(execution) else None
+            if record is not None:
+                return cast(dict[str, Any], record.describe())
+        raise ResourceNotFound(f"Map run {map_run_arn} not found")
+
+    def list_map_runs(self: StepFunctionsParserBackend, execution_arn: str) -> dict[str, Any]:
+        records = pool(self.describe_execution(execution_arn=execution_arn))
+        return {"mapRuns": [record.list_item() for record in (records.get_all() if records else [])]}
+
+    stack.enter_context(mock.patch.object(StepFunctionsParserBackend, "describe_map_run", describe_map_run))
+    stack.enter_context(mock.patch.object(StepFunctionsParserBackend, "list_map_runs", list_map_runs))

@@ -42,6 +42,22 @@ def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=lambda o: o.isoformat() if hasattr(o, "isoformat") else str(o)))
 
 
+def _to_boto(task: Any, parameters: dict[str, Any], operation: OperationModel) -> None:
+    """Step Functions' casing of a request (``DbInstanceIdentifier``) -> boto3's, by the operation's input shape."""
+    if operation.input_shape is not None:
+        task._to_boto_request(parameters, operation.input_shape)
+
+
+def _from_boto(task: Any, response: Any, operation: OperationModel) -> None:
+    """boto3's casing of a result -> Step Functions' (``DbInstances``), datetimes as strings."""
+    if operation.output_shape is not None:
+        task._from_boto_response(response, operation.output_shape)
+    if isinstance(response, dict):
+        safe = _json_safe(response)
+        response.clear()
+        response.update(safe)
+
+
 @_moto_patch(
     "aws_sdk_casing",
     gap="aws-sdk tasks: moto stubs out LocalStack's request/response re-casing, so Step Functions' "
@@ -63,9 +79,7 @@ def _patch_aws_sdk_casing(stack: ExitStack, world: LocalWorld) -> None:
         boto_service_name: str | None = None,
         service_action_name: str | None = None,
     ) -> None:
-        shape = model(self, boto_service_name, service_action_name).input_shape
-        if shape is not None:
-            self._to_boto_request(parameters, shape)
+        _to_boto(self, parameters, model(self, boto_service_name, service_action_name))
 
     def normalise_response(
         self: StateTaskServiceAwsSdk,
@@ -73,13 +87,7 @@ def _patch_aws_sdk_casing(stack: ExitStack, world: LocalWorld) -> None:
         boto_service_name: str | None = None,
         service_action_name: str | None = None,
     ) -> None:
-        shape = model(self, boto_service_name, service_action_name).output_shape
-        if shape is not None:
-            self._from_boto_response(response, shape)
-        if isinstance(response, dict):
-            safe = _json_safe(response)
-            response.clear()
-            response.update(safe)
+        _from_boto(self, response, model(self, boto_service_name, service_action_name))
 
     stack.enter_context(mock.patch.object(StateTaskServiceAwsSdk, "_normalise_parameters", normalise_parameters))
     stack.enter_context(mock.patch.object(StateTaskServiceAwsSdk, "_normalise_response", normalise_response))
@@ -146,3 +154,74 @@ def _patch_jsonpath_definite(stack: ExitStack, world: LocalWorld) -> None:
         return original(path, data)
 
     _replace_module_attribute(stack, "moto.stepfunctions.parser", "extract_json", original, extract_json)
+
+
+@_moto_patch(
+    "sfn_integration_casing",
+    gap="states:startExecution(.sync/.sync:2) tasks: moto passes the ASL's Arguments ('StateMachineArn', 'Name', "
+    "'Input') to boto3 as they are (KeyError 'StateMachineArn' -> States.Runtime) and returns boto3's casing "
+    "('executionArn'), so the .sync resolvers' ExecutionArn and the result's Output are never found",
+    touches="StateTaskServiceSfn._normalise_parameters / _normalise_response (Step Functions' PascalCase both ways)",
+)
+def _patch_sfn_integration_casing(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+        StateTaskServiceSfn,
+    )
+
+    original = StateTaskServiceSfn._normalise_parameters
+
+    def normalise_parameters(
+        self: StateTaskServiceSfn,
+        parameters: dict[str, Any],
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        original(self, parameters, boto_service_name, service_action_name)  # Input -> JSON text
+        _to_boto(
+            self, parameters, _operation_model("stepfunctions", self._get_boto_service_action(service_action_name))
+        )
+
+    def normalise_response(
+        self: StateTaskServiceSfn,
+        response: Any,
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        if isinstance(response, dict):
+            _from_boto(
+                self, response, _operation_model("stepfunctions", self._get_boto_service_action(service_action_name))
+            )
+
+    stack.enter_context(mock.patch.object(StateTaskServiceSfn, "_normalise_parameters", normalise_parameters))
+    stack.enter_context(mock.patch.object(StateTaskServiceSfn, "_normalise_response", normalise_response))
+
+
+@_moto_patch(
+    "sfn_sync_polls_internal",
+    gap="a states:startExecution.sync(:2) task polls DescribeExecution every 0.5 s through the API: on the "
+    "account's DescribeExecution bucket (25 per second) 13 running children throttle each other and the "
+    "task fails; AWS learns that a child finished from an EventBridge event, on no API quota of the account",
+    touches="StateTaskServiceSfn._build_sync_resolver / _build_sync2_resolver (their polls run inside "
+    "tests.harness.internal.step_functions_internal: no rate limit, not in api_calls)",
+)
+def _patch_sfn_sync_polls_internal(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+        StateTaskServiceSfn,
+    )
+
+    from tests.harness.internal import step_functions_internal
+
+    def internal(build: Any) -> Any:
+        def build_resolver(self: StateTaskServiceSfn, *args: Any, **kwargs: Any) -> Any:
+            resolver = build(self, *args, **kwargs)
+
+            def resolve() -> Any:
+                with step_functions_internal():
+                    return resolver()
+
+            return resolve
+
+        return build_resolver
+
+    for name in ("_build_sync_resolver", "_build_sync2_resolver"):
+        stack.enter_context(mock.patch.object(StateTaskServiceSfn, name, internal(getattr(StateTaskServiceSfn, name))))

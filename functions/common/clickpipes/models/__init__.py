@@ -27,6 +27,7 @@ from clickpipes.models.events import (
     TagTriggerResult,
 )
 from clickpipes.models.input import (
+    ClickPipeRequest,
     OnboardingInput,
     OnboardingRequest,
     ResolveTargetRequest,
@@ -43,6 +44,8 @@ from clickpipes.models.steps import (
     CdcOptions,
     CdcParametersResult,
     CheckDbStatusRequest,
+    ClickPipeOutput,
+    CreateClickPipeRequest,
     DbFacts,
     DbStatusResult,
     DbUserResult,
@@ -68,6 +71,9 @@ __all__ = [
     "CdcOptions",
     "CdcParametersResult",
     "CheckDbStatusRequest",
+    "ClickPipeOutput",
+    "ClickPipeRequest",
+    "CreateClickPipeRequest",
     "DbArn",
     "DbDescription",
     "DbFacts",

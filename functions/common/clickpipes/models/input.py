@@ -5,9 +5,9 @@ Inputs from users forbid unknown fields, so a typo (``db_users``) is an error, n
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from clickpipes import names
 from clickpipes.models.base import (
@@ -17,12 +17,25 @@ from clickpipes.models.base import (
     TableName,
 )
 
+ServiceId = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")]
+
+
+class ClickPipeRequest(Model):
+    """``clickpipe``: the ClickPipe CreateClickPipe creates at the end of the onboarding (ClickHouse Cloud API)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$")]
+    replication_mode: Literal["cdc", "snapshot"] = "cdc"
+    destination_database: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+    tables: Annotated[list[TableName], Field(min_length=1, max_length=1000)] | None = None
+
 
 class OnboardingRequest(Model):
     """What a user asks for (the API's body): the execution input but the requester, which the trigger sets."""
 
     db_identifier: Annotated[str, Field(min_length=1, max_length=2048)]
     clickhouse_role_arn: Annotated[str, Field(min_length=1, max_length=2048)] | None = None
+    # instead of clickhouse_role_arn: the ClickHouse Cloud service whose iamRole to trust (read through the API)
+    clickhouse_service_id: ServiceId | None = None
     db_user: Annotated[str, Field(min_length=1, max_length=256)] | None = None
     admin_secret_arn: SecretArn | None = None
     database: Annotated[str, Field(pattern=names.anchored(names.DATABASE))] | None = None
@@ -37,6 +50,16 @@ class OnboardingRequest(Model):
     # the trust boundary's two opt-ins (never the protected users, never a principal outside the allowlist)
     adopt_existing_user: bool = False
     apply_pending_modifications: bool = False
+    # opt-in: create the ClickPipe at the end (needs the stack's ClickHouse Cloud API settings)
+    clickpipe: ClickPipeRequest | None = None
+
+    @model_validator(mode="after")
+    def _one_principal(self) -> Self:
+        if self.clickhouse_role_arn and self.clickhouse_service_id:
+            raise ValueError("give clickhouse_role_arn or clickhouse_service_id, not both")
+        if self.clickpipe is not None and not self.clickhouse_service_id:
+            raise ValueError("clickpipe needs clickhouse_service_id (the ClickHouse Cloud service to create it in)")
+        return self
 
 
 class OnboardingInput(OnboardingRequest):

@@ -20,6 +20,7 @@ from clickpipes.models.base import (
     RoleArn,
     SecretArn,
 )
+from clickpipes.models.input import ClickPipeRequest
 from clickpipes.rules import DbKind, Engine
 
 
@@ -62,6 +63,9 @@ class Target(DbFacts):
     """The resolved database: everything later steps need, and no secret."""
 
     clickhouse_role_arn: RoleArn
+    # set when the role was read from this ClickHouse Cloud service (CreateIamRole reads it again)
+    clickhouse_service_id: str | None = None
+    clickpipe: ClickPipeRequest | None = None
     cdc: CdcOptions
     plan_only: bool = False
     warnings: list[str] = []
@@ -209,3 +213,18 @@ class FailureOutput(Model):
     error: str
     cause: str
     tagged: bool
+
+
+class CreateClickPipeRequest(Model):
+    """CreateClickPipe's event: the resolved DB and the onboarding's output (RecordResult's)."""
+
+    target: Target
+    output: OnboardingOutput
+
+
+class ClickPipeOutput(OnboardingOutput):
+    """The execution output with a ClickPipe: the onboarding's, and the pipe's id and state."""
+
+    clickpipe_id: str
+    clickpipe_name: str
+    clickpipe_state: str

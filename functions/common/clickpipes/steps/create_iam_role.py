@@ -6,21 +6,26 @@ existed gets it on the next run, before any other change."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from clickpipes import rules, trust
-from clickpipes.errors import RoleConflictError
+from clickpipes.errors import ConfigurationError, RoleConflictError
 from clickpipes.models import IamRoleResult, Target
 from clickpipes.settings import RoleSettings
-from clickpipes.steps.ports import Iam, Rds
+from clickpipes.steps.ports import ClickHouseCloud, Iam, Rds
 from clickpipes.steps.shared import described
 
 
-def create_iam_role(target: Target, *, iam: Iam, rds: Rds, settings: RoleSettings) -> IamRoleResult:
+def create_iam_role(
+    target: Target,
+    *,
+    iam: Iam,
+    rds: Rds,
+    settings: RoleSettings,
+    clickhouse: Callable[[], ClickHouseCloud | None] = lambda: None,
+) -> IamRoleResult:
     db = described(rds, target)
-    principal = trust.check_principal_allowed(
-        rules.check_principal(target.clickhouse_role_arn, partition=target.partition),
-        default_principal=settings.default_clickhouse_role_arn,
-        allowed=settings.allowed_principals,
-    )
+    principal = checked_principal(target, settings=settings, clickhouse=clickhouse)
     trust.check_not_protected(target.db_user, master_username=db.master_username)
     name = rules.role_name(db.kind, db.identifier, target.region)
     dbuser = rules.dbuser_arn(
@@ -98,3 +103,22 @@ def create_iam_role(target: Target, *, iam: Iam, rds: Rds, settings: RoleSetting
         updated=bool(changes) and not target.plan_only,
         changes=changes,
     )
+
+
+def checked_principal(
+    target: Target, *, settings: RoleSettings, clickhouse: Callable[[], ClickHouseCloud | None]
+) -> str:
+    """The principal to trust: allowed by the stack, or the iamRole the service has now (read again here)."""
+    principal = rules.check_principal(target.clickhouse_role_arn, partition=target.partition)
+    if target.clickhouse_service_id is None:
+        return trust.check_principal_allowed(
+            principal, default_principal=settings.default_clickhouse_role_arn, allowed=settings.allowed_principals
+        )
+    api = clickhouse()
+    if api is None:
+        raise ConfigurationError(
+            "The onboarding names clickhouse_service_id, but CreateIamRole has no ClickHouse Cloud API settings "
+            "(ClickHouseOrganizationId, ClickHouseApiKeySecretArn): check the stack parameters."
+        )
+    service_role = api.service_iam_role(target.clickhouse_service_id)
+    return trust.check_service_principal(principal, service_id=target.clickhouse_service_id, service_role=service_role)

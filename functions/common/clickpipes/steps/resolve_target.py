@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from clickpipes import rules, trust
 from clickpipes.errors import InvalidInputError
 from clickpipes.models import CdcOptions, OnboardingInput, OnboardingRequest, Target
 from clickpipes.settings import ResolveSettings
 from clickpipes.steps.locate import admin_secret, db_facts, find_db
-from clickpipes.steps.ports import Guard, Rds
+from clickpipes.steps.ports import ClickHouseCloud, Guard, Rds
 from clickpipes.steps.shared import BUSY, CheckedRequest, check_request, hold_db
 
 __all__ = ["CheckedRequest", "check_request", "resolve_target"]  # check_request: also here
@@ -20,8 +22,10 @@ def resolve_target(
     settings: ResolveSettings,
     guard: Guard | None = None,
     execution_arn: str = "",
+    clickhouse: Callable[[], ClickHouseCloud | None] = lambda: None,
 ) -> Target:
     kind_hint, identifier, user, principal = check_request(request, settings=settings)
+    principal = service_principal(request, principal, settings=settings, clickhouse=clickhouse)
     if guard is not None:
         hold_db(guard, identifier, settings.region, execution_arn, BUSY)
     db, warnings = find_db(rds, kind_hint, identifier)
@@ -47,12 +51,44 @@ def resolve_target(
             db, engine=engine, settings=settings, database=request.database, db_user=user, admin_secret_arn=secret_arn
         ),
         clickhouse_role_arn=principal,
+        clickhouse_service_id=request.clickhouse_service_id,
+        clickpipe=request.clickpipe,
         cdc=cdc,
         plan_only=request.plan_only,
         warnings=warnings,
         adopt_existing_user=request.adopt_existing_user,
         apply_pending_modifications=request.apply_pending_modifications,
         requested_by=request.requested_by,
+    )
+
+
+def service_principal(
+    request: OnboardingRequest,
+    principal: str,
+    *,
+    settings: ResolveSettings,
+    clickhouse: Callable[[], ClickHouseCloud | None],
+) -> str:
+    """The principal: the request's (checked by check_request), or the iamRole of ``clickhouse_service_id`` read
+    from the operator's own ClickHouse Cloud organization (trust.check_service_principal)."""
+    if not (request.clickhouse_service_id or request.clickpipe):
+        return principal
+    api = clickhouse()
+    if api is None:
+        field = "clickhouse_service_id" if request.clickhouse_service_id else "clickpipe"
+        raise InvalidInputError(
+            f"{field} needs the ClickHouse Cloud API: this stack has no ClickHouseOrganizationId and "
+            "ClickHouseApiKeySecretArn (README, ClickHouse Cloud). Nothing was changed."
+        )
+    if request.clickpipe is not None and request.cdc is False and request.clickpipe.replication_mode == "cdc":
+        raise InvalidInputError(
+            "clickpipe.replication_mode 'cdc' needs the CDC setup, but the request has cdc: false: set cdc to true "
+            "or replication_mode to 'snapshot'. Nothing was changed."
+        )
+    if not request.clickhouse_service_id:
+        return principal
+    return rules.check_principal(
+        api.service_iam_role(request.clickhouse_service_id), partition=rules.partition_of(settings.region)
     )
 
 

@@ -21,7 +21,7 @@ class CheckedRequest(NamedTuple):
     kind: rules.DbKind | None
     identifier: str
     user: str
-    principal: str
+    principal: str  # "" with clickhouse_service_id: ResolveTarget reads it from ClickHouse Cloud
 
 
 def db_reference(
@@ -43,6 +43,8 @@ def check_request(request: OnboardingRequest, *, settings: ResolveSettings) -> C
     region = settings.region
     kind, identifier = db_reference(request.db_identifier, settings=settings)
     user = trust.check_not_protected(rules.check_db_user(request.db_user or rules.DEFAULT_DB_USER))
+    if request.clickhouse_service_id:  # the principal is the service's iamRole: ResolveTarget reads it
+        return CheckedRequest(kind, identifier, user, "")
     principal = trust.check_principal_allowed(
         rules.check_principal(
             request.clickhouse_role_arn or settings.default_clickhouse_role_arn, partition=rules.partition_of(region)

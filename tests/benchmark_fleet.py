@@ -1,0 +1,90 @@
+"""Fleet benchmark (part of `make benchmark`): DBs per minute for fleets of 10, 50 and 200 DBs, the simulated RDS
+apply time held fixed, beside the same DBs applied 10 at a time (Terraform's default parallelism) and one at a time
+(the runbook), all through FleetOnboardingStateMachine (MaxConcurrency 200, 10 and 1) with AWS's rate limits on;
+and the AWS API calls per DB, which must stay flat as the fleet grows.
+
+Every DB reports "modifying" for MODIFYING_POLLS status checks after EnableIamAuth (the wait loop's 5 + 5 + 10 s:
+RDS applying the change in about 20 s), with the Waits really slept at WAIT_SCALE of their length. Handlers run one
+at a time here (one process), so the local fleet is bound by their CPU time where AWS runs them in parallel:
+the local ratios understate the fleet's speed-up. One at a time is measured on SERIAL_SAMPLE DBs (its DBs per
+minute do not depend on the fleet's size).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from typing import Any
+
+from tests.dbs.servers import LocalDbsEnv, load_env
+from tests.e2e.scenario import PRINCIPAL, create_db, deploy
+from tests.harness.local_aws import LocalWorld
+
+FLEET = "FleetOnboardingStateMachine"
+SIZES = [int(n) for n in os.environ.get("BENCH_FLEET_SIZES", "10,50,200").split(",")]
+MODIFYING_POLLS = 3
+WAIT_SCALE = float(os.environ.get("BENCH_FLEET_WAIT_SCALE", "0.1"))  # 20 s of RDS apply -> 2 s here
+SERIAL_SAMPLE = int(os.environ.get("BENCH_FLEET_SERIAL", "5"))
+FLEET_CONCURRENCY = 200
+
+
+def _fleet_of(world: LocalWorld, env: LocalDbsEnv, count: int) -> str:
+    """``count`` fresh PostgreSQL instances tagged bench-fleet=<tag>, each set to take the fixed apply time."""
+    tag = uuid.uuid4().hex[:8]
+    for i in range(count):
+        identifier = f"bf{i}-{tag}"
+        db = create_db(world, env, "postgres", identifier)
+        world.rds.add_tags_to_resource(ResourceName=db["DBInstanceArn"], Tags=[{"Key": "bench-fleet", "Value": tag}])
+        # ResolveFleet's listing, ResolveTarget and EnableIamAuth see it available; then the change applies
+        world.feed_statuses(identifier, ["available"] * 3 + ["modifying"] * MODIFYING_POLLS, kind="instance")
+    return tag
+
+
+def _run(world: LocalWorld, env: LocalDbsEnv, count: int, concurrency: int) -> tuple[float, float]:
+    """(DBs per minute, AWS API calls per DB) of one fleet of ``count`` DBs at ``concurrency``."""
+    tag = _fleet_of(world, env, count)
+    body: dict[str, Any] = {
+        "tag": {"key": "bench-fleet", "value": tag},
+        "clickhouse_role_arn": PRINCIPAL,
+        "db_user": "bench_fleet",
+        "cdc": False,
+        "max_concurrency": concurrency,
+    }
+    before = world.api_calls
+    t0 = time.perf_counter()
+    result = world.run(FLEET, body, timeout=3600)
+    elapsed = time.perf_counter() - t0
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert result.output["succeeded"] == count, result.output
+    calls = sum((world.api_calls - before).values())
+    return count / elapsed * 60, calls / count
+
+
+def fleets() -> None:
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    env = load_env()
+    print(
+        f"\n## Fleets: DBs per minute (RDS applies in ~20 s, slept at {WAIT_SCALE:g}x; rate limits on; "
+        f"one at a time measured on {SERIAL_SAMPLE} DBs)"
+    )
+    print(
+        f"{'DBs':>5}{'fleet':>9}{'10 at a time':>14}{'1 at a time':>13}{'fleet/10':>10}{'fleet/1':>9}"
+        f"{'calls/DB fleet':>16}{'calls/DB 10':>13}"
+    )
+    with LocalWorld(rate_limits=True, wait_scale=WAIT_SCALE) as world:
+        deploy(world, env, LogLevel="ERROR", PollIntervalSeconds=30)
+        serial, _ = _run(world, env, SERIAL_SAMPLE, 1)
+        for size in SIZES:
+            fleet, fleet_calls = _run(world, env, size, FLEET_CONCURRENCY)
+            ten, ten_calls = _run(world, env, size, 10)
+            print(
+                f"{size:>5}{fleet:>9.1f}{ten:>14.1f}{serial:>13.1f}{fleet / ten:>9.1f}x{fleet / serial:>8.1f}x"
+                f"{fleet_calls:>16.1f}{ten_calls:>13.1f}"
+            )
+        assert world.rate_limits is not None
+        print(f"throttled calls by bucket: {dict(world.rate_limits.throttled) or 'none'}")
+
+
+if __name__ == "__main__":
+    fleets()

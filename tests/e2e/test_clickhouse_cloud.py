@@ -1,0 +1,230 @@
+"""ClickHouse Cloud: the real template and state machine against the API stand-in (tests/harness/
+clickhouse_cloud_api.py), which validates every request and answer against the vendored OpenAPI document.
+
+clickhouse_service_id resolves the role; clickpipe creates the pipe per engine with a request the document
+accepts; a re-run reuses it; every fault (401, 404, 424, 429/5xx, Failed) has its outcome; the key never appears
+in the execution history or the logs."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.dbs.servers import LocalDbsEnv
+from tests.e2e.scenario import ENGINES, STATE_MACHINE, create_db, deploy, fresh
+from tests.harness.clickhouse_cloud_api import ClickHouseCloudStandIn
+from tests.harness.execution import ExecutionResult
+from tests.harness.iam_authority import IamAuthority
+from tests.harness.local_aws import LocalWorld
+
+pytestmark = pytest.mark.e2e
+ORG = "0b6c7e3a-4a59-4b3e-9a57-0a4f6a0c1d11"
+# the service's role lies outside AllowedClickHousePrincipals (111122223333): read from the org, it is trusted
+SERVICE_ROLE = "arn:aws:iam::444455556666:role/CH-S3-steel-xx-18-ue1-29-Role"
+SOURCE_TYPES = {
+    "postgres": ("postgres", "rdspostgres"),
+    "aurora-postgresql": ("postgres", "aurorapostgres"),
+    "mysql": ("mysql", "rdsmysql"),
+    "aurora-mysql": ("mysql", "auroramysql"),
+    "mariadb": ("mysql", "rdsmariadb"),
+}
+
+
+@pytest.fixture(scope="module")
+def cloud(local_dbs: LocalDbsEnv) -> Iterator[tuple[LocalWorld, ClickHouseCloudStandIn]]:
+    authorities = Path(local_dbs.verifier_config).parent / "authorities"
+    with (
+        ClickHouseCloudStandIn(ORG) as api,
+        LocalWorld(extra_env={"CLICKPIPE_POLL_SECONDS": "0"}) as world,
+        IamAuthority(authorities),
+    ):
+        key = world.client("secretsmanager").create_secret(Name="clickhouse-api-key", SecretString=json.dumps(api.key))
+        deploy(
+            world,
+            local_dbs,
+            ClickHouseOrganizationId=ORG,
+            ClickHouseApiKeySecretArn=key["ARN"],
+            ClickHouseApiUrl=api.url,
+            LogLevel="DEBUG",
+        )
+        yield world, api
+        assert api.state.violations == [], "a request or an answer outside the ClickHouse Cloud contract"
+
+
+@pytest.fixture
+def service(cloud: tuple[LocalWorld, ClickHouseCloudStandIn]) -> str:
+    service_id = str(uuid.uuid4())
+    cloud[1].add_service(service_id, SERVICE_ROLE)
+    return service_id
+
+
+def onboard(world: LocalWorld, local_dbs: LocalDbsEnv, engine: str, service_id: str, **extra: Any) -> ExecutionResult:
+    identifier, user = fresh("ch" + engine.replace("aurora-", "au")[:6])
+    create_db(world, local_dbs, engine, identifier)
+    schema = "public" if SOURCE_TYPES[engine][0] == "postgres" else "clickpipes_e2e"
+    request = {
+        "db_identifier": identifier,
+        "clickhouse_service_id": service_id,
+        "db_user": user,
+        "cdc": False,
+        "clickpipe": {
+            "name": f"pipe-{identifier}",
+            "replication_mode": "snapshot",
+            "destination_database": "analytics",
+            "tables": [f"{schema}.orders"],
+        },
+    } | extra
+    return world.run(STATE_MACHINE, request, timeout=120)
+
+
+def succeeded(world: LocalWorld, local_dbs: LocalDbsEnv, engine: str, service_id: str) -> ExecutionResult:
+    result = onboard(world, local_dbs, engine, service_id)
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    return result
+
+
+def role_of(world: LocalWorld, result: ExecutionResult) -> dict[str, Any]:
+    name = result.output["role_arn"].rsplit("/", 1)[1]
+    return dict(world.client("iam").get_role(RoleName=name)["Role"])
+
+
+@pytest.mark.parametrize("engine", list(ENGINES))
+def test_service_id_resolves_the_role_and_the_pipe_is_created(
+    cloud: tuple[LocalWorld, ClickHouseCloudStandIn], local_dbs: LocalDbsEnv, service: str, engine: str
+) -> None:
+    world, api = cloud
+    result = succeeded(world, local_dbs, engine, service)
+    assert SERVICE_ROLE in json.dumps(role_of(world, result)["AssumeRolePolicyDocument"], default=str)
+    [body] = [b for b in api.created_bodies() if b["name"] == f"pipe-{result.output['db_identifier']}"]
+    kind, source_type = SOURCE_TYPES[engine]
+    source = body["source"][kind]
+    assert (source["type"], source["authentication"], source["iamRole"]) == (
+        source_type,
+        "IAM_ROLE",
+        result.output["role_arn"],
+    )
+    assert (source["host"], source["port"]) == (result.output["endpoint"], result.output["port"])
+    assert source["credentials"] == {"username": result.output["db_user"]}
+    assert ("publicationName" in source["settings"]) is (kind == "postgres")
+    assert result.output["clickpipe_state"] == "Running"
+    assert result.output["clickpipe_id"] in {p["id"] for p in api.pipes(service)}
+    assert api.state.violations == []
+
+
+def test_rerun_reuses_the_pipe_and_reports_a_different_configuration(
+    cloud: tuple[LocalWorld, ClickHouseCloudStandIn], local_dbs: LocalDbsEnv, service: str
+) -> None:
+    world, api = cloud
+    first = succeeded(world, local_dbs, "postgres", service)
+    request = json.loads(json.dumps(first.input))
+    again = world.run(STATE_MACHINE, request, timeout=120)
+    assert again.status == "SUCCEEDED", (again.error, again.cause)
+    assert again.output["clickpipe_id"] == first.output["clickpipe_id"]
+    assert len(api.pipes(service)) == 1
+    request["clickpipe"]["destination_database"] = "elsewhere"
+    changed = world.run(STATE_MACHINE, request, timeout=120)
+    assert changed.output["clickpipe_id"] == first.output["clickpipe_id"]
+    assert any("left as it is" in w and "elsewhere" in w for w in changed.output["warnings"])
+    assert len(api.pipes(service)) == 1
+
+
+@pytest.mark.parametrize(("status", "fragment"), [(401, "key is wrong"), (404, "not found in organization")])
+def test_refusals_are_named_and_create_nothing(
+    cloud: tuple[LocalWorld, ClickHouseCloudStandIn], local_dbs: LocalDbsEnv, service: str, status: int, fragment: str
+) -> None:
+    world, api = cloud
+    target = str(uuid.uuid4()) if status == 404 else service  # 404: a service that does not exist
+    if status == 401:
+        api.fail_next(401, path_contains=service)
+    result = onboard(world, local_dbs, "postgres", target)
+    assert (result.status, result.error) == ("FAILED", "ClickHouseApiError")
+    assert fragment in (result.cause or "")
+    assert "CreateDbUser" not in result.entered
+    assert api.pipes(service) == []
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_transient_answers_are_retried(
+    cloud: tuple[LocalWorld, ClickHouseCloudStandIn], local_dbs: LocalDbsEnv, service: str, status: int
+) -> None:
+    world, api = cloud
+    api.fail_next(status, times=2, path_contains=f"{service}/clickpipes")
+    succeeded(world, local_dbs, "mariadb", service)
+    assert len(api.pipes(service)) == 1
+
+
+def test_an_idle_service_is_woken_then_the_pipe_is_created(
+    cloud: tuple[LocalWorld, ClickHouseCloudStandIn], local_dbs: LocalDbsEnv, service: str
+) -> None:
+    world, api = cloud
+    api.idle(service)
+    succeeded(world, local_dbs, "mysql", service)
+    woken = [r for r in api.state.requests if r[0] == "PATCH" and r[1].endswith(f"{service}/state")]
+    assert [body for _, _, body in woken] == [{"command": "awake"}]
+    assert len(api.pipes(service)) == 1
+
+
+def test_a_pipe_that_fails_fails_the_onboarding(
+    cloud: tuple[LocalWorld, ClickHouseCloudStandIn], local_dbs: LocalDbsEnv, service: str
+) -> None:
+    world, api = cloud
+    api.state.pipe_states = ["Provisioning", "Failed"]
+    try:
+        result = onboard(world, local_dbs, "postgres", service)
+    finally:
+        api.state.pipe_states = ["Provisioning", "Setup", "Running"]
+    assert (result.status, result.error) == ("FAILED", "ClickPipeFailedError")
+    assert "Failed" in (result.cause or "")
+
+
+def test_the_key_never_appears_in_history_or_logs(
+    cloud: tuple[LocalWorld, ClickHouseCloudStandIn],
+    local_dbs: LocalDbsEnv,
+    service: str,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    world, api = cloud
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    logging.getLogger("clickpipes-onboarding").addHandler(handler)
+    try:
+        api.fail_next(401, path_contains=service)
+        refused = onboard(world, local_dbs, "postgres", service)
+        created = onboard(world, local_dbs, "mariadb", service)
+    finally:
+        logging.getLogger("clickpipes-onboarding").removeHandler(handler)
+    assert (refused.status, created.status) == ("FAILED", "SUCCEEDED")
+    captured = capfd.readouterr()
+    logs = captured.out + captured.err + buffer.getvalue()
+    history = json.dumps([refused.events, created.events], default=str)
+    token = base64.b64encode(f"{api.state.key_id}:{api.state.key_secret}".encode()).decode()
+    for secret in (api.state.key_secret, token):
+        assert secret not in logs
+        assert secret not in history
+
+
+def test_offboarding_deletes_the_pipe_first(
+    cloud: tuple[LocalWorld, ClickHouseCloudStandIn], local_dbs: LocalDbsEnv, service: str
+) -> None:
+    world, api = cloud
+    onboarded = succeeded(world, local_dbs, "mariadb", service)
+    tags = {t["Key"]: t["Value"] for t in role_of(world, onboarded)["Tags"]}
+    assert tags["clickpipes:clickpipe"] == f"{service}/{onboarded.output['clickpipe_id']}"
+    offboarded = world.run(
+        "OffboardingStateMachine",
+        {"db_identifier": onboarded.output["db_identifier"], "db_user": onboarded.output["db_user"]},
+        timeout=120,
+    )
+    assert offboarded.status == "SUCCEEDED", (offboarded.error, offboarded.cause)
+    assert api.pipes(service) == []
+    deleted = [r for r in api.state.requests if r[0] == "DELETE"]
+    assert deleted[-1][1].endswith(f"{service}/clickpipes/{onboarded.output['clickpipe_id']}")
+    assert any("delete ClickPipe" in c for c in json.dumps(offboarded.output).split('"'))

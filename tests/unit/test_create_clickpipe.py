@@ -1,0 +1,131 @@
+"""CreateClickPipe over the ClickHouseCloud port (tests/fakes.py): the body, the refusals, idempotency, the wait."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from clickpipes import clickpipe_rules
+from clickpipes.errors import ClickPipeFailedError, ClickPipeRefusedError
+from clickpipes.models import CreateClickPipeRequest, OnboardingOutput, Target
+from clickpipes.steps.create_clickpipe import create_clickpipe
+from clickpipes.steps.offboard_delete_role import delete_clickpipe
+
+from tests.fakes import FakeClickHouseCloud
+from tests.unit.conftest import load_event
+
+SERVICE = "5f1e2d3c-1b2a-4c3d-8e9f-001122334455"
+ROLE = "arn:aws:iam::123456789012:role/clickpipes/clickpipes-orders-pg-1a2b3c4d"
+
+
+class Tags:
+    def __init__(self) -> None:
+        self.tags: dict[str, dict[str, str]] = {}
+
+    def tag_role(self, role: str, tags: dict[str, str]) -> None:
+        self.tags.setdefault(role, {}).update(tags)
+
+
+def request(engine: str = "postgres", modes: tuple[str, ...] = ("initial_load", "cdc"), **pipe: Any) -> Any:
+    target: dict[str, Any] = load_event("create_iam_role.json")["target"]
+    target |= {
+        "engine": engine,
+        "clickhouse_service_id": SERVICE,
+        "clickpipe": {"name": "orders", "destination_database": "analytics", "tables": ["public.orders"]} | pipe,
+    }
+    output = OnboardingOutput(
+        **{
+            k: target[k]
+            for k in ("db_identifier", "kind", "engine", "engine_version", "resource_id", "endpoint", "port")
+        },
+        db_user="clickpipes_iam_user",
+        dbuser_arn="arn:aws:rds-db:us-east-1:123456789012:dbuser:db-X/clickpipes_iam_user",
+        role_arn=ROLE,
+        pipe_modes=list(modes),
+        changes=[],
+        warnings=[],
+        plan_only=target.get("plan_only", False),
+        requested_by=None,
+    )
+    return CreateClickPipeRequest(target=Target.model_validate(target), output=output)
+
+
+def run(req: Any, api: FakeClickHouseCloud, **options: Any) -> Any:
+    return create_clickpipe(
+        req, clickhouse=api, iam=Tags(), poll_seconds=1, max_wait_seconds=5, sleep=lambda _: None, **options
+    )
+
+
+@pytest.mark.parametrize("engine", list(clickpipe_rules.SOURCE_TYPES))
+def test_body_per_engine(engine: Any) -> None:
+    api = FakeClickHouseCloud({})
+    result = run(request(engine), api)
+    [body] = api.created
+    kind = "postgres" if "postgres" in engine else "mysql"
+    source = body["source"][kind]
+    assert (source["type"], source["authentication"], source["iamRole"]) == (
+        clickpipe_rules.SOURCE_TYPES[engine],
+        "IAM_ROLE",
+        ROLE,
+    )
+    assert source["tableMappings"] == [
+        {"sourceSchemaName": "public", "sourceTable": "orders", "targetTable": "public_orders"}
+    ]
+    assert ("database" in source) is (kind == "postgres")
+    assert (result.clickpipe_state, result.clickpipe_id) == ("Running", next(iter(api.pipes[SERVICE])))
+
+
+def test_cdc_without_cdc_in_pipe_modes_is_refused_with_the_reason() -> None:
+    api = FakeClickHouseCloud({})
+    with pytest.raises(ClickPipeRefusedError, match="reboot"):
+        run(request(modes=("initial_load",)), api)
+    assert api.created == []
+
+
+def test_no_tables_is_refused() -> None:
+    api = FakeClickHouseCloud({})
+    with pytest.raises(ClickPipeRefusedError, match="names no tables"):
+        run(request(tables=None), api)
+
+
+def test_existing_pipe_is_reused_and_a_difference_reported() -> None:
+    api = FakeClickHouseCloud({})
+    first = run(request(), api)
+    again = run(request(destination_database="elsewhere"), api)
+    assert again.clickpipe_id == first.clickpipe_id
+    assert len(api.created) == 1
+    assert any("destination.database" in w for w in again.warnings)
+
+
+def test_a_pipe_that_fails_is_named_and_one_still_starting_is_a_warning() -> None:
+    with pytest.raises(ClickPipeFailedError, match="Failed"):
+        run(request(), FakeClickHouseCloud({}, states=("Provisioning", "Failed")))
+    slow = run(request(), FakeClickHouseCloud({}, states=("Provisioning",) * 20))
+    assert slow.clickpipe_state == "Provisioning"
+    assert any("still Provisioning" in w for w in slow.warnings)
+
+
+def test_offboarding_without_the_api_warns_and_plan_only_deletes_nothing() -> None:
+    tag = f"{SERVICE}/00000000-0000-4000-8000-000000000001"
+    assert "console" in delete_clickpipe(tag, False, lambda: None)[1][0]
+    api = FakeClickHouseCloud({})
+    api.create_clickpipe(SERVICE, {"name": "orders"})
+    assert delete_clickpipe(tag, True, lambda: api)[0]
+    assert api.pipes[SERVICE]
+    assert delete_clickpipe(tag, False, lambda: api) == (
+        [f"ClickHouse Cloud: delete ClickPipe {tag.split('/')[1]} of service {SERVICE}"],
+        [],
+    )
+    assert "already deleted" in delete_clickpipe(tag, False, lambda: api)[1][0]
+
+
+def test_plan_only_lists_the_pipe_and_creates_nothing() -> None:
+    req = request()
+    planned = CreateClickPipeRequest(
+        target=req.target.model_copy(update={"plan_only": True}),
+        output=req.output.model_copy(update={"plan_only": True}),
+    )
+    api = FakeClickHouseCloud({})
+    result = run(planned, api)
+    assert (result.clickpipe_state, api.created) == ("planned", [])
+    assert any("create ClickPipe 'orders'" in c for c in result.changes)
