@@ -155,6 +155,8 @@ def test_cdc_off(world: LocalWorld, local_dbs: LocalDbsEnv, engine: str) -> None
         "CdcRequested",
         "ConfigureCdcDatabase",  # the read grants only
         "RecordResult",
+        "ClickPipeRequested",
+        "Succeeded",
     ]
     assert result.output["pipe_modes"] == ["initial_load"]
     assert parameter_group(world, engine, identifier)[0].startswith("default.")
