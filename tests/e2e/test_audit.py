@@ -280,3 +280,31 @@ def test_an_inactive_slot_holding_wal_is_reported_until_it_is_gone(
             conn.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
     found = by_db(audit(world, db_identifiers=[case["identifier"]]))[case["identifier"]]
     assert slot not in json.dumps(found["findings"])
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mariadb"])
+def test_a_cdc_off_onboarding_is_audited_for_its_read_grants_only(
+    world: LocalWorld, local_dbs: LocalDbsEnv, engine: str
+) -> None:
+    """A DB tagged clickpipes:onboarded-cdc=false: a lost read grant is drift (what an initial load needs), repaired;
+    what only CDC needs (rds_replication, the publication, the binlog) is never asked for."""
+    world.local_dbs = local_dbs  # type: ignore[attr-defined]
+    case = onboard(world, engine, "au-reads", cdc=False)
+    if engine == "postgres":
+        with pg_superuser_connect(local_dbs, dbname=DATABASE) as conn:
+            conn.execute(
+                sql.SQL("REVOKE SELECT ON ALL TABLES IN SCHEMA public FROM {}").format(sql.Identifier(case["user"]))
+            )
+    else:
+        with mariadb_root_connect(local_dbs) as conn, conn.cursor() as cur:
+            cur.execute(f"REVOKE SELECT ON `{DATABASE}`.* FROM %s@'%%'", (case["user"],))  # noqa: S608 (a constant)
+    found = by_db(audit(world, db_identifiers=[case["identifier"]]))[case["identifier"]]
+    assert (found["status"], checks(found)) == ("drifted", {"cdc-database"})
+    expected = found["findings"][0]["expected"]
+    assert expected.startswith("GRANT SELECT ON"), expected
+    assert not re.search("rds_replication|REPLICATION|PUBLICATION|binlog", expected), expected
+    repaired = audit(world, db_identifiers=[case["identifier"]], repair=True)
+    execution = re.search(r"onboarding (\S+) started", repaired.output["databases"][0].get("repair") or "")
+    assert execution, repaired.output["databases"]
+    assert finished(world, execution[1]).status == "SUCCEEDED"
+    assert by_db(audit(world, db_identifiers=[case["identifier"]]))[case["identifier"]]["findings"] == []

@@ -138,12 +138,52 @@ def test_cdc_without_allow_reboot_leaves_the_reboot_to_the_user(
 
 @pytest.mark.parametrize("engine", ["postgres", "mariadb"])
 def test_cdc_off(world: LocalWorld, local_dbs: LocalDbsEnv, engine: str) -> None:
+    """cdc: false: no CDC parameters, no reboot; ConfigureCdcDatabase still grants what an initial load reads
+    with (nothing for replication); a re-run changes nothing; the offboarding takes the grants away."""
     identifier, user = fresh("nocdc")
     create_db(world, local_dbs, engine, identifier)
+    table = sample_table(local_dbs, engine, identifier, rows=3)
+    plan = onboard(world, identifier, user, cdc=False, plan_only=True)
     result = onboard(world, identifier, user, cdc=False)
-    assert not {*CDC_STEPS, "RebootDb"} & set(step_names(result))
+    assert [s for s in dict.fromkeys(step_names(result)) if s not in ("Start", "WaitForDb")] == [
+        "ResolveTarget",
+        "EnableIamAuth",
+        "CheckDbStatus",
+        "IsDbReady",
+        "CreateDbUser",
+        "CreateIamRole",
+        "CdcRequested",
+        "ConfigureCdcDatabase",  # the read grants only
+        "RecordResult",
+        "ClickPipeRequested",
+        "Succeeded",
+    ]
     assert result.output["pipe_modes"] == ["initial_load"]
     assert parameter_group(world, engine, identifier)[0].startswith("default.")
+    reads = [c for c in result.output["changes"] if "SELECT" in c or "USAGE ON SCHEMA" in c]
+    if ENGINES[engine].server == "postgres":
+        assert [c.split(" TO ")[0] for c in reads] == [  # USAGE on public: PUBLIC has it already
+            'GRANT SELECT ON ALL TABLES IN SCHEMA "public"',
+            'ALTER DEFAULT PRIVILEGES IN SCHEMA "public" GRANT SELECT ON TABLES',
+        ]
+    else:
+        assert reads == [f"GRANT SELECT ON `{DATABASE}`.* TO '{user}'@'%'"]
+    assert not any("replication" in c.lower() or "PUBLICATION" in c or "binlog" in c for c in result.output["changes"])
+    assert all(c in plan.output["changes"] for c in reads)  # plan_only listed them
+    token = clickpipes_client.auth_token(dict(result.output), PRINCIPAL)
+    assert clickpipes_client.initial_load(local_dbs, dict(result.output), token, DATABASE).rows[table] == 3
+    again = onboard(world, identifier, user, cdc=False)
+    assert not [c for c in again.output["changes"] if "SELECT" in c or "USAGE ON SCHEMA" in c]  # idempotent
+
+    off = world.run("OffboardingStateMachine", {"db_identifier": identifier}, timeout=120)
+    assert off.status == "SUCCEEDED", (off.error, off.cause)
+    if ENGINES[engine].server == "postgres":  # DROP ROLE fails while a grant or default privilege names the user
+        with pg_superuser_connect(local_dbs) as conn:
+            assert conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)).fetchone() is None
+    else:
+        with mariadb_root_connect(local_dbs) as conn, conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM mysql.db WHERE User = %s", (user,))
+            assert cur.fetchone() == (0,)
 
 
 def aws_state(world: LocalWorld) -> Any:

@@ -242,6 +242,7 @@ def test_a_user_owning_a_table_is_disabled_with_the_reason(world: LocalWorld, lo
     finally:
         with pg_superuser_connect(local_dbs, dbname=DATABASE) as conn:
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(user)))  # the read grants of the onboarding
         with pg_superuser_connect(local_dbs) as conn:
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(user)))
 

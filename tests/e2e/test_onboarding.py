@@ -11,7 +11,7 @@ import pymysql
 import pytest
 
 from tests.dbs.servers import LocalDbsEnv, iam_token, mariadb_login_with_token, pg_login_with_token
-from tests.e2e.scenario import ENGINES, PRINCIPAL, STATE_MACHINE, create_db, fresh, login_with_token
+from tests.e2e.scenario import DATABASE, ENGINES, PRINCIPAL, STATE_MACHINE, create_db, fresh, login_with_token
 from tests.harness.execution import ExecutionResult
 from tests.harness.local_aws import LocalWorld
 
@@ -68,11 +68,17 @@ def test_onboarding_per_engine(world: LocalWorld, local_dbs: LocalDbsEnv, engine
     assert resource_id.startswith("cluster-" if case.kind == "cluster" else "db-")
     changes = result.output.pop("changes")
     assert changes[0].endswith("EnableIAMDatabaseAuthentication=true, ApplyImmediately=true")
-    assert any(user in change for change in changes[1:-2])  # CREATE USER / GRANT rds_iam
-    assert changes[-2:] == [
-        f"CreateRole /clickpipes/{role_name}: trust {PRINCIPAL}, permissions boundary {BOUNDARY}",
-        f"PutRolePolicy: rds-db:connect on {dbuser_arn}",
-    ]
+    role_at = changes.index(f"CreateRole /clickpipes/{role_name}: trust {PRINCIPAL}, permissions boundary {BOUNDARY}")
+    assert any(user in change for change in changes[1:role_at])  # CREATE USER / GRANT rds_iam
+    assert changes[role_at + 1] == f"PutRolePolicy: rds-db:connect on {dbuser_arn}"
+    # then what an initial load reads with (cdc: false: nothing for replication)
+    if case.server == "postgres":  # USAGE on public: PUBLIC has it already
+        assert changes[role_at + 2 :] == [
+            f'GRANT SELECT ON ALL TABLES IN SCHEMA "public" TO "{user}"',
+            f'ALTER DEFAULT PRIVILEGES IN SCHEMA "public" GRANT SELECT ON TABLES TO "{user}"',
+        ]
+    else:
+        assert changes[role_at + 2 :] == [f"GRANT SELECT ON `{DATABASE}`.* TO '{user}'@'%'"]
     assert result.output == {
         "db_identifier": identifier,
         "kind": case.kind,
@@ -110,6 +116,10 @@ def test_onboarding_per_engine(world: LocalWorld, local_dbs: LocalDbsEnv, engine
         # what an offboarding may undo or take away (tests/e2e/test_offboarding.py)
         "clickpipes:iam-auth-enabled-by-us": "true",
         "clickpipes:onboarded-db-user": user,
+        # what the audit checks again (tests/e2e/test_audit.py): the admin login, no CDC, the schemas granted
+        "clickpipes:admin-secret-arn": db["MasterUserSecret"]["SecretArn"],
+        "clickpipes:onboarded-cdc": "false",
+        "clickpipes:onboarded-schemas": "public" if case.server == "postgres" else DATABASE,
     }
 
     # ClickPipes' side: the new user logs in with an IAM token, and only with a valid one

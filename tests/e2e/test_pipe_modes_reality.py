@@ -32,13 +32,12 @@ class Case:
     warning: str | None  # what a warning of the output says (None: the request itself asked for no CDC)
     failure: str  # why the stream fails: the local IAM's refusal (PostgreSQL), the server's error, or "no changes"
     setup: str = ""  # "backups-off" | "iam-replication-off"
-    loads: bool = True  # False: GAP, with cdc: false the user is granted no SELECT (see test_cdc_off_initial_load)
     expect: list[str] = field(default_factory=lambda: ["initial_load"])
 
 
 CASES = {
     "pg-reboot-pending": Case("postgres", {}, "CDC needs a reboot", "reboot pending"),
-    "pg-cdc-off": Case("postgres", {"cdc": False}, None, "rds.logical_replication is not in effect", loads=False),
+    "pg-cdc-off": Case("postgres", {"cdc": False}, None, "rds.logical_replication is not in effect"),
     "pg-iam-replication-off": Case(
         "postgres",
         {"allow_reboot": True},
@@ -48,7 +47,7 @@ CASES = {
     ),
     "mysql-reboot-pending": Case("mysql", {}, "CDC needs a reboot", "no changes"),
     "mysql-binlog-off": Case("mysql", {}, "automated backups", "no changes", setup="backups-off"),
-    "mariadb-cdc-off": Case("mariadb", {"cdc": False}, None, "privilege", loads=False),
+    "mariadb-cdc-off": Case("mariadb", {"cdc": False}, None, "privilege"),
 }
 
 
@@ -89,11 +88,9 @@ def test_a_stream_without_cdc_in_pipe_modes_fails_for_the_warned_reason(
         assert output["pipe_modes"] == case.expect
         if case.warning is not None:
             assert any(case.warning in w for w in output["warnings"]), output["warnings"]
-        if case.loads:  # initial_load is in every pipe_modes: the load works
-            load = clickpipes_client.initial_load(
-                local_dbs, output, clickpipes_client.auth_token(output, PRINCIPAL), DATABASE
-            )
-            assert load.rows[table] == 2
+        # initial_load is in every pipe_modes: the load works
+        token = clickpipes_client.auth_token(output, PRINCIPAL)
+        assert clickpipes_client.initial_load(local_dbs, output, token, DATABASE).rows[table] == 2
         binlog = cdc_reality.binlog_in_effect(identifier) if ENGINES[case.engine].server == "mariadb" else "ROW"
         write = lambda: app_changes(local_dbs, case.engine, table, binlog=binlog)  # noqa: E731
         if case.failure == "no changes":  # the binlog does not carry this DB's row changes
@@ -107,11 +104,6 @@ def test_a_stream_without_cdc_in_pipe_modes_fails_for_the_warned_reason(
         assert case.failure in str(refused.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GAP (product): with cdc: false no step grants SELECT (PostgreSQL: USAGE + SELECT on the schemas; MySQL "
-    "family: SELECT on the schemas): pipe_modes says initial_load, but ClickPipes cannot read the tables",
-)
 @pytest.mark.parametrize("engine", ["postgres", "mariadb"])
 def test_cdc_off_initial_load(world: LocalWorld, local_dbs: LocalDbsEnv, engine: str) -> None:
     identifier, user = fresh("cdcoff-load")

@@ -93,14 +93,21 @@ def auth_token(
         )
 
 
+PG_PUBLISHED = "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = 'clickpipes' ORDER BY 1, 2"
+PG_READABLE = (
+    "SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') "
+    "AND has_table_privilege(format('%I.%I', schemaname, tablename), 'SELECT') ORDER BY 1, 2"
+)
+
+
 def initial_load(env: LocalDbsEnv, output: Mapping[str, Any], token: str, database: str) -> InitialLoad:
-    """Log in with the token over verified TLS and read every table ClickPipes would load."""
+    """Log in with the token over verified TLS and read every table ClickPipes would load. PostgreSQL: a CDC pipe
+    loads the publication's tables; an initial-load-only pipe (no ``cdc`` in ``pipe_modes``) needs no publication
+    and loads every table the user may read."""
     user = output["db_user"]
     if "postgres" in output["engine"]:
         with pg_connect(user, token, env=env, dbname=database) as conn:
-            tables = conn.execute(
-                "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = 'clickpipes' ORDER BY 1, 2"
-            ).fetchall()
+            tables = conn.execute(PG_PUBLISHED if "cdc" in output["pipe_modes"] else PG_READABLE).fetchall()
             data = {}
             for schema, table in tables:
                 query = sql.SQL("SELECT * FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(table))

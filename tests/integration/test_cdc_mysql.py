@@ -116,6 +116,40 @@ def test_mariadb_configure_grants_and_retention(my_case: MyCase, gateway: Databa
         conn.close()
 
 
+def test_mariadb_read_only_grants_select_on_the_schemas_only(
+    my_case: MyCase, gateway: DatabaseGateway, binlog_row_metadata_off: None
+) -> None:
+    """replication off (an onboarding with cdc: false): what an initial load reads with, nothing for CDC: no
+    retention change (even though 72 is asked), no replication grant, no binlog check (the binlog is not ready)."""
+    case = my_case
+    plan = gateway.configure_cdc("mysql", case.admin, case.request(replication=False, plan_only=True))
+    select = f"GRANT SELECT ON `{case.schema}`.* TO '{case.user}'@'%'"
+    assert plan.changes == [select]
+    assert not any(case.schema in g for g in grants(case.env, case.user))  # a plan changes nothing
+    result = gateway.configure_cdc("mysql", case.admin, case.request(replication=False))
+    assert result.changes == plan.changes
+    assert (result.warnings, result.binlog_ready, result.previous_binlog_retention) == ([], None, None)
+    shown = grants(case.env, case.user)
+    assert f"GRANT SELECT ON `{case.schema}`.* TO `{case.user}`@`%`" in shown
+    assert not any("REPLICATION" in g or "BINLOG" in g or "`mysql`" in g for g in shown), shown
+    assert retention(case.env) is None  # untouched (the fixture set RDS's default)
+    conn = mariadb_connect(case.user, iam_token(case.env, "mariadb", case.user), env=case.env)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT v FROM `{case.schema}`.orders")  # noqa: S608 (unique_name: safe)
+            assert cur.fetchall() == (("a",),)
+    finally:
+        conn.close()
+    assert gateway.configure_cdc("mysql", case.admin, case.request(replication=False)).changes == []  # idempotent
+    # CDC turned on later: only what replication adds
+    assert [c.split(" TO ")[0] for c in gateway.configure_cdc("mysql", case.admin, case.request()).changes] == [
+        "CALL mysql.rds_set_configuration('binlog retention hours', 72)",
+        "GRANT REPLICATION CLIENT ON *.*",
+        "GRANT REPLICATION SLAVE ON *.*",
+        "GRANT SELECT ON `mysql`.*",
+    ]
+
+
 @pytest.fixture
 def binlog_row_metadata_off(local_dbs: LocalDbsEnv) -> Iterator[None]:
     """The server as before its parameter group applies: MariaDB's default binlog_row_metadata (dynamic)."""

@@ -245,6 +245,35 @@ def test_pg_default_privileges_and_new_tables(pg_case: PgCase, gateway: Database
     assert case.table("later") in published(case)
 
 
+def test_pg_read_only_grants_what_an_initial_load_needs(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+    """replication off (an onboarding with cdc: false): USAGE, SELECT, default privileges; no rds_replication, no
+    publication, no warning about replication (wal_level, replica identities)."""
+    case = pg_case
+    s, u = f'"{case.schema}"', f'"{case.user}"'
+    reads = [
+        f"GRANT USAGE ON SCHEMA {s} TO {u}",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {u}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {s} GRANT SELECT ON TABLES TO {u}",
+    ]
+    before = pg_snapshot(case)
+    plan = gateway.configure_cdc("postgres", case.admin, case.request(replication=False, plan_only=True))
+    assert (plan.changes, plan.warnings) == (reads, [])
+    assert pg_snapshot(case) == before
+    result = gateway.configure_cdc("postgres", case.admin, case.request(replication=False))
+    assert (result.changes, result.warnings) == (reads, [])
+    after = pg_snapshot(case)
+    assert (after["publications"], after["members"]) == (before["publications"], before["members"])
+    assert published(case) == set()
+    with case.as_admin() as conn:
+        conn.execute(sql.SQL("CREATE TABLE {}.later (id int PRIMARY KEY)").format(sql.Identifier(case.schema)))
+    with case.as_user() as conn:  # the IAM user, with a token: every table, and one created later
+        for table in ("keyed", "nokey", "full", "later"):
+            conn.execute(sql.SQL("SELECT * FROM {}").format(sql.Identifier(case.schema, table))).fetchall()
+    assert gateway.configure_cdc("postgres", case.admin, case.request(replication=False)).changes == []
+    # CDC turned on later: only what replication adds
+    assert gateway.configure_cdc("postgres", case.admin, case.request()).changes[0] == f"GRANT rds_replication TO {u}"
+
+
 def test_pg_rerun_is_a_no_op(pg_case: PgCase, gateway: DatabaseGateway) -> None:
     first = gateway.configure_cdc("postgres", pg_case.admin, pg_case.request())
     before = pg_snapshot(pg_case)

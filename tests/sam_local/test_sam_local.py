@@ -681,3 +681,10 @@ def test_configure_cdc_database_with_the_stack_defaults(samlocal: SamLocal, reso
     """Like CreateDbUser: the RDS-managed secret is read, then the CA bundle stops it before any packet."""
     result = samlocal.invoke("ConfigureCdcDatabaseFunction", event("configure_cdc_database", target=resolved))
     assert_stopped_at_tls(result, resolved)
+
+
+def test_configure_cdc_database_with_cdc_off_logs_in_too(samlocal: SamLocal, resolved: dict[str, Any]) -> None:
+    """cdc: false still runs the step (the read grants an initial load needs): it logs in like CDC does."""
+    target = {**resolved, "cdc": {**resolved["cdc"], "enabled": False}}
+    result = samlocal.invoke("ConfigureCdcDatabaseFunction", event("configure_cdc_database", target=target))
+    assert_stopped_at_tls(result, target)

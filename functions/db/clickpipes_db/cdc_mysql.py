@@ -8,7 +8,9 @@ What ClickPipes' RDS/Aurora MySQL and RDS MariaDB source pages ask for, made ide
 
 ``SHOW GRANTS`` and ``mysql.rds_show_configuration()`` decide what is missing; only that runs. The binlog
 parameters (``binlog_format``, ``binlog_row_image``, ``binlog_row_metadata``, ``log_bin``) belong to the
-parameter group: they are only checked and reported. With ``plan_only`` nothing but reads runs.
+parameter group: they are only checked and reported. With ``plan_only`` nothing but reads runs. With
+``replication`` off (an onboarding with ``cdc: false``) only ``GRANT SELECT ON `schema`.*`` runs, what an initial
+load reads with: no retention change, no replication grant, no binlog check.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ class CheckedMysqlRequest:
     schemas: tuple[str, ...]
     retention_hours: int | None
     plan_only: bool
+    replication: bool = True  # False: SELECT on the schemas only (an initial load)
 
 
 def check_request(request: CdcDbRequest) -> CheckedMysqlRequest:
@@ -82,6 +85,8 @@ def check_request(request: CdcDbRequest) -> CheckedMysqlRequest:
             raise InvalidInputError(f"Schema {schema!r} is a system schema: it cannot be replicated.")
         if schema != "mysql" and schema not in schemas:  # `mysql`.* is granted anyway
             schemas.append(schema)
+    if not request.replication:
+        return CheckedMysqlRequest(user, tuple(schemas), None, request.plan_only, replication=False)
     return CheckedMysqlRequest(user, tuple(schemas), request.binlog_retention_hours, request.plan_only)
 
 
@@ -108,7 +113,7 @@ def configure_cdc(conn: Connection, wanted: CheckedMysqlRequest) -> CdcDbResult:
         try:
             with conn.cursor() as cur:
                 statements = _plan(cur, wanted)
-                binlog_warnings = _binlog_warnings(cur)
+                binlog_warnings = _binlog_warnings(cur) if wanted.replication else []
                 retention_changes = any(s.sql.startswith("CALL mysql.rds_set_configuration") for s in statements)
                 previous = current_retention(cur) if retention_changes else None
                 if not wanted.plan_only:
@@ -124,7 +129,7 @@ def configure_cdc(conn: Connection, wanted: CheckedMysqlRequest) -> CdcDbResult:
     return CdcDbResult(
         changes=[s.text for s in statements],
         warnings=binlog_warnings,
-        binlog_ready=not binlog_warnings,
+        binlog_ready=not binlog_warnings if wanted.replication else None,
         previous_binlog_retention=previous if retention_changes and not wanted.plan_only else None,
     )
 
@@ -163,12 +168,12 @@ def _plan(cur: Cursor, wanted: CheckedMysqlRequest) -> list[Statement]:
         statements.extend(_retention(cur, wanted.retention_hours, plan_only=wanted.plan_only))
     held = _grants(cur, user) if user_exists else {}
     every = held.get("*", set())
-    for privilege in REPLICATION:
+    for privilege in REPLICATION if wanted.replication else ():
         if privilege not in every:
             statements.append(
                 Statement(f"GRANT {privilege} ON *.* TO %s@'%%'", (user,), f"GRANT {privilege} ON *.* TO '{user}'@'%'")
             )
-    for schema in ("mysql", *wanted.schemas):
+    for schema in ("mysql", *wanted.schemas) if wanted.replication else wanted.schemas:
         if "SELECT" not in every and "SELECT" not in held.get(schema, set()):
             quoted = quote_identifier(schema)
             statements.append(

@@ -6,6 +6,9 @@ What ClickPipes' RDS/Aurora PostgreSQL source pages ask for, made idempotent::
     ALTER DEFAULT PRIVILEGES IN SCHEMA s GRANT SELECT ON TABLES TO u;  GRANT rds_replication TO u;
     CREATE PUBLICATION p FOR TABLE s.t1, s.t2   -- or FOR TABLES IN SCHEMA s1, s2
 
+With ``replication`` off (an onboarding with ``cdc: false``) only the first three run: what an initial load reads
+with; no rds_replication, no publication.
+
 Everything is read from the catalogs first; then only what is missing runs, in one transaction (all or
 nothing). With ``plan_only`` nothing but catalog reads runs, and ``changes`` is what a real run would execute.
 Every identifier goes through ``psycopg.sql.Identifier``; names are checked by :func:`check_request`
@@ -60,7 +63,7 @@ def check_request(request: CdcDbRequest) -> CheckedPgRequest:
         tables.append((schema, table))
     if not schemas:
         raise InvalidInputError("Give at least one schema to publish (for example 'public').")
-    return CheckedPgRequest(user, schemas, tuple(tables), publication, request.plan_only)
+    return CheckedPgRequest(user, schemas, tuple(tables), publication, request.plan_only, request.replication)
 
 
 def _check_name(what: str, name: str) -> str:
@@ -102,7 +105,8 @@ def configure_cdc(conn: psycopg.Connection[Any], wanted: CheckedPgRequest) -> Cd
                 else:
                     cur.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
                     actions, warnings = _execute(conn, cur, plan)
-                    if catalog.publication is None or catalog.publication.marked:  # another's is not ours to check
+                    if wanted.replication and (catalog.publication is None or catalog.publication.marked):
+                        # another's publication is not ours to check
                         _check_published_identities(cur, wanted.publication)
         except errors.LockNotAvailable:
             raise TransientError(
@@ -204,6 +208,8 @@ def _plan(catalog: Catalog, wanted: CheckedPgRequest) -> PublicationPlan:
             plan.steps.append(
                 Step(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(nsp, user))
             )
+    if not wanted.replication:  # an initial load only: reading is all it needs
+        return plan
     if not catalog.replication_role_exists:
         raise DbPrivilegeError(
             f"Role rds_replication does not exist in database {catalog.database}: this is not an RDS/Aurora "

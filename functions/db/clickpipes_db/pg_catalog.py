@@ -26,6 +26,7 @@ class CheckedPgRequest:
     tables: tuple[tuple[str, str], ...]  # (schema, table); empty: publish the schemas
     publication: str
     plan_only: bool
+    replication: bool = True  # False: the read grants only (an initial load), no rds_replication or publication
 
 
 UNIDENTIFIED_SQL: Final = (

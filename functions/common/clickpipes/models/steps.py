@@ -112,6 +112,9 @@ class CdcDbRequest(Model):
     publication: str  # PostgreSQL publication name
     binlog_retention_hours: int | None  # MySQL family: mysql.rds_set_configuration('binlog retention hours')
     plan_only: bool
+    # False (the onboarding with cdc: false): only what an initial load reads with, the SELECT grants; no
+    # replication grant, publication or binlog retention
+    replication: bool = True
 
 
 class CdcDbResult(Model):

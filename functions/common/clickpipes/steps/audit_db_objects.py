@@ -46,8 +46,8 @@ def audit_db_objects(
         except IamAuthNotActiveError:
             pass  # IAM auth is off: the iam-auth finding says so
         inspection = database.inspect(family, credentials, target.db_user)
-        if target.cdc.enabled and target.cdc.tables != ["-"]:  # "-": the tables asked for were not recorded
-            cdc = database.configure_cdc(
+        if target.cdc.tables != ["-"]:  # "-": the CDC tables asked for were not recorded
+            cdc = database.configure_cdc(  # cdc: false, the read grants only
                 family,
                 credentials,
                 CdcDbRequest(
@@ -57,6 +57,7 @@ def audit_db_objects(
                     publication=target.cdc.publication,
                     binlog_retention_hours=target.cdc.binlog_retention_hours,
                     plan_only=True,
+                    replication=target.cdc.enabled,
                 ),
             )
             found += audit_rules.planned("cdc-database", cdc.changes)

@@ -1,4 +1,7 @@
-"""Step ConfigureCdcDatabase: the database side of CDC readiness (grants, publication, binlog retention)."""
+"""Step ConfigureCdcDatabase: the database side of CDC readiness (grants, publication, binlog retention).
+
+With ``cdc: false`` it still runs, read-only (``CdcDbRequest.replication`` off): the SELECT grants an initial load
+needs, nothing for replication."""
 
 from __future__ import annotations
 
@@ -10,8 +13,6 @@ from clickpipes.steps.shared import admin_login
 
 
 def configure_cdc_database(target: Target, *, rds: Rds, secrets: Secrets, database: Database) -> CdcDbResult:
-    if not target.cdc.enabled:
-        return CdcDbResult(changes=[])
     _, credentials = admin_login(rds, secrets, target)
     request = CdcDbRequest(
         user=rules.check_db_user(target.db_user, target.engine),
@@ -20,6 +21,7 @@ def configure_cdc_database(target: Target, *, rds: Rds, secrets: Secrets, databa
         publication=target.cdc.publication,
         binlog_retention_hours=target.cdc.binlog_retention_hours,
         plan_only=target.plan_only,
+        replication=target.cdc.enabled,
     )
     result = database.configure_cdc(rules.family(target.engine), credentials, request)
     if result.previous_binlog_retention is not None and ORIGINAL_RETENTION_TAG not in rds.tags(target.arn):

@@ -10,14 +10,14 @@ from clickpipes.steps.ports import Rds
 
 def recorded(target: Target) -> dict[str, str]:
     """What an offboarding takes away: the user, and (PostgreSQL CDC) the publication; what the audit checks
-    again: whether CDC was set up, and for which schemas (when they fit in a tag value)."""
+    again: whether CDC was set up, and which schemas were granted (when they fit in a tag value)."""
     tags = {DB_USER_TAG: target.db_user, rules.CDC_TAG: str(target.cdc.enabled).lower()}
     if target.cdc.enabled and rules.family(target.engine) == "postgres":
         tags[PUBLICATION_TAG] = target.cdc.publication
     if len(target.admin_secret_arn) <= rules.TAG_VALUE_MAX:  # an ARN, never the secret
         tags[rules.ADMIN_SECRET_TAG] = target.admin_secret_arn
     schemas = " ".join(target.cdc.schemas)
-    if target.cdc.enabled and schemas and len(schemas) <= rules.TAG_VALUE_MAX:
+    if schemas and len(schemas) <= rules.TAG_VALUE_MAX:  # with cdc: false too, the schemas the user may read
         tags[rules.SCHEMAS_TAG] = schemas
     tables = " ".join(target.cdc.tables)
     if target.cdc.enabled and tables:  # "-": more than a tag holds (the audit then leaves the publication's tables be)
