@@ -9,8 +9,9 @@ import json
 from typing import Any
 
 import pytest
+from clickpipes import rules
 
-from .samlocal import ACCOUNT, REGION, SamLocal, role_name, sample_event
+from .samlocal import ACCOUNT, BOUNDARY_ARN, ONBOARDING_MACHINE_ARN, REGION, SamLocal, role_name, sample_event
 
 pytestmark = pytest.mark.container
 
@@ -22,26 +23,19 @@ event = sample_event
 
 
 def our_role(samlocal: SamLocal, identifier: str, resource_id: str) -> None:
+    """The role as the onboarding makes it: its trust, its one policy, the stack's boundary, its tags."""
     iam = samlocal.aws("iam")
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": PRINCIPAL}, "Action": ["sts:AssumeRole", "sts:TagSession"]}
-        ],
-    }
     db_arn = f"arn:aws:rds:{REGION}:{ACCOUNT}:db:{identifier}"
     iam.create_role(
         RoleName=role_name(identifier),
         Path="/clickpipes/",
-        AssumeRolePolicyDocument=json.dumps(trust),
-        Tags=[{"Key": "clickpipes:db-arn", "Value": db_arn}, {"Key": "clickpipes:principal", "Value": PRINCIPAL}],
+        AssumeRolePolicyDocument=json.dumps(rules.trust_policy(PRINCIPAL)),
+        PermissionsBoundary=BOUNDARY_ARN,
+        Tags=[{"Key": rules.DB_ARN_TAG, "Value": db_arn}, {"Key": rules.PRINCIPAL_TAG, "Value": PRINCIPAL}],
     )
-    dbuser = f"arn:aws:rds-db:{REGION}:{ACCOUNT}:dbuser:{resource_id}/clickpipes_iam_user"
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "rds-db:connect", "Resource": dbuser}],
-    }
-    iam.put_role_policy(RoleName=role_name(identifier), PolicyName="rds-db-connect", PolicyDocument=json.dumps(policy))
+    dbuser = f"arn:aws:rds-db:{REGION}:{ACCOUNT}:dbuser:{resource_id}/{rules.DEFAULT_DB_USER}"
+    policy = json.dumps(rules.connect_policy(dbuser))
+    iam.put_role_policy(RoleName=role_name(identifier), PolicyName=rules.CONNECT_POLICY_NAME, PolicyDocument=policy)
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +92,8 @@ def test_repair_database_deletes_the_orphan_role_with_delete_orphans(
 ) -> None:
     gone = {"db_identifier": GONE, "kind": "instance", "status": "gone", "findings": [], "role_name": role_name(GONE)}
     request = event("repair_database", audit=gone, delete_orphans=True)
-    result = samlocal.invoke("RepairDatabaseFunction", request).ok()
+    env = {"RepairDatabaseFunction": {"STATE_MACHINE_ARN": ONBOARDING_MACHINE_ARN}}  # sam local resolves no Ref
+    result = samlocal.invoke("RepairDatabaseFunction", request, env=env).ok()
     assert result["repair"].endswith("deleted"), result
     names = [r["RoleName"] for r in samlocal.aws("iam").list_roles(PathPrefix="/clickpipes/")["Roles"]]
     assert role_name(GONE) not in names
