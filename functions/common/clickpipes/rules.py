@@ -130,6 +130,14 @@ def check_db_user(user: str, engine: Engine | None = None) -> str:
     return user
 
 
+def db_of_arn(arn: str) -> tuple[DbKind, str] | None:
+    """The kind and identifier an RDS DB instance or cluster ARN names, as written; None when it is no such ARN."""
+    match = DB_ARN_PATTERN.fullmatch(arn)
+    if match is None:
+        return None
+    return ("instance" if match["kind"] == "db" else "cluster"), match["identifier"]
+
+
 def parse_db_reference(reference: str) -> tuple[DbKind | None, str, str | None]:
     """Split an identifier or an RDS ARN into (kind or None, identifier, region or None)."""
     match = DB_ARN_PATTERN.fullmatch(reference)

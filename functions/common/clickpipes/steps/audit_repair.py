@@ -76,12 +76,9 @@ def delete_orphan(audit: DbAudit, iam: AuditIam) -> str | None:
     role = iam.get_role(name) if name else None
     if name is None or role is None:
         return None
-    match = rules.DB_ARN_PATTERN.fullmatch(role.tags.get(rules.DB_ARN_TAG, ""))
-    kind = match and ("instance" if match["kind"] == "db" else "cluster")
-    if (
-        role.path != rules.ROLE_PATH
-        or match is None
-        or (kind, match["identifier"]) != (audit.kind, audit.db_identifier)
+    if role.path != rules.ROLE_PATH or rules.db_of_arn(role.tags.get(rules.DB_ARN_TAG, "")) != (
+        audit.kind,
+        audit.db_identifier,
     ):
         return f"role {role.arn} is not this tool's role for {audit.db_identifier}: left as it is"
     _, deleted = take_apart_role(iam, name, role, plan_only=False)

@@ -38,10 +38,9 @@ def resolve_audit(request: AuditInput, *, rds: AuditRds, iam: AuditIam, region: 
     ]
     for name in iam.list_role_names(rules.ROLE_PATH):
         role = iam.get_role(name)
-        match = rules.DB_ARN_PATTERN.fullmatch((role.tags if role else {}).get(rules.DB_ARN_TAG, ""))
-        if match is None:
+        db = rules.db_of_arn((role.tags if role else {}).get(rules.DB_ARN_TAG, ""))
+        if db is None:
             continue  # not a role this tool made
-        kind: rules.DbKind = "instance" if match["kind"] == "db" else "cluster"
-        if (kind, match["identifier"]) not in existing:
-            items.append(AuditItem(db_identifier=match["identifier"], kind=kind, role_name=name))
+        if db not in existing:
+            items.append(AuditItem(db_identifier=db[1], kind=db[0], role_name=name))
     return AuditPlan(items=items, repair=request.repair, delete_orphans=request.delete_orphans)
