@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from psycopg import sql
 
-from tests.dbs.servers import LocalDbsEnv
-from tests.e2e.scenario import ENGINES, STATE_MACHINE, create_db, deploy, fresh
+from tests.dbs.servers import LocalDbsEnv, mariadb_root_connect, pg_superuser_connect
+from tests.e2e.scenario import DATABASE, ENGINES, STATE_MACHINE, create_db, deploy, fresh
 from tests.harness.clickhouse_cloud_api import ClickHouseCloudStandIn
 from tests.harness.execution import ExecutionResult
 from tests.harness.iam_authority import IamAuthority
@@ -66,23 +67,65 @@ def service(cloud: tuple[LocalWorld, ClickHouseCloudStandIn]) -> str:
     return service_id
 
 
-def onboard(world: LocalWorld, local_dbs: LocalDbsEnv, engine: str, service_id: str, **extra: Any) -> ExecutionResult:
+def seed(local_dbs: LocalDbsEnv, engine: str) -> str:
+    """A fresh schema in the DBs' database, owned by the admin: orders and items with a primary key, nokey without."""
+    schema = "chs_" + uuid.uuid4().hex[:8]
+    if SOURCE_TYPES[engine][0] == "postgres":
+        with pg_superuser_connect(local_dbs, DATABASE) as conn:
+            conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(local_dbs.postgres.admin_user)))
+            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+            for table, key in (("orders", " PRIMARY KEY"), ("items", " PRIMARY KEY"), ("nokey", "")):
+                conn.execute(sql.SQL("CREATE TABLE {} (id int" + key + ")").format(sql.Identifier(schema, table)))
+    else:
+        with mariadb_root_connect(local_dbs) as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{schema}`")
+            for table in ("orders", "items", "nokey"):
+                cur.execute(f"CREATE TABLE `{schema}`.`{table}` (id int)")
+    return schema
+
+
+def onboard(
+    world: LocalWorld,
+    local_dbs: LocalDbsEnv,
+    engine: str,
+    service_id: str,
+    *,
+    tables: list[str] | None = None,
+    **extra: Any,
+) -> ExecutionResult:
+    """A snapshot pipe of a fresh schema (cdc: false): without ``tables``, of every table the onboarding reports."""
     identifier, user = fresh("ch" + engine.replace("aurora-", "au")[:6])
     create_db(world, local_dbs, engine, identifier)
-    schema = "public" if SOURCE_TYPES[engine][0] == "postgres" else "clickpipes_e2e"
+    schema = seed(local_dbs, engine)
+    pipe = {"name": f"pipe-{identifier}", "replication_mode": "snapshot", "destination_database": "analytics"}
     request = {
         "db_identifier": identifier,
         "clickhouse_service_id": service_id,
         "db_user": user,
         "cdc": False,
-        "clickpipe": {
-            "name": f"pipe-{identifier}",
-            "replication_mode": "snapshot",
-            "destination_database": "analytics",
-            "tables": [f"{schema}.orders"],
-        },
+        "schemas": [schema],
+        "clickpipe": pipe | ({"tables": [f"{schema}.{t}" for t in tables]} if tables else {}),
     } | extra
-    return world.run(STATE_MACHINE, request, timeout=120)
+    return world.run(STATE_MACHINE, request, timeout=180)
+
+
+def mapped(api: ClickHouseCloudStandIn, result: ExecutionResult) -> list[tuple[str, str, str]]:
+    """The table mappings of the pipe this onboarding created, as the stand-in received them."""
+    [body] = [b for b in api.created_bodies() if b["name"] == result.input["clickpipe"]["name"]]
+    ((_, source),) = body["source"].items()
+    return [(m["sourceSchemaName"], m["sourceTable"], m["targetTable"]) for m in source["tableMappings"]]
+
+
+def db_tags(world: LocalWorld, result: ExecutionResult) -> dict[str, str]:
+    identifier = result.input["db_identifier"]
+    rds = world.client("rds")
+    found = rds.describe_db_instances(Filters=[{"Name": "db-instance-id", "Values": [identifier]}])["DBInstances"]
+    arn = (
+        found[0]["DBInstanceArn"]
+        if found
+        else rds.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"][0]["DBClusterArn"]
+    )
+    return {t["Key"]: t["Value"] for t in rds.list_tags_for_resource(ResourceName=arn)["TagList"]}
 
 
 def succeeded(world: LocalWorld, local_dbs: LocalDbsEnv, engine: str, service_id: str) -> ExecutionResult:
@@ -113,8 +156,11 @@ def test_service_id_resolves_the_role_and_the_pipe_is_created(
     )
     assert (source["host"], source["port"]) == (result.output["endpoint"], result.output["port"])
     assert source["credentials"] == {"username": result.output["db_user"]}
-    assert ("publicationName" in source["settings"]) is (kind == "postgres")
+    assert "publicationName" not in source["settings"]  # cdc: false: no publication
+    schema = result.input["schemas"][0]
+    assert mapped(api, result) == [(schema, t, f"{schema}_{t}") for t in ("items", "nokey", "orders")]
     assert result.output["clickpipe_state"] == "Running"
+    assert db_tags(world, result)["clickpipes:clickpipe-status"] == "Running"
     assert result.output["clickpipe_id"] in {p["id"] for p in api.pipes(service)}
     assert api.state.violations == []
 
@@ -172,7 +218,7 @@ def test_an_idle_service_is_woken_then_the_pipe_is_created(
     assert len(api.pipes(service)) == 1
 
 
-def test_a_pipe_that_fails_fails_the_onboarding(
+def test_a_pipe_that_fails_fails_the_execution_but_the_access_stays_recorded(
     cloud: tuple[LocalWorld, ClickHouseCloudStandIn], local_dbs: LocalDbsEnv, service: str
 ) -> None:
     world, api = cloud
@@ -182,7 +228,62 @@ def test_a_pipe_that_fails_fails_the_onboarding(
     finally:
         api.state.pipe_states = ["Provisioning", "Setup", "Running"]
     assert (result.status, result.error) == ("FAILED", "ClickPipeFailedError")
-    assert "Failed" in (result.cause or "")
+    assert "is Failed" in (result.cause or "")
+    assert "IAM access is in place" in (result.cause or "")
+    tags = db_tags(world, result)
+    assert (tags["clickpipes:status"], tags["clickpipes:clickpipe-status"]) == ("ready", "failed ClickPipeFailedError")
+    assert "clickpipes:error" not in tags
+
+
+CDC = {"cdc": True, "allow_reboot": True}
+
+
+def test_cdc_maps_the_publications_tables(
+    cloud: tuple[LocalWorld, ClickHouseCloudStandIn], local_dbs: LocalDbsEnv, service: str
+) -> None:
+    """PostgreSQL CDC: the publication leaves out the table without a replica identity; the pipe maps what it
+    holds (pg_publication_tables), in cdc mode, with the publication's name."""
+    world, api = cloud
+    publication = "pub_" + uuid.uuid4().hex[:8]
+    result = onboard(world, local_dbs, "postgres", service, publication=publication, **CDC)
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    schema = result.input["schemas"][0]
+    assert mapped(api, result) == [(schema, t, f"{schema}_{t}") for t in ("items", "orders")]
+    [body] = [b for b in api.created_bodies() if b["name"] == result.input["clickpipe"]["name"]]
+    assert body["source"]["postgres"]["settings"]["publicationName"] == publication
+    assert any("nokey" in w for w in result.output["warnings"])
+
+
+def test_tables_not_published_are_refused_after_the_access_and_a_rerun_retries_only_the_pipe(
+    cloud: tuple[LocalWorld, ClickHouseCloudStandIn], local_dbs: LocalDbsEnv, service: str
+) -> None:
+    world, api = cloud
+    publication = "pub_" + uuid.uuid4().hex[:8]
+    refused = onboard(world, local_dbs, "postgres", service, tables=["orders", "nokey"], publication=publication, **CDC)
+    assert (refused.status, refused.error) == ("FAILED", "ClickPipeRefusedError"), refused.cause
+    assert "nokey are not published" in (refused.cause or "")
+    assert "IAM access is in place" in (refused.cause or "")
+    assert api.pipes(service) == []
+    tags = db_tags(world, refused)
+    assert (tags["clickpipes:status"], tags["clickpipes:clickpipe-status"]) == ("ready", "failed ClickPipeRefusedError")
+    request = json.loads(json.dumps(refused.input))
+    request["clickpipe"]["tables"] = [t for t in request["clickpipe"]["tables"] if not t.endswith(".nokey")]
+    again = world.run(STATE_MACHINE, request, timeout=180)
+    assert again.status == "SUCCEEDED", (again.error, again.cause)
+    assert [c for c in again.output["changes"] if not c.startswith("ClickHouse Cloud: created ClickPipe")] == []
+    assert db_tags(world, again)["clickpipes:clickpipe-status"] == "Running"
+    assert len(api.pipes(service)) == 1
+
+
+def test_clickpipe_tables_outside_the_schemas_are_refused_before_any_change(
+    cloud: tuple[LocalWorld, ClickHouseCloudStandIn], local_dbs: LocalDbsEnv, service: str
+) -> None:
+    world, api = cloud
+    result = onboard(world, local_dbs, "mariadb", service, tables=["orders"], schemas=["elsewhere"])
+    assert (result.status, result.error) == ("FAILED", "InvalidInputError")
+    assert "are not in the onboarding's schemas" in (result.cause or "")
+    assert "CreateDbUser" not in result.entered
+    assert api.pipes(service) == []
 
 
 def test_the_key_never_appears_in_history_or_logs(
