@@ -301,3 +301,4 @@ def test_offboarding_deletes_the_pipe_first(
     deleted = [r for r in api.state.requests if r[0] == "DELETE"]
     assert deleted[-1][1].endswith(f"{service}/clickpipes/{onboarded.output['clickpipe_id']}")
     assert any("delete ClickPipe" in c for c in json.dumps(offboarded.output).split('"'))
+    assert "clickpipes:clickpipe-status" not in db_tags(world, onboarded)
