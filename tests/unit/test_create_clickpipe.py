@@ -175,6 +175,9 @@ def test_existing_pipe_is_reused_and_a_difference_reported() -> None:
     assert again.clickpipe_id == first.clickpipe_id
     assert len(api.created) == 1
     assert any("destination.database" in w for w in again.warnings)
+    other = run(request(tables=["public.orders", "public.items"]), api)
+    assert other.clickpipe_id == first.clickpipe_id
+    assert any("tableMappings: lacks public.items" in w for w in other.warnings)
 
 
 def test_a_pipe_that_fails_is_named_and_one_still_starting_is_a_warning() -> None:

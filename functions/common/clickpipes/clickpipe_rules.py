@@ -147,7 +147,25 @@ def differences(existing: dict[str, Any], body: dict[str, Any]) -> list[str]:
     mode = (have.get("settings") or {}).get("replicationMode")
     if have and mode != wanted["settings"]["replicationMode"]:
         found.append(f"settings.replicationMode: {mode!r}, asked {wanted['settings']['replicationMode']!r}")
+    found += _mapping_differences(kind, have, wanted)
     database = (existing.get("destination") or {}).get("database")
     if database != body["destination"]["database"]:
         found.append(f"destination.database: {database!r}, asked {body['destination']['database']!r}")
     return found
+
+
+def _mapping_differences(kind: str, have: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
+    """The tables the existing pipe replicates that are not asked, and those asked that it lacks (none asked: a
+    plan that does not know the tables yet compares nothing)."""
+
+    def tables(source: dict[str, Any]) -> set[str]:
+        mappings = source.get("tableMappings") or []
+        return {f"{m.get('sourceSchemaName')}.{m.get('sourceTable')}" for m in mappings if isinstance(m, dict)}
+
+    asked, held = tables(wanted), tables(have)
+    if not have or not asked or asked == held:
+        return []
+    missing, extra = sorted(asked - held), sorted(held - asked)
+    parts = [f"lacks {', '.join(missing[:10])}"] if missing else []
+    parts += [f"also has {', '.join(extra[:10])}"] if extra else []
+    return [f"source.{kind}.tableMappings: {'; '.join(parts)}"]
