@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,9 @@ SOURCE_TYPES = {
 }
 
 
-@pytest.fixture(scope="module")
-def cloud(local_dbs: LocalDbsEnv) -> Iterator[tuple[LocalWorld, ClickHouseCloudStandIn]]:
+@contextmanager
+def cloud_world(local_dbs: LocalDbsEnv) -> Iterator[tuple[LocalWorld, ClickHouseCloudStandIn]]:
+    """The template deployed with the ClickHouse Cloud API settings pointing at a fresh stand-in (DEBUG logs)."""
     authorities = Path(local_dbs.verifier_config).parent / "authorities"
     with (
         ClickHouseCloudStandIn(ORG) as api,
@@ -54,6 +56,12 @@ def cloud(local_dbs: LocalDbsEnv) -> Iterator[tuple[LocalWorld, ClickHouseCloudS
             ClickHouseApiUrl=api.url,
             LogLevel="DEBUG",
         )
+        yield world, api
+
+
+@pytest.fixture(scope="module")
+def cloud(local_dbs: LocalDbsEnv) -> Iterator[tuple[LocalWorld, ClickHouseCloudStandIn]]:
+    with cloud_world(local_dbs) as (world, api):
         yield world, api
         assert api.state.violations == [], "a request or an answer outside the ClickHouse Cloud contract"
 

@@ -8,15 +8,12 @@ import json
 import logging
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.dbs.servers import LocalDbsEnv, iam_token
 from tests.e2e.scenario import ENGINES, PRINCIPAL, STATE_MACHINE, create_db, deploy, fresh
-from tests.e2e.test_clickhouse_cloud import ORG, SERVICE_ROLE, onboard
-from tests.harness.clickhouse_cloud_api import ClickHouseCloudStandIn
-from tests.harness.iam_authority import IamAuthority
+from tests.e2e.test_clickhouse_cloud import SERVICE_ROLE, cloud_world, onboard
 from tests.harness.local_aws import LocalWorld
 
 pytestmark = pytest.mark.e2e
@@ -86,21 +83,7 @@ def test_the_clickhouse_cloud_api_key_never_appears_in_logs_or_history(
     """Runs with the ClickHouse Cloud API at DEBUG log level: the role read from the service, a pipe created, a
     refused key (401), a pipe that fails, the offboarding that deletes a pipe. Neither the key's secret nor the
     Basic auth header value it makes appears in what the functions print or log, or in any history event."""
-    authorities = Path(local_dbs.verifier_config).parent / "authorities"
-    with (
-        ClickHouseCloudStandIn(ORG) as api,
-        LocalWorld(extra_env={"CLICKPIPE_POLL_SECONDS": "0"}) as world,
-        IamAuthority(authorities),
-    ):
-        key = world.client("secretsmanager").create_secret(Name="clickhouse-api-key", SecretString=json.dumps(api.key))
-        deploy(
-            world,
-            local_dbs,
-            ClickHouseOrganizationId=ORG,
-            ClickHouseApiKeySecretArn=key["ARN"],
-            ClickHouseApiUrl=api.url,
-            LogLevel="DEBUG",
-        )
+    with cloud_world(local_dbs) as (world, api):
         service = str(uuid.uuid4())
         api.add_service(service, SERVICE_ROLE)
         created = onboard(world, local_dbs, "mariadb", service)
