@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +43,12 @@ def cloud_world(local_dbs: LocalDbsEnv) -> Iterator[tuple[LocalWorld, ClickHouse
     """The template deployed with the ClickHouse Cloud API settings pointing at a fresh stand-in (DEBUG logs)."""
     authorities = Path(local_dbs.verifier_config).parent / "authorities"
     with (
+        ExitStack() as stack,
         ClickHouseCloudStandIn(ORG) as api,
         LocalWorld(extra_env={"CLICKPIPE_POLL_SECONDS": "0"}) as world,
         IamAuthority(authorities),
     ):
+        stack.callback(drop_seeded, local_dbs)
         key = world.client("secretsmanager").create_secret(Name="clickhouse-api-key", SecretString=json.dumps(api.key))
         deploy(
             world,
@@ -73,9 +75,13 @@ def service(cloud: tuple[LocalWorld, ClickHouseCloudStandIn]) -> str:
     return service_id
 
 
+SEEDED: list[tuple[str, str]] = []  # (server family, schema or publication name) to drop when the world closes
+
+
 def seed(local_dbs: LocalDbsEnv, engine: str) -> str:
     """A fresh schema in the DBs' database, owned by the admin: orders and items with a primary key, nokey without."""
     schema = "chs_" + uuid.uuid4().hex[:8]
+    SEEDED.append((SOURCE_TYPES[engine][0], schema))
     if SOURCE_TYPES[engine][0] == "postgres":
         with pg_superuser_connect(local_dbs, DATABASE) as conn:
             conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(local_dbs.postgres.admin_user)))
@@ -88,6 +94,25 @@ def seed(local_dbs: LocalDbsEnv, engine: str) -> str:
             for table in ("orders", "items", "nokey"):
                 cur.execute(f"CREATE TABLE `{schema}`.`{table}` (id int)")
     return schema
+
+
+def publication() -> str:
+    name = "pub_" + uuid.uuid4().hex[:8]
+    SEEDED.append(("publication", name))
+    return name
+
+
+def drop_seeded(local_dbs: LocalDbsEnv) -> None:
+    """The schemas and publications this suite made (other suites read every schema of the database)."""
+    with pg_superuser_connect(local_dbs, DATABASE) as conn, mariadb_root_connect(local_dbs) as my, my.cursor() as cur:
+        while SEEDED:
+            family, name = SEEDED.pop()
+            if family == "publication":
+                conn.execute(sql.SQL("DROP PUBLICATION IF EXISTS {}").format(sql.Identifier(name)))
+            elif family == "postgres":
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+            else:
+                cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
 
 
 def onboard(
@@ -250,13 +275,13 @@ def test_cdc_maps_the_publications_tables(
     """PostgreSQL CDC: the publication leaves out the table without a replica identity; the pipe maps what it
     holds (pg_publication_tables), in cdc mode, with the publication's name."""
     world, api = cloud
-    publication = "pub_" + uuid.uuid4().hex[:8]
-    result = onboard(world, local_dbs, "postgres", service, publication=publication, **CDC)
+    name = publication()
+    result = onboard(world, local_dbs, "postgres", service, publication=name, **CDC)
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     schema = result.input["schemas"][0]
     assert mapped(api, result) == [(schema, t, f"{schema}_{t}") for t in ("items", "orders")]
     [body] = [b for b in api.created_bodies() if b["name"] == result.input["clickpipe"]["name"]]
-    assert body["source"]["postgres"]["settings"]["publicationName"] == publication
+    assert body["source"]["postgres"]["settings"]["publicationName"] == name
     assert any("nokey" in w for w in result.output["warnings"])
 
 
@@ -264,8 +289,9 @@ def test_tables_not_published_are_refused_after_the_access_and_a_rerun_retries_o
     cloud: tuple[LocalWorld, ClickHouseCloudStandIn], local_dbs: LocalDbsEnv, service: str
 ) -> None:
     world, api = cloud
-    publication = "pub_" + uuid.uuid4().hex[:8]
-    refused = onboard(world, local_dbs, "postgres", service, tables=["orders", "nokey"], publication=publication, **CDC)
+    refused = onboard(
+        world, local_dbs, "postgres", service, tables=["orders", "nokey"], publication=publication(), **CDC
+    )
     assert (refused.status, refused.error) == ("FAILED", "ClickPipeRefusedError"), refused.cause
     assert "nokey are not published" in (refused.cause or "")
     assert "IAM access is in place" in (refused.cause or "")
