@@ -4,6 +4,7 @@ from typing import Any
 
 from clickpipes import clickhouse_api
 from clickpipes.aws.iam import IamGateway
+from clickpipes.aws.rds import RdsGateway
 from clickpipes.aws.secrets import SecretsGateway
 from clickpipes.models import CreateClickPipeRequest, parse
 from clickpipes.observability import lambda_step
@@ -19,6 +20,7 @@ def handler(event: dict[str, Any]) -> dict[str, Any]:
         request,
         clickhouse=clickhouse_api.gateway(settings, SecretsGateway()),
         iam=IamGateway(),
+        rds=RdsGateway(),
         poll_seconds=settings.poll_seconds,
         max_wait_seconds=settings.max_wait_seconds,
     )

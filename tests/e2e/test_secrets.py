@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
+import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from tests.dbs.servers import LocalDbsEnv, iam_token
 from tests.e2e.scenario import ENGINES, PRINCIPAL, STATE_MACHINE, create_db, deploy, fresh
+from tests.e2e.test_clickhouse_cloud import SERVICE_ROLE, cloud_world, onboard
 from tests.harness.local_aws import LocalWorld
 
 pytestmark = pytest.mark.e2e
@@ -72,3 +75,38 @@ def test_no_secret_or_token_in_logs_or_history(
         assert secret not in history
     assert local_dbs.postgres.admin_password not in logs + history
     assert local_dbs.mariadb.admin_password not in logs + history
+
+
+def test_the_clickhouse_cloud_api_key_never_appears_in_logs_or_history(
+    local_dbs: LocalDbsEnv, capfd: pytest.CaptureFixture[str], function_logs: io.StringIO
+) -> None:
+    """Runs with the ClickHouse Cloud API at DEBUG log level: the role read from the service, a pipe created, a
+    refused key (401), a pipe that fails, the offboarding that deletes a pipe. Neither the key's secret nor the
+    Basic auth header value it makes appears in what the functions print or log, or in any history event."""
+    with cloud_world(local_dbs) as (world, api):
+        service = str(uuid.uuid4())
+        api.add_service(service, SERVICE_ROLE)
+        created = onboard(world, local_dbs, "mariadb", service)
+        api.fail_next(401, path_contains=service)
+        refused = onboard(world, local_dbs, "postgres", service)
+        api.state.pipe_states = ["Provisioning", "Failed"]
+        failed = onboard(world, local_dbs, "mysql", service)
+        offboarded = world.run(
+            "OffboardingStateMachine",
+            {"db_identifier": created.output["db_identifier"], "db_user": created.output["db_user"]},
+            timeout=120,
+        )
+    results = [created, refused, failed, offboarded]
+    assert [r.status for r in results] == ["SUCCEEDED", "FAILED", "FAILED", "SUCCEEDED"]
+    assert (refused.error, failed.error) == ("ClickHouseApiError", "ClickPipeFailedError")
+    assert api.state.violations == []
+    captured = capfd.readouterr()
+    logs = captured.out + captured.err + function_logs.getvalue()
+    assert '"step succeeded"' in logs, "the functions did log"
+    assert '"step failed"' in logs
+    history = json.dumps([r.events for r in results], default=str)
+    token = base64.b64encode(f"{api.state.key_id}:{api.state.key_secret}".encode()).decode()
+    assert set(api.state.authorizations) >= {f"Basic {token}"}  # the key was used, so there was a value to leak
+    for secret in (api.state.key_secret, token):
+        assert secret not in logs
+        assert secret not in history

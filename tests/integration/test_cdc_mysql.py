@@ -261,3 +261,19 @@ def test_mariadb_admin_without_grant_option(my_case: MyCase, gateway: DatabaseGa
     finally:
         with mariadb_root_connect(my_case.env) as conn, conn.cursor() as cur:
             cur.execute("DROP USER IF EXISTS %s@'%%'", (name,))
+
+
+def test_mariadb_reports_the_tables_of_the_schemas_for_the_clickpipe(my_case: MyCase, gateway: DatabaseGateway) -> None:
+    """What CreateClickPipe maps: the base tables of the granted schemas (a view is not one; the onboarding's
+    tables narrow them), and the pipe's tables that are not among them. A plan knows them too."""
+    case = my_case
+    with mariadb_root_connect(case.env) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE `{case.schema}`.items (id INT PRIMARY KEY)")
+        cur.execute(f"CREATE VIEW `{case.schema}`.recent AS SELECT id FROM `{case.schema}`.orders")  # noqa: S608 (unique_name: safe)
+    plan = gateway.configure_cdc("mysql", case.admin, case.request(plan_only=True, replication=False))
+    assert plan.published_tables == [f"{case.schema}.items", f"{case.schema}.orders"]
+    wanted = case.request(replication=False, pipe_tables=[f"{case.schema}.orders", f"{case.schema}.recent"])
+    result = gateway.configure_cdc("mysql", case.admin, wanted)
+    assert (result.published_count, result.unpublished) == (2, [f"{case.schema}.recent"])
+    narrowed = case.request(replication=False, tables=[f"{case.schema}.orders"])
+    assert gateway.configure_cdc("mysql", case.admin, narrowed).published_tables == [f"{case.schema}.orders"]

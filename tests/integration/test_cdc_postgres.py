@@ -752,3 +752,21 @@ def test_pg_iam_auth_for_replication_unknown_counts_as_off(
     assert (cdc.iam_auth_for_replication, user.iam_auth_for_replication) == (expected, expected)
     modes = rules.pipe_modes("postgres", iam_auth_for_replication=cdc.iam_auth_for_replication)
     assert ("cdc" in modes) is expected
+
+
+def test_pg_reports_the_published_tables_for_the_clickpipe(pg_case: PgCase, gateway: DatabaseGateway) -> None:
+    """What CreateClickPipe maps: the publication's tables (nokey left out), and the pipe's tables that are not
+    among them; unknown in a plan before the publication exists; without replication, the schema's tables."""
+    case = pg_case
+    planned = gateway.configure_cdc("postgres", case.admin, case.request(plan_only=True))
+    assert (planned.published_tables, planned.published_count) == (None, None)
+    wanted = case.request(pipe_tables=[case.table("keyed"), case.table("nokey")])
+    result = gateway.configure_cdc("postgres", case.admin, wanted)
+    assert (result.published_tables, result.published_count) == ([case.table("full"), case.table("keyed")], 2)
+    assert result.unpublished == [case.table("nokey")]
+    again = gateway.configure_cdc("postgres", case.admin, case.request(plan_only=True))
+    assert again.published_tables == [case.table("full"), case.table("keyed")]  # nothing planned: known
+    reads = gateway.configure_cdc("postgres", case.admin, case.request(replication=False))
+    assert reads.published_tables == [case.table(t) for t in ("full", "keyed", "nokey")]
+    narrowed = case.request(replication=False, tables=[case.table("nokey")])
+    assert gateway.configure_cdc("postgres", case.admin, narrowed).published_tables == [case.table("nokey")]

@@ -374,6 +374,21 @@ def test_record_failure_tags_failed_and_names_the_error(samlocal: SamLocal, reso
     assert found["clickpipes:error"] == "DbPrivilegeError"
 
 
+def test_record_failure_after_the_record_tags_only_the_pipe(samlocal: SamLocal, resolved: dict[str, Any]) -> None:
+    """CreateClickPipe's failure (RecordResult's output in the event): the access stays recorded, only the pipe's
+    status tag says failed."""
+    before = tags(samlocal, resolved["arn"]).get("clickpipes:status")
+    output = event("create_clickpipe")["output"]
+    failure = {"Error": "ClickPipeFailedError", "Cause": "ClickPipe 'orders-pg' is Failed."}
+    base = event("record_failure", target=resolved, result=output, error=failure)
+    result = samlocal.invoke("RecordFailureFunction", base).ok()
+    assert (result["error"], result["tagged"]) == ("ClickPipeFailedError", True)
+    assert result["cause"].startswith("The IAM access is in place and recorded")
+    found = tags(samlocal, resolved["arn"])
+    assert found["clickpipes:clickpipe-status"] == "failed ClickPipeFailedError"
+    assert found.get("clickpipes:status") == before
+
+
 def assert_stopped_at_tls(result: Any, resolved: dict[str, Any]) -> None:
     """The stack defaults' verify-full TLS stops a DB step before any SQL: with no CA bundle in the layer (no
     `make ca-bundle` before `sam build`: it needs internet) before any packet leaves; with one, at the connect

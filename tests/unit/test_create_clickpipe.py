@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from clickpipes import clickpipe_rules
-from clickpipes.errors import ClickPipeFailedError, ClickPipeRefusedError
-from clickpipes.models import CreateClickPipeRequest, OnboardingOutput, Target
+from clickpipes.errors import ClickPipeFailedError, ClickPipeRefusedError, InvalidInputError
+from clickpipes.models import CdcDbResult, CdcOptions, CreateClickPipeRequest, OnboardingOutput, Target
 from clickpipes.steps.create_clickpipe import create_clickpipe
 from clickpipes.steps.offboard_delete_role import delete_clickpipe
 
-from tests.fakes import FakeClickHouseCloud
+from tests.fakes import FakeClickHouseCloud, FakeRds
 from tests.unit.conftest import load_event
 
 SERVICE = "5f1e2d3c-1b2a-4c3d-8e9f-001122334455"
@@ -26,7 +27,12 @@ class Tags:
         self.tags.setdefault(role, {}).update(tags)
 
 
-def request(engine: str = "postgres", modes: tuple[str, ...] = ("initial_load", "cdc"), **pipe: Any) -> Any:
+def request(
+    engine: str = "postgres",
+    modes: tuple[str, ...] = ("initial_load", "cdc"),
+    published: CdcDbResult | None = None,
+    **pipe: Any,
+) -> Any:
     target: dict[str, Any] = load_event("create_iam_role.json")["target"]
     target |= {
         "engine": engine,
@@ -47,12 +53,28 @@ def request(engine: str = "postgres", modes: tuple[str, ...] = ("initial_load", 
         plan_only=target.get("plan_only", False),
         requested_by=None,
     )
-    return CreateClickPipeRequest(target=Target.model_validate(target), output=output)
+    return CreateClickPipeRequest(target=Target.model_validate(target), output=output, cdc_database=published)
 
 
-def run(req: Any, api: FakeClickHouseCloud, **options: Any) -> Any:
+def published(*tables: str, count: int | None = None, unpublished: tuple[str, ...] = ()) -> CdcDbResult:
+    return CdcDbResult(
+        changes=[],
+        published_tables=list(tables),
+        published_count=len(tables) if count is None else count,
+        unpublished=list(unpublished),
+    )
+
+
+def run(req: Any, api: FakeClickHouseCloud, rds: FakeRds | None = None, **options: Any) -> Any:
     return create_clickpipe(
-        req, clickhouse=api, iam=Tags(), poll_seconds=1, max_wait_seconds=5, sleep=lambda _: None, **options
+        req,
+        clickhouse=api,
+        iam=Tags(),
+        rds=rds or FakeRds(),
+        poll_seconds=1,
+        max_wait_seconds=5,
+        sleep=lambda _: None,
+        **options,
     )
 
 
@@ -82,10 +104,68 @@ def test_cdc_without_cdc_in_pipe_modes_is_refused_with_the_reason() -> None:
     assert api.created == []
 
 
-def test_no_tables_is_refused() -> None:
+def test_without_clickpipe_tables_the_published_tables_are_mapped_and_the_db_tagged() -> None:
+    api, rds = FakeClickHouseCloud({}), FakeRds()
+    req = request(tables=None, published=published("public.items", "sales.orders"))
+    result = run(req, api, rds)
+    [body] = api.created
+    assert [
+        (m["sourceSchemaName"], m["sourceTable"], m["targetTable"]) for m in body["source"]["postgres"]["tableMappings"]
+    ] == [
+        ("public", "items", "public_items"),
+        ("sales", "orders", "sales_orders"),
+    ]
+    assert rds.tag_values[req.target.arn] == {clickpipe_rules.STATUS_TAG: result.clickpipe_state}
+
+
+@pytest.mark.parametrize(
+    ("reported", "fragment"),
+    [
+        (None, "reported no published tables"),
+        (published(), "no table is published"),
+        (published(*(f"public.t{i}" for i in range(3)), count=501), "501 tables are published, more than the 500"),
+    ],
+)
+def test_no_usable_published_tables_is_refused(reported: CdcDbResult | None, fragment: str) -> None:
     api = FakeClickHouseCloud({})
-    with pytest.raises(ClickPipeRefusedError, match="names no tables"):
-        run(request(tables=None), api)
+    with pytest.raises(ClickPipeRefusedError, match=fragment):
+        run(request(tables=None, published=reported), api)
+    assert api.created == []
+
+
+def test_clickpipe_tables_not_published_are_refused_by_name() -> None:
+    api = FakeClickHouseCloud({})
+    reported = published("public.orders", unpublished=("public.nokey",))
+    with pytest.raises(ClickPipeRefusedError, match="public.nokey are not published"):
+        run(request(tables=["public.orders", "public.nokey"], published=reported), api)
+    assert api.created == []
+
+
+def test_published_report_is_sorted_bounded_and_names_the_unpublished() -> None:
+    found = [f"s.t{i:04d}" for i in range(600)][::-1]
+    report = clickpipe_rules.published_report(found, ["s.t0001", "s.zzz"])
+    assert report["published_count"] == 600
+    assert report["published_tables"] == sorted(found)[: clickpipe_rules.MAX_PUBLISHED_TABLES]
+    assert report["unpublished"] == ["s.zzz"]
+
+
+@pytest.mark.parametrize(
+    ("tables", "fragment"),
+    [([], "schemas ['public']"), (["public.orders"], "tables ['public.orders']")],
+)
+def test_clickpipe_tables_outside_the_onboarding_are_refused_up_front(tables: list[str], fragment: str) -> None:
+    pipe = request(tables=["public.orders", "other.x"]).target.clickpipe
+    cdc = CdcOptions(
+        enabled=True,
+        schemas=["public"],
+        tables=tables,
+        publication="clickpipes",
+        binlog_retention_hours=None,
+        allow_reboot=False,
+    )
+    with pytest.raises(InvalidInputError, match=f"other.x are not in the onboarding's {re.escape(fragment)}"):
+        clickpipe_rules.check_tables(pipe, cdc)
+    clickpipe_rules.check_tables(pipe.model_copy(update={"tables": ["public.orders"]}), cdc)
 
 
 def test_existing_pipe_is_reused_and_a_difference_reported() -> None:
@@ -95,6 +175,9 @@ def test_existing_pipe_is_reused_and_a_difference_reported() -> None:
     assert again.clickpipe_id == first.clickpipe_id
     assert len(api.created) == 1
     assert any("destination.database" in w for w in again.warnings)
+    other = run(request(tables=["public.orders", "public.items"]), api)
+    assert other.clickpipe_id == first.clickpipe_id
+    assert any("tableMappings: lacks public.items" in w for w in other.warnings)
 
 
 def test_a_pipe_that_fails_is_named_and_one_still_starting_is_a_warning() -> None:
@@ -125,7 +208,18 @@ def test_plan_only_lists_the_pipe_and_creates_nothing() -> None:
         target=req.target.model_copy(update={"plan_only": True}),
         output=req.output.model_copy(update={"plan_only": True}),
     )
-    api = FakeClickHouseCloud({})
-    result = run(planned, api)
-    assert (result.clickpipe_state, api.created) == ("planned", [])
+    api, rds = FakeClickHouseCloud({}), FakeRds()
+    result = run(planned, api, rds)
+    assert (result.clickpipe_state, api.created, rds.calls) == ("planned", [], [])
     assert any("create ClickPipe 'orders'" in c for c in result.changes)
+
+
+def test_plan_only_before_the_publication_exists_does_not_refuse_for_want_of_tables() -> None:
+    req = request(tables=None, published=CdcDbResult(changes=["CREATE PUBLICATION clickpipes FOR TABLE public.x"]))
+    planned = req.model_copy(
+        update={
+            "target": req.target.model_copy(update={"plan_only": True}),
+            "output": req.output.model_copy(update={"plan_only": True}),
+        }
+    )
+    assert run(planned, FakeClickHouseCloud({})).clickpipe_state == "planned"

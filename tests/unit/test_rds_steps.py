@@ -277,6 +277,30 @@ def test_record_failure_of_a_refused_db_tags_it(make_db: Any, rds: Any, context:
     }
 
 
+def test_record_failure_after_the_record_keeps_the_access_ready(make_db: Any, rds: Any, context: FakeContext) -> None:
+    """CreateClickPipe's failure (RecordResult's output is there): the DB stays recorded ready, only the pipe's
+    status tag says failed, and the message says the access is in place."""
+    target = target_of(make_db, context)
+    rds.add_tags_to_resource(ResourceName=target["arn"], Tags=[{"Key": "clickpipes:status", "Value": "ready"}])
+    output = load_event("create_clickpipe.json")["output"]
+    cause = json.dumps({"errorMessage": "ClickPipe 'orders' (p-1) is Failed: see its logs.", "errorType": "x"})
+    event = {
+        "input": {},
+        "target": target,
+        "result": output,
+        "error": {"Error": "ClickPipeFailedError", "Cause": cause},
+    }
+    result = record_failure.handler(event, context)
+    assert (result["error"], result["tagged"]) == ("ClickPipeFailedError", True)
+    assert result["cause"].startswith(f"The IAM access is in place and recorded (role {output['role_arn']}")
+    assert "is Failed: see its logs." in result["cause"]
+    assert "retry the pipe" in result["cause"]
+    assert tags(rds, target["arn"]) == {
+        "clickpipes:status": "ready",
+        "clickpipes:clickpipe-status": "failed ClickPipeFailedError",
+    }
+
+
 class GoneRds(RecordingRds):
     def tag(self, arn: str, tags: dict[str, str]) -> None:
         raise LookupError(f"DBInstanceNotFound: {arn}")  # what RDS answers for a deleted DB (moto tags anyway)

@@ -10,7 +10,8 @@ What ClickPipes' RDS/Aurora MySQL and RDS MariaDB source pages ask for, made ide
 parameters (``binlog_format``, ``binlog_row_image``, ``binlog_row_metadata``, ``log_bin``) belong to the
 parameter group: they are only checked and reported. With ``plan_only`` nothing but reads runs. With
 ``replication`` off (an onboarding with ``cdc: false``) only ``GRANT SELECT ON `schema`.*`` runs, what an initial
-load reads with: no retention change, no replication grant, no binlog check.
+load reads with: no retention change, no replication grant, no binlog check. Either way it reports the base tables
+of the granted schemas (``published_tables``: what a ClickPipe is made of).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from typing import Final
 
 import pymysql
-from clickpipes import names, rules
+from clickpipes import clickpipe_rules, names, rules
 from clickpipes.errors import DbPrivilegeError, InvalidInputError
 from clickpipes.models import CdcDbRequest, CdcDbResult
 from pymysql.connections import Connection
@@ -72,11 +73,13 @@ class CheckedMysqlRequest:
     retention_hours: int | None
     plan_only: bool
     replication: bool = True  # False: SELECT on the schemas only (an initial load)
+    tables: tuple[str, ...] = ()  # "schema.table": the onboarding's tables (when given, only these are reported)
+    pipe_tables: tuple[str, ...] = ()  # "schema.table" of the ClickPipe, to report those not published
 
 
 def check_request(request: CdcDbRequest) -> CheckedMysqlRequest:
-    """Validate the request's names (InvalidInputError) before any SQL. ``tables`` and ``publication`` are
-    PostgreSQL's: ignored here."""
+    """Validate the request's names (InvalidInputError) before any SQL. ``publication`` is PostgreSQL's: ignored
+    here; ``tables`` only narrows the tables reported published (they are compared, never put into SQL)."""
     user = rules.check_db_user(request.user, "mysql")
     schemas: list[str] = []
     for schema in request.schemas:
@@ -85,9 +88,16 @@ def check_request(request: CdcDbRequest) -> CheckedMysqlRequest:
             raise InvalidInputError(f"Schema {schema!r} is a system schema: it cannot be replicated.")
         if schema != "mysql" and schema not in schemas:  # `mysql`.* is granted anyway
             schemas.append(schema)
-    if not request.replication:
-        return CheckedMysqlRequest(user, tuple(schemas), None, request.plan_only, replication=False)
-    return CheckedMysqlRequest(user, tuple(schemas), request.binlog_retention_hours, request.plan_only)
+    retention = request.binlog_retention_hours if request.replication else None
+    return CheckedMysqlRequest(
+        user,
+        tuple(schemas),
+        retention,
+        request.plan_only,
+        replication=request.replication,
+        tables=tuple(request.tables),
+        pipe_tables=tuple(request.pipe_tables or ()),
+    )
 
 
 @dataclass(frozen=True)
@@ -119,6 +129,7 @@ def configure_cdc(conn: Connection, wanted: CheckedMysqlRequest) -> CdcDbResult:
                 if not wanted.plan_only:
                     for statement in statements:
                         _run(cur, statement)
+                tables = _readable_tables(cur, wanted)
         except pymysql.err.MySQLError as exc:
             if mysql_code(exc) == NO_SUCH_PROCEDURE:
                 raise DbPrivilegeError(
@@ -131,7 +142,21 @@ def configure_cdc(conn: Connection, wanted: CheckedMysqlRequest) -> CdcDbResult:
         warnings=binlog_warnings,
         binlog_ready=not binlog_warnings if wanted.replication else None,
         previous_binlog_retention=previous if retention_changes and not wanted.plan_only else None,
+        **clickpipe_rules.published_report(tables, wanted.pipe_tables),
     )
+
+
+def _readable_tables(cur: Cursor, wanted: CheckedMysqlRequest) -> list[str]:
+    """What a ClickPipe replicates: the base tables of the granted schemas (the onboarding's tables, when given)."""
+    if not wanted.schemas:
+        return []
+    cur.execute(
+        "SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME) FROM information_schema.TABLES "
+        "WHERE BINARY TABLE_SCHEMA IN %s AND TABLE_TYPE = 'BASE TABLE'",
+        (wanted.schemas,),
+    )
+    found = [str(row[0]) for row in cur.fetchall()]
+    return [t for t in found if t in set(wanted.tables)] if wanted.tables else found
 
 
 def current_retention(cur: Cursor) -> str:

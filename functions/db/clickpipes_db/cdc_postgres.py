@@ -6,6 +6,8 @@ What ClickPipes' RDS/Aurora PostgreSQL source pages ask for, made idempotent::
     ALTER DEFAULT PRIVILEGES IN SCHEMA s GRANT SELECT ON TABLES TO u;  GRANT rds_replication TO u;
     CREATE PUBLICATION p FOR TABLE s.t1, s.t2   -- or FOR TABLES IN SCHEMA s1, s2
 
+Then it reports the publication's tables (``published_tables``: what a ClickPipe is made of).
+
 With ``replication`` off (an onboarding with ``cdc: false``) only the first three run: what an initial load reads
 with; no rds_replication, no publication.
 
@@ -29,7 +31,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 import psycopg
-from clickpipes import rules
+from clickpipes import clickpipe_rules, rules
 from clickpipes.errors import DbPrivilegeError, InvalidInputError, TransientError
 from clickpipes.models import CdcDbRequest, CdcDbResult
 from clickpipes.names import PG_NAME_PATTERN
@@ -63,7 +65,15 @@ def check_request(request: CdcDbRequest) -> CheckedPgRequest:
         tables.append((schema, table))
     if not schemas:
         raise InvalidInputError("Give at least one schema to publish (for example 'public').")
-    return CheckedPgRequest(user, schemas, tuple(tables), publication, request.plan_only, request.replication)
+    return CheckedPgRequest(
+        user,
+        schemas,
+        tuple(tables),
+        publication,
+        request.plan_only,
+        request.replication,
+        pipe_tables=tuple(request.pipe_tables or ()),
+    )
 
 
 def _check_name(what: str, name: str) -> str:
@@ -108,6 +118,9 @@ def configure_cdc(conn: psycopg.Connection[Any], wanted: CheckedPgRequest) -> Cd
                     if wanted.replication and (catalog.publication is None or catalog.publication.marked):
                         # another's publication is not ours to check
                         _check_published_identities(cur, wanted.publication)
+                # plan_only: what the publication holds after the planned changes is not known yet
+                planned = wanted.plan_only and wanted.replication and any("PUBLICATION" in a for a in actions)
+                tables = None if planned else pg_catalog.published(cur, wanted)
         except errors.LockNotAvailable:
             raise TransientError(
                 f"A table or schema stayed locked for {LOCK_TIMEOUT} (a long transaction or DDL); will retry. "
@@ -117,6 +130,7 @@ def configure_cdc(conn: psycopg.Connection[Any], wanted: CheckedPgRequest) -> Cd
         changes=actions,
         warnings=list(dict.fromkeys(warnings)),
         iam_auth_for_replication=catalog.iam_auth_for_replication,
+        **(clickpipe_rules.published_report(tables, wanted.pipe_tables) if tables is not None else {}),
     )
 
 

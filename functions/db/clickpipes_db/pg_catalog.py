@@ -27,6 +27,7 @@ class CheckedPgRequest:
     publication: str
     plan_only: bool
     replication: bool = True  # False: the read grants only (an initial load), no rds_replication or publication
+    pipe_tables: tuple[str, ...] = ()  # "schema.table" of the ClickPipe, to report those not published
 
 
 UNIDENTIFIED_SQL: Final = (
@@ -46,6 +47,23 @@ UNIDENTIFIED_SQL: Final = (
     "           (SELECT 1 FROM pg_index i WHERE i.indrelid = l.oid AND i.indisreplident))) "
     "ORDER BY 2, 3"
 )
+
+
+PUBLISHED_SQL: Final = "SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = %s"
+READABLE_SQL: Final = (  # cdc: false: the permanent tables of the schemas (partitions through their root)
+    "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relpersistence = 'p'"
+)
+
+
+def published(cur: psycopg.Cursor[Any], wanted: CheckedPgRequest) -> list[str]:
+    """What a ClickPipe replicates ("schema.table"): the publication's tables; with ``replication`` off (no
+    publication), the tables of the schemas (only the requested ones, when given)."""
+    if wanted.replication:
+        return [str(row[0]) for row in cur.execute(PUBLISHED_SQL, (wanted.publication,)).fetchall()]
+    found = [str(row[0]) for row in cur.execute(READABLE_SQL, (list(wanted.schemas),)).fetchall()]
+    asked = {f"{schema}.{table}" for schema, table in wanted.tables}
+    return [t for t in found if t in asked] if asked else found
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,9 @@ class CdcDbRequest(Model):
     # False (the onboarding with cdc: false): only what an initial load reads with, the SELECT grants; no
     # replication grant, publication or binlog retention
     replication: bool = True
+    # the ClickPipe's tables (clickpipe.tables), to check against the published ones; None: no pipe, or its
+    # tables are the published ones
+    pipe_tables: list[str] | None = None
 
 
 class CdcDbResult(Model):
@@ -125,6 +128,13 @@ class CdcDbResult(Model):
     binlog_ready: bool | None = None
     # MySQL family: the binlog retention before this run changed it ("NULL": RDS's default); None: unchanged
     previous_binlog_retention: str | None = None
+    # what a ClickPipe replicates ("schema.table", sorted; at most clickpipe_rules.MAX_PUBLISHED_TABLES, of
+    # published_count): PostgreSQL, the publication's tables (cdc: false, the tables of the schemas); MySQL family,
+    # the tables of the granted schemas (only the onboarding's tables, when given). None: not known yet (plan_only
+    # before the publication is made)
+    published_tables: list[str] | None = None
+    published_count: int | None = None
+    unpublished: list[str] = []  # those of the request's pipe_tables that are not published
 
 
 class DbUserResult(Model):
@@ -207,6 +217,8 @@ class RecordFailureRequest(Model):
     input: dict[str, Any]
     target: Target | None = None
     error: StepError
+    # RecordResult's output when the failure came after it (CreateClickPipe): the access is granted and recorded
+    result: OnboardingOutput | None = None
 
 
 class FailureOutput(Model):
@@ -216,10 +228,12 @@ class FailureOutput(Model):
 
 
 class CreateClickPipeRequest(Model):
-    """CreateClickPipe's event: the resolved DB and the onboarding's output (RecordResult's)."""
+    """CreateClickPipe's event: the resolved DB, the onboarding's output (RecordResult's), and what
+    ConfigureCdcDatabase reported (the published tables)."""
 
     target: Target
     output: OnboardingOutput
+    cdc_database: CdcDbResult | None = None
 
 
 class ClickPipeOutput(OnboardingOutput):

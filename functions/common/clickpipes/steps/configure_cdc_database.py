@@ -1,7 +1,8 @@
 """Step ConfigureCdcDatabase: the database side of CDC readiness (grants, publication, binlog retention).
 
 With ``cdc: false`` it still runs, read-only (``CdcDbRequest.replication`` off): the SELECT grants an initial load
-needs, nothing for replication."""
+needs, nothing for replication. Either way it reports the published tables (``CdcDbResult.published_tables``), of
+which CreateClickPipe makes its table mappings."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ def configure_cdc_database(target: Target, *, rds: Rds, secrets: Secrets, databa
         binlog_retention_hours=target.cdc.binlog_retention_hours,
         plan_only=target.plan_only,
         replication=target.cdc.enabled,
+        pipe_tables=list(target.clickpipe.tables) if target.clickpipe and target.clickpipe.tables else None,
     )
     result = database.configure_cdc(rules.family(target.engine), credentials, request)
     if result.previous_binlog_retention is not None and ORIGINAL_RETENTION_TAG not in rds.tags(target.arn):

@@ -3,7 +3,11 @@
 Idempotent by name: a pipe of that name in the service is reused (a differing configuration is named in
 ``warnings``, never overwritten). Waits, bounded, until the pipe leaves Provisioning/Setup; ``Failed`` is
 ClickPipeFailedError. The pipe's name goes on the role (tag ``clickpipes:clickpipe``), so that offboarding
-deletes only a pipe this tool created."""
+deletes only a pipe this tool created; its state on the DB (tag ``clickpipes:clickpipe-status``, which
+RecordFailure sets to ``failed <error>`` when this step fails: the access stays recorded ready).
+
+The table mappings: ``clickpipe.tables``, else the tables ConfigureCdcDatabase reported published
+(``clickpipe_rules.table_mappings``)."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from collections.abc import Callable
 from clickpipes import clickpipe_rules, rules
 from clickpipes.errors import ClickPipeFailedError, ConfigurationError
 from clickpipes.models import ClickPipeOutput, CreateClickPipeRequest, OnboardingOutput
-from clickpipes.steps.ports import ClickHouseCloud, Iam
+from clickpipes.steps.ports import ClickHouseCloud, Iam, Rds
 
 
 def create_clickpipe(
@@ -21,6 +25,7 @@ def create_clickpipe(
     *,
     clickhouse: ClickHouseCloud | None,
     iam: Iam,
+    rds: Rds,
     poll_seconds: float,
     max_wait_seconds: float,
     sleep: Callable[[float], None] = time.sleep,
@@ -36,7 +41,7 @@ def create_clickpipe(
             "CreateClickPipe has no ClickHouse Cloud API settings (ClickHouseOrganizationId, "
             "ClickHouseApiKeySecretArn): check the stack parameters."
         )
-    body = clickpipe_rules.pipe_body(pipe, target, output)
+    body = clickpipe_rules.pipe_body(pipe, target, output, request.cdc_database)
     existing = next((p for p in clickhouse.list_clickpipes(service) if p.get("name") == pipe.name), None)
     warnings, changes = list(output.warnings), list(output.changes)
     if existing is not None:
@@ -62,6 +67,7 @@ def create_clickpipe(
     state = _wait(
         clickhouse, service, created, poll_seconds=poll_seconds, max_wait_seconds=max_wait_seconds, sleep=sleep
     )
+    rds.tag(target.arn, {clickpipe_rules.STATUS_TAG: state})
     if state in clickpipe_rules.STARTING:
         warnings.append(
             f"ClickPipe {pipe.name!r} is still {state} after {max_wait_seconds:.0f} s: see ClickHouse Cloud."

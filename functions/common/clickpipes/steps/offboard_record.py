@@ -4,7 +4,7 @@ names, never for the defaults) and build the execution output."""
 
 from __future__ import annotations
 
-from clickpipes import rules
+from clickpipes import clickpipe_rules, rules
 from clickpipes.offboarding_models import (
     OFFBOARDED,
     ORIGINAL_RETENTION_TAG,
@@ -20,7 +20,7 @@ def record_offboarding(request: RecordOffboardingRequest, *, rds: OffboardRds) -
     warnings = [*target.warnings, *role.warnings, *db.warnings, *settings.warnings]
     if not target.plan_only:
         rds.tag(target.arn, {rules.STATUS_TAG: OFFBOARDED})
-        untag = [rules.ROLE_ARN_TAG, rules.ERROR_TAG, *settings.untag]
+        untag = [rules.ROLE_ARN_TAG, rules.ERROR_TAG, clickpipe_rules.STATUS_TAG, *settings.untag]
         if db.binlog_retention_restored:
             untag.append(ORIGINAL_RETENTION_TAG)
         rds.untag(target.arn, untag)

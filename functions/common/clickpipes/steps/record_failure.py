@@ -1,12 +1,16 @@
 """Step RecordFailure: the one failure path. Tag the DB failed (when it was resolved) and turn the caught
-error into the execution's error name and a plain message."""
+error into the execution's error name and a plain message.
+
+A failure after RecordResult (CreateClickPipe's: the ClickPipe, not the access) leaves the DB recorded ready: only
+``clickpipes:clickpipe-status`` says ``failed <error>``, and the message says the access is in place, so that a
+re-run (which changes nothing else) retries the pipe."""
 
 from __future__ import annotations
 
 import json
 import re
 
-from clickpipes import rules
+from clickpipes import clickpipe_rules, rules
 from clickpipes.errors import (
     ConfigurationError,
     DbNotFoundError,
@@ -67,11 +71,18 @@ def record_failure(request: RecordFailureRequest, *, rds: Rds) -> FailureOutput:
     arn = _db_arn(request, rds)
     if arn is None:
         return FailureOutput(error=error, cause=cause, tagged=False)
-    try:
-        rds.tag(
-            arn,
-            {rules.STATUS_TAG: "failed", rules.ERROR_TAG: _TAG_UNSAFE.sub("_", error)[:256]},
+    tags = {rules.STATUS_TAG: "failed", rules.ERROR_TAG: _TAG_UNSAFE.sub("_", error)[:256]}
+    if request.result is not None:  # the access is recorded ready: only the pipe failed
+        tags = {clickpipe_rules.STATUS_TAG: f"failed {_TAG_UNSAFE.sub('_', error)}"[:256]}
+        cause = (
+            f"The IAM access is in place and recorded (role {request.result.role_arn}, DB user "
+            f"{request.result.db_user}); the ClickPipe failed: {cause} Run the onboarding again to retry the pipe "
+            "(nothing else changes)."
         )
+        if request.result.plan_only:  # a plan tags nothing
+            return FailureOutput(error=error, cause=cause, tagged=False)
+    try:
+        rds.tag(arn, tags)
     except TransientError:
         raise
     except Exception:  # the DB may be gone (deleted mid-onboarding): the failure must still be reported

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from clickpipes import rules, trust
+from clickpipes import clickpipe_rules, rules, trust
 from clickpipes.errors import InvalidInputError
 from clickpipes.models import CdcOptions, OnboardingInput, OnboardingRequest, Target
 from clickpipes.settings import ResolveSettings
@@ -33,6 +33,7 @@ def resolve_target(
     rules.check_db_user(user, engine)
     trust.check_not_protected(user, master_username=db.master_username)
     cdc = cdc_options(request, engine, db.database)
+    clickpipe_rules.check_tables(request.clickpipe, cdc)
     rules.check_db_state(db.kind, db.identifier, db.status)
 
     secret_arn = admin_secret(db, request.admin_secret_arn)
