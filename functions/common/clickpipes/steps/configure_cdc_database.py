@@ -8,14 +8,15 @@ from __future__ import annotations
 from clickpipes import rules
 from clickpipes.models import CdcDbResult, Target
 from clickpipes.offboarding_models import ORIGINAL_RETENTION_TAG
+from clickpipes.steps.locate import tags_of
 from clickpipes.steps.ports import Database, Rds, Secrets
 from clickpipes.steps.shared import admin_login, cdc_db_request
 
 
 def configure_cdc_database(target: Target, *, rds: Rds, secrets: Secrets, database: Database) -> CdcDbResult:
-    _, credentials = admin_login(rds, secrets, target)
+    db, credentials = admin_login(rds, secrets, target)
     result = database.configure_cdc(rules.family(target.engine), credentials, cdc_db_request(target))
-    if result.previous_binlog_retention is not None and ORIGINAL_RETENTION_TAG not in rds.tags(target.arn):
+    if result.previous_binlog_retention is not None and ORIGINAL_RETENTION_TAG not in tags_of(rds, db):
         # for an offboarding's revert_settings; a re-run keeps the first record (the value before the tool)
         rds.tag(target.arn, {ORIGINAL_RETENTION_TAG: result.previous_binlog_retention})
     return result
