@@ -40,7 +40,7 @@ class MemberStack:
 def account_session(account_id: str, region: str) -> boto3.session.Session:
     """A boto3 session acting in ``account_id`` of the running moto server (what an administrator of that account
     would use: the bootstrap credentials that StackSets' execution role has there)."""
-    sts = boto3.session.Session().client("sts", region_name=region)  # type: ignore[call-overload]
+    sts = boto3.session.Session().client("sts", region_name=region)
     creds = sts.assume_role(
         RoleArn=f"arn:aws:iam::{account_id}:role/AWSCloudFormationStackSetExecutionRole", RoleSessionName="stacksets"
     )["Credentials"]
@@ -96,7 +96,7 @@ def _active(app: SamApp, resource_type: str) -> dict[str, Mapping[str, Any]]:
 
 
 def _iam_resources(app: SamApp, session: boto3.session.Session) -> tuple[str, str]:
-    iam = session.client("iam")  # type: ignore[call-overload]
+    iam = session.client("iam")
     arns: dict[str, str] = {}
     for logical_id, resource in _active(app, "AWS::IAM::ManagedPolicy").items():
         props = app.resolve(resource["Properties"])
@@ -125,7 +125,7 @@ def _iam_resources(app: SamApp, session: boto3.session.Session) -> tuple[str, st
 
 
 def _rules(app: SamApp, session: boto3.session.Session) -> list[str]:
-    events = session.client("events")  # type: ignore[call-overload]
+    events = session.client("events")
     names = []
     for logical_id, resource in _active(app, "AWS::Events::Rule").items():
         props = app.resolve(resource["Properties"])

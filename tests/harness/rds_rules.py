@@ -10,6 +10,8 @@ relies on is listed with its source in ``docs/aws-facts.md``.
 * ``rds_parameter_validation``: ModifyDB(Cluster)ParameterGroup refuses a parameter the family lacks, one that is
   not modifiable, a value outside AllowedValues (InvalidParameterValue) and ``immediate`` for a static parameter
   (InvalidParameterCombination) (moto: accepts anything).
+* ``rds_cluster_default_group``: a cluster created without a cluster parameter group gets its family's default,
+  ``default.<family>`` (moto: ``default.aurora8.0`` whatever the engine).
 * ``rds_modify_statuses``: the status a DB shows right after ModifyDBInstance/ModifyDBCluster enables or
   disables IAM authentication (``configuring-iam-database-auth`` / ``update-iam-db-auth``) (moto: `available`).
 * ``rds_reboot_semantics``: a rebooted instance shows ``rebooting`` for a few polls, refuses another reboot
@@ -65,6 +67,7 @@ DOCS: Final = {
     "modify_settings": "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ModifyInstance.Settings.html",
     "cluster_member": "https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBClusterMember.html",
     "cluster_params": "https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_WorkingWithParamGroups.ModifyingCluster.html",
+    "default_groups": "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/parameter-groups-overview.html",
 }
 
 
@@ -422,6 +425,27 @@ def _patch_parameter_validation(stack: ExitStack, world: LocalWorld | None) -> N
 
     wrap("modify_db_parameter_group", "instance", "DBParameterGroupName")
     wrap("modify_db_cluster_parameter_group", "cluster", "DBClusterParameterGroupName")
+
+
+@_moto_patch(
+    "rds_cluster_default_group",
+    gap="a DB cluster created without DBClusterParameterGroupName reports default.aurora8.0 whatever its engine and "
+    f"version; AWS attaches the family's default group, default.<family> [{DOCS['default_groups']}]",
+    touches="moto.rds.models.RDSBackend.create_db_cluster (sets the new cluster's group name when none was given)",
+)
+def _patch_cluster_default_group(stack: ExitStack, world: LocalWorld | None) -> None:
+    from moto.rds.models import RDSBackend
+
+    original = RDSBackend.create_db_cluster
+
+    def create_db_cluster(self: RDSBackend, kwargs: dict[str, Any]) -> Any:
+        cluster = original(self, kwargs)
+        family = engine_family(cluster.engine, cluster.engine_version)
+        if not kwargs.get("db_cluster_parameter_group_name") and family:
+            cluster.parameter_group = f"default.{family}"
+        return cluster
+
+    stack.enter_context(mock.patch.object(RDSBackend, "create_db_cluster", create_db_cluster))
 
 
 @_moto_patch(

@@ -4,6 +4,7 @@ credentials act in that account (what the central functions rely on)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import boto3
 import pytest
@@ -23,8 +24,8 @@ def test_the_member_stack_lands_in_its_own_account(world: LocalWorld) -> None:
 
     iam = account_session(MEMBER, "us-east-1").client("iam")
     role = iam.get_role(RoleName="clickpipes-iam-member")["Role"]
-    trust = role["AssumeRolePolicyDocument"]
-    trust = json.loads(trust) if isinstance(trust, str) else trust
+    document: Any = role["AssumeRolePolicyDocument"]
+    trust = json.loads(document) if isinstance(document, str) else document
     assert trust["Statement"][0]["Condition"] == {"ArnEquals": {"aws:PrincipalArn": [CALLER]}}
     assert set(iam.list_role_policies(RoleName="clickpipes-iam-member")["PolicyNames"]) == {"rds", "secrets", "iam"}
     iam.get_role(RoleName="clickpipes-iam-member-forwarder")

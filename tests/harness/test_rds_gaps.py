@@ -133,6 +133,22 @@ def test_parameter_validation_on_cluster_groups_and_unknown_names() -> None:
         rds.modify_db_cluster_parameter_group(DBClusterParameterGroupName="c", Parameters=other)  # not catalogued
 
 
+def test_gap_rds_cluster_default_group() -> None:
+    def check(world: LocalWorld) -> str:
+        world.rds.create_db_cluster(
+            DBClusterIdentifier="c",
+            Engine="aurora-postgresql",
+            EngineVersion="16.4",
+            MasterUsername="m",
+            MasterUserPassword="password1",
+        )
+        return str(world.rds.describe_db_clusters(DBClusterIdentifier="c")["DBClusters"][0]["DBClusterParameterGroup"])
+
+    without, with_ = with_and_without("rds_cluster_default_group", check)
+    assert without == "default.aurora8.0"
+    assert with_ == "default.aurora-postgresql16"
+
+
 def test_gap_rds_modify_statuses() -> None:
     def check(world: LocalWorld) -> tuple[str, str]:
         rds = world.rds

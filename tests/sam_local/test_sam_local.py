@@ -699,7 +699,8 @@ def test_configure_cdc_database_with_the_stack_defaults(samlocal: SamLocal, reso
 
 
 def test_configure_cdc_database_with_cdc_off_logs_in_too(samlocal: SamLocal, resolved: dict[str, Any]) -> None:
-    """cdc: false still runs the step (the read grants an initial load needs): it logs in like CDC does."""
+    """Invoked with cdc: false (the onboarding has CreateDbUser make the read grants then), the step still makes
+    them: it logs in like CDC does."""
     target = {**resolved, "cdc": {**resolved["cdc"], "enabled": False}}
     result = samlocal.invoke("ConfigureCdcDatabaseFunction", event("configure_cdc_database", target=target))
     assert_stopped_at_tls(result, target)

@@ -1,5 +1,6 @@
-"""cdc: false still grants what an initial load reads with: ConfigureCdcDatabase asks the DB for the read grants
-only (``CdcDbRequest.replication`` off), RecordResult records the granted schemas, the audit checks those grants."""
+"""cdc: false still grants what an initial load reads with: CreateDbUser (the onboarding's step; ConfigureCdcDatabase
+when invoked so) asks the DB for the read grants only (``CdcDbRequest.replication`` off), RecordResult records the
+granted schemas, the audit checks those grants."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from clickpipes.models import CdcDbRequest, CdcDbResult, Target
 from clickpipes.settings import AuditSettings
 from clickpipes.steps.audit_db_objects import audit_db_objects
 from clickpipes.steps.configure_cdc_database import configure_cdc_database
+from clickpipes.steps.create_db_user import create_db_user
 from clickpipes.steps.record_result import recorded
 
 from tests.fakes import FakeAuditDatabase, FakeDatabase, FakeRds, FakeSecrets, description_of
@@ -36,6 +38,21 @@ def test_the_step_runs_with_cdc_off_too_for_the_read_grants_only(enabled: bool) 
     configure_cdc_database(target, rds=FakeRds(description_of(target)), secrets=SECRET, database=database)
     (request,) = requests(database)
     assert (request.replication, request.schemas, request.plan_only) == (enabled, ["public"], False)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_create_db_user_makes_the_read_grants_with_cdc_off_only(enabled: bool) -> None:
+    """One secret read for the user and the grants; with CDC the grants wait for ConfigureCdcDatabase (after the
+    parameters and the reboot)."""
+    target = cdc(ONBOARDING, enabled)
+    database, secrets = FakeDatabase(), FakeSecrets({"username": "master", "password": "pw"})
+    result = create_db_user(target, rds=FakeRds(description_of(target)), secrets=secrets, database=database)
+    assert [call[0] for call in database.calls] == ["ensure_iam_user", *([] if enabled else ["configure_cdc"])]
+    assert (result.reads is None) is enabled
+    if not enabled:
+        (request,) = requests(database)
+        assert (request.replication, request.schemas, request.plan_only) == (False, ["public"], False)
+    assert len(secrets.reads) == 1
 
 
 def test_the_request_keeps_its_fields_and_defaults_to_replication() -> None:

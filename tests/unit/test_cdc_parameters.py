@@ -322,3 +322,34 @@ def test_status_waits_for_the_rebooted_instance(make_db: Any, rds: Any, context:
     polls = [check_db_status.handler(event, context) for _ in range(3)]
     assert [p["ready"] for p in polls] == [False, False, True]
     assert polls[0]["status"] == "available (instance shop-writer: rebooting)"
+
+
+@pytest.mark.parametrize(
+    ("group", "asks"),
+    [("default.postgres16", False), ("default.postgres15", True), ("team", True), (None, True)],
+)
+def test_the_family_of_a_default_group_needs_no_describe(group: str | None, asks: bool) -> None:
+    """The default group RDS attached names the family (``default.<family>``): when it is the one the engine
+    version implies, DescribeDBEngineVersions is not asked; any other group (or a mismatch) asks RDS."""
+    from clickpipes.models import Target
+    from clickpipes.steps.configure_cdc_parameters import parameter_group_family
+
+    from tests.fakes import FakeRds, description_of
+    from tests.unit.conftest import load_event
+
+    target = Target(**load_event("configure_cdc_database.json")["target"]).model_copy(
+        update={"engine": "postgres", "engine_version": "16.3"}
+    )
+
+    class Asked(FakeRds):
+        asked = 0
+
+        def parameter_group_family(self, engine: str, version: str) -> str | None:
+            self.asked += 1
+            return "postgres16"
+
+    rds = Asked(description_of(target))
+    warnings: list[str] = []
+    db = description_of(target, parameter_group=group)
+    assert parameter_group_family(target, db, rds, warnings) == "postgres16"
+    assert (rds.asked, warnings) == (int(asks), [])

@@ -57,7 +57,9 @@ class IamGateway:
         tags: dict[str, str],
         description: str,
         permissions_boundary: str | None,
-    ) -> str:
+    ) -> str | None:
+        """The new role's ARN, with its tags and boundary in the one call; None when a role of that name exists
+        (unchanged: the caller reads it with ``get_role`` and checks it is ours)."""
         kwargs: dict[str, Any] = {
             "RoleName": name,
             "Path": path,
@@ -69,7 +71,12 @@ class IamGateway:
         if permissions_boundary:
             kwargs["PermissionsBoundary"] = permissions_boundary
         with transient_faults(f"create role {name}"):
-            return str(self._iam.create_role(**kwargs)["Role"]["Arn"])
+            try:
+                return str(self._iam.create_role(**kwargs)["Role"]["Arn"])
+            except ClientError as exc:
+                if error_code(exc) == "EntityAlreadyExists":
+                    return None
+                raise
 
     def update_trust_policy(self, name: str, trust_policy: dict[str, Any]) -> None:
         self._consistently(

@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from clickpipes.aws.clients import client, error_code, transient_faults
-from clickpipes.errors import TransientError
+from clickpipes.errors import DbNotFoundError, TransientError
 from clickpipes.models import DbDescription
 from clickpipes.rules import DbKind, ParameterInfo
 
@@ -165,6 +165,10 @@ class RdsGateway:
             except ClientError as exc:
                 if error_code(exc) in BUSY:
                     raise TransientError(f"DB instance {identifier} is busy ({error_code(exc)}); will retry.") from exc
+                if error_code(exc) in NOT_FOUND:
+                    raise DbNotFoundError(
+                        f"DB instance '{identifier}' no longer exists (deleted before its reboot)."
+                    ) from None
                 raise
 
     def tag(self, arn: str, tags: dict[str, str]) -> None:
@@ -188,6 +192,12 @@ def _parameters(found: Iterable[dict[str, Any]], names: list[str]) -> dict[str, 
         for p in found
         if p["ParameterName"] in names
     }
+
+
+def _tags(d: dict[str, Any]) -> dict[str, str] | None:
+    """DBInstance/DBCluster.TagList, which the describes return: no ListTagsForResource needed."""
+    listed = d.get("TagList")
+    return None if listed is None else {t["Key"]: t["Value"] for t in listed}
 
 
 def _pending(values: dict[str, Any] | None) -> list[str]:
@@ -217,6 +227,7 @@ def _instance(d: dict[str, Any]) -> DbDescription:
         parameter_group=groups[0].get("DBParameterGroupName"),
         parameter_apply_status=groups[0].get("ParameterApplyStatus"),
         backup_retention_days=int(d.get("BackupRetentionPeriod") or 0),
+        tags=_tags(d),
     )
 
 
@@ -252,4 +263,5 @@ def _cluster(d: dict[str, Any]) -> DbDescription:
             for m in members
             if m.get("DBClusterParameterGroupStatus")
         },
+        tags=_tags(d),
     )

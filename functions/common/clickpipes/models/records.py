@@ -38,6 +38,7 @@ class DbDescription(Model):
     members: list[str] = []  # cluster member instances
     writer: str | None = None  # the cluster's writer instance (DBClusterMembers[].IsClusterWriter)
     member_parameter_status: dict[str, str] = {}  # member -> DBClusterParameterGroupStatus: in-sync, pending-reboot
+    tags: dict[str, str] | None = None  # the describe's TagList (None: it had none; ask ListTagsForResource)
 
 
 class RoleInfo(Model):

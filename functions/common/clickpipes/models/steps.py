@@ -143,6 +143,9 @@ class DbUserResult(Model):
     changes: list[str]  # the SQL run (with plan_only: that would run)
     iam_auth_for_replication: bool | None = None
     warnings: list[str] = []
+    # cdc: false: the read grants, made by CreateDbUser with the same login (the onboarding then skips
+    # ConfigureCdcDatabase); None with CDC, whose grants wait for the parameters and the reboot
+    reads: CdcDbResult | None = None
 
 
 class IamRoleResult(StepResult):

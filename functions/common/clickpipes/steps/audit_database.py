@@ -15,7 +15,7 @@ from clickpipes.offboarding_models import DB_USER_TAG, PUBLICATION_TAG
 from clickpipes.settings import ResolveSettings, RoleSettings
 from clickpipes.steps.audit_ports import AuditIam, AuditRds
 from clickpipes.steps.configure_cdc_parameters import make_plan
-from clickpipes.steps.locate import admin_secret, db_facts
+from clickpipes.steps.locate import admin_secret, db_facts, tags_of
 
 
 def audit_database(
@@ -50,7 +50,7 @@ def audit_database(
     partition, account = db.arn.split(":")[1], db.arn.split(":")[4]
     role_arn = f"arn:{partition}:iam::{account}:role{rules.ROLE_PATH}{role_name}"
     findings = audit_rules.iam_auth(db.iam_auth_enabled)
-    tags = rds.tags(db.arn)
+    tags = tags_of(rds, db)
     inline = (
         {name: iam.get_inline_policy(role_name, name) for name in iam.list_inline_policies(role_name)} if role else {}
     )

@@ -4,7 +4,8 @@ backups are turned on for MySQL-family instances (that enables the binlog). Stat
 
 What is set is decided from the group itself (or, for a group still to be created, the family's defaults):
 a parameter the family lacks, cannot modify or cannot take the value is named in a warning instead of failing
-ModifyDBParameterGroup; ApplyMethod follows ApplyType. The family is RDS's answer (DescribeDBEngineVersions)."""
+ModifyDBParameterGroup; ApplyMethod follows ApplyType. The family is RDS's answer (the default group it attached,
+else DescribeDBEngineVersions)."""
 
 from __future__ import annotations
 
@@ -48,7 +49,12 @@ def configure_cdc_parameters(target: Target, *, rds: Rds) -> CdcParametersResult
     )
 
 
-def parameter_group_family(target: Target, rds: Rds, warnings: list[str]) -> str:
+def parameter_group_family(target: Target, db: DbDescription, rds: Rds, warnings: list[str]) -> str:
+    """RDS's answer: the family of the default group RDS attached (``default.<family>``) when it is the one the
+    engine version implies; else DescribeDBEngineVersions (a custom group, ours, or any doubt)."""
+    implied = rules.parameter_group_family(target.engine, target.engine_version)
+    if db.parameter_group == f"default.{implied}":
+        return implied
     family = rds.parameter_group_family(target.engine, target.engine_version)
     if family is None:
         family = rules.parameter_group_family(target.engine, target.engine_version)
@@ -63,7 +69,7 @@ def make_plan(target: Target, db: DbDescription, rds: Rds) -> ParameterGroupPlan
     """What must change, read from RDS; changes nothing."""
     ours = rules.cdc_parameter_group_name(db.kind, db.identifier)
     warnings: list[str] = []
-    family = parameter_group_family(target, rds, warnings)
+    family = parameter_group_family(target, db, rds, warnings)
     names = rules.parameters_to_read(target.engine)
     current_group = db.parameter_group
     infos = rds.parameter_info(db.kind, current_group, names) if current_group else None

@@ -7,10 +7,11 @@ existed gets it on the next run, before any other change."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from clickpipes import rules, trust
-from clickpipes.errors import ConfigurationError, RoleConflictError
-from clickpipes.models import IamRoleResult, Target
+from clickpipes.errors import ConfigurationError, RoleConflictError, TransientError
+from clickpipes.models import IamRoleResult, RoleInfo, Target
 from clickpipes.settings import RoleSettings
 from clickpipes.steps.ports import ClickHouseCloud, Iam, Rds
 from clickpipes.steps.shared import described
@@ -43,13 +44,15 @@ def create_iam_role(
     if target.requested_by:
         tags[trust.REQUESTED_BY_TAG] = trust.iam_tag_value(target.requested_by)
 
-    existing = iam.get_role(name)
+    # A real run creates first (tags and boundary in the one call) and reads the role only when one of that name
+    # exists, which CreateRole leaves unchanged; plan_only reads it.
+    existing = iam.get_role(name) if target.plan_only else None
     if existing is None:
         changes = [
             f"CreateRole {rules.ROLE_PATH}{name}: trust {principal}, permissions boundary {boundary}",
             f"PutRolePolicy: rds-db:connect on {dbuser}",
         ]
-        arn = f"arn:{target.partition}:iam::{target.account}:role{rules.ROLE_PATH}{name}"
+        arn: str | None = f"arn:{target.partition}:iam::{target.account}:role{rules.ROLE_PATH}{name}"
         if not target.plan_only:
             arn = iam.create_role(
                 name,
@@ -59,42 +62,31 @@ def create_iam_role(
                 description=f"ClickHouse ClickPipes access to {db.kind} {db.identifier} as {target.db_user}",
                 permissions_boundary=boundary,
             )
-            iam.put_inline_policy(name, rules.CONNECT_POLICY_NAME, policy)
-        return IamRoleResult(
-            role_name=name,
-            role_arn=arn,
-            dbuser_arn=dbuser,
-            created=not target.plan_only,
-            updated=False,
-            changes=changes,
-        )
-
+            if arn is not None:
+                iam.put_inline_policy(name, rules.CONNECT_POLICY_NAME, policy)
+        if arn is not None:
+            return IamRoleResult(
+                role_name=name,
+                role_arn=arn,
+                dbuser_arn=dbuser,
+                created=not target.plan_only,
+                updated=False,
+                changes=changes,
+            )
+        existing = iam.get_role(name)
+        if existing is None:
+            raise TransientError(f"IAM role {name} exists but cannot be read (deleted meanwhile?); will retry.")
     if existing.tags.get(rules.DB_ARN_TAG) != db.arn or existing.path != rules.ROLE_PATH:
         raise RoleConflictError(
             f"IAM role {existing.arn} exists but was not created for {db.arn} (tag {rules.DB_ARN_TAG}): "
             "delete or rename it, then run the onboarding again."
         )
-    changes = []
-    if existing.permissions_boundary != boundary:  # first: the policy changes below are allowed only under it
-        changes.append(f"PutRolePermissionsBoundary {name}: {boundary}")
-        if not target.plan_only:
-            iam.put_permissions_boundary(name, boundary)
-    if existing.trust_policy != trust_doc:
-        changes.append(f"UpdateAssumeRolePolicy {name}: trust {principal}")
-        if not target.plan_only:
-            iam.update_trust_policy(name, trust_doc)
+    changes = update_role(iam, name, existing, target, boundary=boundary, trust=(principal, trust_doc))
     if iam.get_inline_policy(name, rules.CONNECT_POLICY_NAME) != policy:
         changes.append(f"PutRolePolicy {name}: rds-db:connect on {dbuser}")
         if not target.plan_only:
             iam.put_inline_policy(name, rules.CONNECT_POLICY_NAME, policy)
-    # who asked, when this run changed the role; the principal tag whenever it is missing or stale
-    retag = {
-        k: v
-        for k, v in tags.items()
-        if k != rules.DB_ARN_TAG and existing.tags.get(k) != v and (changes or k == rules.PRINCIPAL_TAG)
-    }
-    if retag and not target.plan_only:
-        iam.tag_role(name, retag)
+    retag(iam, name, existing, tags, changed=bool(changes), plan_only=target.plan_only)
     return IamRoleResult(
         role_name=name,
         role_arn=existing.arn,
@@ -103,6 +95,40 @@ def create_iam_role(
         updated=bool(changes) and not target.plan_only,
         changes=changes,
     )
+
+
+def update_role(
+    iam: Iam,
+    name: str,
+    existing: RoleInfo,
+    target: Target,
+    *,
+    boundary: str,
+    trust: tuple[str, dict[str, Any]],
+) -> list[str]:
+    """A role of ours made before: the boundary first (the policy changes are allowed only under it), the trust."""
+    changes = []
+    if existing.permissions_boundary != boundary:
+        changes.append(f"PutRolePermissionsBoundary {name}: {boundary}")
+        if not target.plan_only:
+            iam.put_permissions_boundary(name, boundary)
+    principal, trust_doc = trust
+    if existing.trust_policy != trust_doc:
+        changes.append(f"UpdateAssumeRolePolicy {name}: trust {principal}")
+        if not target.plan_only:
+            iam.update_trust_policy(name, trust_doc)
+    return changes
+
+
+def retag(iam: Iam, name: str, existing: RoleInfo, tags: dict[str, str], *, changed: bool, plan_only: bool) -> None:
+    """Who asked, when this run changed the role; the principal tag whenever it is missing or stale."""
+    stale = {
+        k: v
+        for k, v in tags.items()
+        if k != rules.DB_ARN_TAG and existing.tags.get(k) != v and (changed or k == rules.PRINCIPAL_TAG)
+    }
+    if stale and not plan_only:
+        iam.tag_role(name, stale)
 
 
 def checked_principal(

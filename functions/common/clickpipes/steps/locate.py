@@ -36,6 +36,11 @@ def find_db(rds: Rds, kind: rules.DbKind | None, identifier: str) -> tuple[DbDes
     return db, []
 
 
+def tags_of(rds: Rds, db: DbDescription) -> dict[str, str]:
+    """The DB's tags: as its describe listed them (TagList), else ListTagsForResource."""
+    return db.tags if db.tags is not None else rds.tags(db.arn)
+
+
 def admin_secret(db: DbDescription, requested: str | None) -> str:
     """The admin login's secret: the one asked for, else the RDS-managed one; bound to this DB (trust)."""
     secret_arn = requested or db.master_secret_arn

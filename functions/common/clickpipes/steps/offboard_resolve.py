@@ -19,7 +19,7 @@ from clickpipes.offboarding_models import (
     OffboardTarget,
 )
 from clickpipes.settings import ResolveSettings
-from clickpipes.steps.locate import admin_secret, db_facts, find_db
+from clickpipes.steps.locate import admin_secret, db_facts, find_db, tags_of
 from clickpipes.steps.ports import Guard, Rds
 from clickpipes.steps.shared import BUSY, db_reference, hold_db
 
@@ -51,7 +51,7 @@ def resolve_offboarding(
     db, warnings = find_db(rds, kind_hint, identifier)
     engine = rules.check_engine(db.engine, db.engine_version, engine_mode=db.engine_mode)
     rules.check_db_state(db.kind, db.identifier, db.status)
-    tags = rds.tags(db.arn)
+    tags = tags_of(rds, db)
     user = request.db_user or tags.get(DB_USER_TAG) or tags.get(rules.USER_TAG) or rules.DEFAULT_DB_USER
     rules.check_db_user(user, engine)
     trust.check_not_protected(user, master_username=db.master_username)

@@ -13,7 +13,13 @@ from clickpipes.steps.shared import current
 
 def reboot_db(request: RebootRequest, *, rds: Rds) -> RebootResult:
     target, previous = request.target, request.previous
-    if previous is None:
+    done: list[str] = []
+    changes: list[str] = []
+    if previous is not None:
+        order, done, changes = list(previous.remaining), list(previous.rebooted), list(previous.changes)
+    elif target.kind == "instance":  # the instance itself: no describe (RDS refuses a missing or busy one)
+        order = [target.db_identifier]
+    else:  # a cluster: its writer and members as RDS describes them now
         db = current(rds, target)
         order = rules.reboot_order(
             target.engine,
@@ -24,10 +30,6 @@ def reboot_db(request: RebootRequest, *, rds: Rds) -> RebootResult:
             members=db.members,
             parameter_status=db.member_parameter_status,
         )
-        done: list[str] = []
-        changes: list[str] = []
-    else:
-        order, done, changes = list(previous.remaining), list(previous.rebooted), list(previous.changes)
     if not order:
         return RebootResult(rebooted=done, current=None, remaining=[], changes=changes)
     instance, remaining = order[0], order[1:]

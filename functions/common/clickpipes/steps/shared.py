@@ -9,7 +9,15 @@ from pydantic import ValidationError
 
 from clickpipes import rules, trust
 from clickpipes.errors import AdminCredentialsError, DbNotFoundError, InvalidInputError, OnboardingInProgressError
-from clickpipes.models import AdminCredentials, DbDescription, DbFacts, OnboardingRequest, RoleInfo
+from clickpipes.models import (
+    AdminCredentials,
+    CdcDbRequest,
+    DbDescription,
+    DbFacts,
+    OnboardingRequest,
+    RoleInfo,
+    Target,
+)
 from clickpipes.settings import ResolveSettings
 from clickpipes.steps.ports import Guard, Rds
 
@@ -109,6 +117,20 @@ def admin_login(rds: Rds, secrets: Any, target: DbFacts) -> tuple[DbDescription,
     credentials = admin_credentials(secrets.get_json(target.admin_secret_arn), target, db)
     trust.check_not_protected(target.db_user, master_username=db.master_username, admin_username=credentials.username)
     return db, credentials
+
+
+def cdc_db_request(target: Target) -> CdcDbRequest:
+    """What the database side of the onboarding must make true: the read grants, and with CDC the replication."""
+    return CdcDbRequest(
+        user=rules.check_db_user(target.db_user, target.engine),
+        schemas=target.cdc.schemas,
+        tables=target.cdc.tables,
+        publication=target.cdc.publication,
+        binlog_retention_hours=target.cdc.binlog_retention_hours,
+        plan_only=target.plan_only,
+        replication=target.cdc.enabled,
+        pipe_tables=list(target.clickpipe.tables) if target.clickpipe and target.clickpipe.tables else None,
+    )
 
 
 BUSY = (
