@@ -206,6 +206,8 @@ class LocalWorld:
 
         self._stack: ExitStack | None = None
         self._functions: dict[str, LocalFunction] = {}
+        self.function_roles: dict[str, str] = {}  # logical id -> its execution role's ARN (as the template names it)
+        self._calling = threading.local()  # the role of the handler running in this thread (patch lambda_caller_role)
         self._invoke_lock = threading.RLock()
         self._records_lock = threading.Lock()
         self._status_feeder = _StatusFeeder()
@@ -403,14 +405,23 @@ class LocalWorld:
             return json.dumps(
                 {"errorMessage": message, "errorType": "LocalWorld.UnknownFunction", "stackTrace": []}
             ), True
-        if self.isolate_invocations:
-            with self._invoke_lock:
+        before = getattr(self._calling, "role", None)
+        self._calling.role = self.function_roles.get(function_name)
+        try:
+            if self.isolate_invocations:
+                with self._invoke_lock:
+                    payload, errored, record = function.invoke(event)
+            else:
                 payload, errored, record = function.invoke(event)
-        else:
-            payload, errored, record = function.invoke(event)
+        finally:
+            self._calling.role = before
         with self._records_lock:
             self.invocations.append(record)
         return payload, errored
+
+    def calling_role(self) -> str | None:
+        """The execution role of the handler running in this thread (None outside a handler)."""
+        return getattr(self._calling, "role", None)
 
     def invoke(self, function: str, event: Any = None) -> LambdaResponse:
         """Invoke a deployed function through moto's Lambda API (runs the local handler)."""
@@ -485,6 +496,7 @@ class LocalWorld:
             )["FunctionArn"]
             function_arns[logical_id] = arn
             self._functions[logical_id] = LocalFunction(spec, arn)
+            self.function_roles[logical_id] = app.resolve(spec.properties.get("Role") or {"Fn::GetAtt": [f"{logical_id}Role", "Arn"]})
 
         state_machine_arns: dict[str, str] = {}
         definitions: dict[str, str] = {}

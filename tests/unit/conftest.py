@@ -77,9 +77,10 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    from clickpipes.aws.clients import client
+    from clickpipes.aws.clients import assumed_session, client, member_client
 
-    client.cache_clear()
+    for cached in (client, assumed_session, member_client):
+        cached.cache_clear()
     with mock_aws(), rds_rules.applied():  # RDS as documented (tests/harness/rds_rules.py), as in the local world
         boto3.client("dynamodb", region_name="us-east-1").create_table(
             TableName=GUARD_TABLE,
@@ -88,7 +89,8 @@ def aws() -> Iterator[None]:
             BillingMode="PAY_PER_REQUEST",
         )
         yield
-    client.cache_clear()
+    for cached in (client, assumed_session, member_client):
+        cached.cache_clear()
 
 
 @pytest.fixture
