@@ -3,6 +3,7 @@
 from typing import Any
 
 from clickpipes import clickhouse_api
+from clickpipes.aws.clients import client_for
 from clickpipes.aws.iam import IamGateway
 from clickpipes.aws.secrets import SecretsGateway
 from clickpipes.models import CreateClickPipeRequest, parse
@@ -18,7 +19,7 @@ def handler(event: dict[str, Any]) -> dict[str, Any]:
     result = create_clickpipe(
         request,
         clickhouse=clickhouse_api.gateway(settings, SecretsGateway()),
-        iam=IamGateway(),
+        iam=IamGateway(client_for("iam", request.target)),
         poll_seconds=settings.poll_seconds,
         max_wait_seconds=settings.max_wait_seconds,
     )

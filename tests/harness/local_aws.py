@@ -150,6 +150,16 @@ def _placeholder_zip() -> bytes:
     return buffer.getvalue()
 
 
+def _forget_member_sessions() -> None:
+    """A member account's credentials (``clickpipes.aws.clients``, cached per container) name a role of a world
+    that is gone: a new world starts without them, as a new Lambda container would."""
+    clients = sys.modules.get("clickpipes.aws.clients")
+    for name in ("assumed_session", "member_client"):
+        cached = getattr(clients, name, None)
+        if cached is not None:
+            cached.cache_clear()
+
+
 class LocalWorld:
     """moto + patches + the app's handlers, as a context manager. One active world per process."""
 
@@ -254,6 +264,7 @@ class LocalWorld:
             )
             stack.callback(self._restore_env)
             self._modules_before = frozenset(sys.modules)
+            _forget_member_sessions()
             stack.callback(self._unload_code)
             stack.enter_context(
                 mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": True}})
@@ -496,7 +507,9 @@ class LocalWorld:
             )["FunctionArn"]
             function_arns[logical_id] = arn
             self._functions[logical_id] = LocalFunction(spec, arn)
-            self.function_roles[logical_id] = app.resolve(spec.properties.get("Role") or {"Fn::GetAtt": [f"{logical_id}Role", "Arn"]})
+            self.function_roles[logical_id] = app.resolve(
+                spec.properties.get("Role") or {"Fn::GetAtt": [f"{logical_id}Role", "Arn"]}
+            )
 
         state_machine_arns: dict[str, str] = {}
         definitions: dict[str, str] = {}

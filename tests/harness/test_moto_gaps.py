@@ -382,7 +382,8 @@ def test_gap_lambda_caller_role() -> None:
 
     without, with_ = with_and_without("lambda_caller_role", caller)
     assert without == "arn:aws:sts::123456789012:user/moto"
-    assert with_ == "arn:aws:sts::123456789012:assumed-role/stack-ResolveTargetFunctionRole-ABC/stack-ResolveTargetFunctionRole-ABC"
+    role = "stack-ResolveTargetFunctionRole-ABC"
+    assert with_ == f"arn:aws:sts::123456789012:assumed-role/{role}/{role}"
 
 
 def test_gap_execution_history_order() -> None:

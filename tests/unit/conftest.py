@@ -69,6 +69,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "ALLOWED_CLICKHOUSE_PRINCIPALS": PRINCIPAL.split(":")[4],
         "PERMISSIONS_BOUNDARY_ARN": BOUNDARY,
         "GUARD_TABLE_NAME": GUARD_TABLE,
+        "HOME_ACCOUNT": "123456789012",  # the stack's own account (template: AWS::AccountId)
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)

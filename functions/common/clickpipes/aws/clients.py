@@ -68,11 +68,29 @@ def client_for(service: str, db: Any) -> Any:
 
 def client_for_reference(service: str, reference: object) -> Any:
     """``client_in`` the account and region a DB ARN names; the stack's own for an identifier (or anything else:
-    the step refuses what is not a DB reference)."""
-    match = rules.DB_ARN_PATTERN.fullmatch(reference) if isinstance(reference, str) else None
-    if match is None:
-        return client(service)
-    return client_in(service, match["account"], match["region"])
+    the step refuses what is not a DB reference). Made on first use: the step checks the reference first, so an
+    account outside MemberAccounts is its named refusal, not the handler's."""
+
+    def make() -> Any:
+        match = rules.DB_ARN_PATTERN.fullmatch(reference) if isinstance(reference, str) else None
+        if match is None:
+            return client(service)
+        return client_in(service, match["account"], match["region"])
+
+    return Deferred(make)
+
+
+class Deferred:
+    """A client made when it is first used."""
+
+    def __init__(self, make: Any) -> None:
+        self._make = make
+        self._made: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._made is None:
+            self._made = self._make()
+        return getattr(self._made, name)
 
 
 def session_name() -> str:
