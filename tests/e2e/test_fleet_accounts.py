@@ -13,11 +13,11 @@ import time
 from collections.abc import Iterator
 from typing import Any, cast
 
-import boto3
 import pytest
 
 from tests.dbs.servers import LocalDbsEnv
 from tests.e2e.scenario import ENGINES, PRINCIPAL, create_db, deploy, fresh, login_with_token
+from tests.harness.helpers import InAccount
 from tests.harness.local_aws import LocalWorld
 
 pytestmark = pytest.mark.e2e
@@ -31,37 +31,10 @@ PER_PAIR = int(os.environ.get("FLEET_ACCOUNTS_E2E_PER_PAIR", "4"))  # 6 pairs: 2
 TAG_KEY = "team"
 
 
-class Place:
-    """The world as seen from one account and region: clients with credentials moto maps to that account (an
-    AssumeRole of a role that does not exist there, which moto answers), for test setup and inspection."""
-
-    def __init__(self, world: LocalWorld, account: str, region: str) -> None:
-        self.account, self.region = account, region
-        credentials = world.client("sts").assume_role(
-            RoleArn=f"arn:aws:iam::{account}:role/e2e-setup", RoleSessionName="e2e-setup"
-        )["Credentials"]
-        self._session = boto3.session.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-            region_name=region,
-        )
-        self._clients: dict[str, Any] = {}
-
-    def client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self._session.client(service)  # type: ignore[call-overload]
-        return self._clients[service]
-
-    @property
-    def rds(self) -> Any:
-        return self.client("rds")
-
-
 def deploy_member(world: LocalWorld, account_id: str, *, member_role_name: str = MEMBER_ROLE) -> None:
     """A stand-in for the member template (tests/harness/member.py once on main): the role the central functions
     assume (trusting exactly MemberCallerRoleArns) and the boundary every role made there carries."""
-    iam = Place(world, account_id, "us-east-1").client("iam")
+    iam = InAccount(world, account_id, "us-east-1").client("iam")
     callers = world.deployments[-1].app.output("MemberCallerRoleArns").split(",")
     trust = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": callers}, "Action": "sts:AssumeRole"}]}
     iam.create_role(RoleName=member_role_name, AssumeRolePolicyDocument=json.dumps(trust))
@@ -102,9 +75,9 @@ def expected_boundary(account: str) -> str:
 def test_a_fleet_across_three_accounts_and_two_regions(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
     tag, user = fresh("accounts")
     engines = list(ENGINES)
-    made: dict[str, tuple[Place, str]] = {}  # DB ARN -> where, engine
+    made: dict[str, tuple[InAccount, str]] = {}  # DB ARN -> where, engine
     for i, (account, region) in enumerate((a, r) for a in (HOME, *MEMBERS) for r in REGIONS):
-        place = Place(world, account, region)
+        place = InAccount(world, account, region)
         for j in range(PER_PAIR):
             engine = engines[(i * PER_PAIR + j) % len(engines)]
             identifier, _ = fresh(f"ac{i}{j}")
@@ -154,7 +127,7 @@ def test_a_fleet_across_three_accounts_and_two_regions(world: LocalWorld, local_
 
 
 def test_a_member_db_is_onboarded_and_offboarded_by_its_arn(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
-    place = Place(world, MEMBERS[1], "us-west-2")
+    place = InAccount(world, MEMBERS[1], "us-west-2")
     identifier, user = fresh("member")
     arn = db_arn(create_db(cast("LocalWorld", place), local_dbs, "postgres", identifier))
 
@@ -183,7 +156,7 @@ def test_a_member_db_is_onboarded_and_offboarded_by_its_arn(world: LocalWorld, l
 def test_an_account_outside_member_accounts_is_refused_and_nothing_changes(
     world: LocalWorld, local_dbs: LocalDbsEnv
 ) -> None:
-    outsider = Place(world, OUTSIDER, "us-east-1")
+    outsider = InAccount(world, OUTSIDER, "us-east-1")
     identifier, user = fresh("outsider")
     arn = db_arn(create_db(cast("LocalWorld", outsider), local_dbs, "postgres", identifier))
     outsider.rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": TAG_KEY, "Value": "outside"}])
