@@ -67,9 +67,11 @@ lint: deps lint-template ## ruff, mypy, sam validate --lint, asl-validator
 	$(VENV)/bin/mypy
 
 .PHONY: lint-template
-lint-template: deps $(SAM) $(CHECKOV) ## sam validate --lint (cfn-lint), checkov, asl-validator on the deployed definition
+lint-template: deps $(SAM) $(CHECKOV) ## sam validate --lint (cfn-lint), checkov (both templates), asl-validator on the deployed definition
 	$(SAM) validate --lint --region $(AWS_DEFAULT_REGION)
 	BC_SKIP_MAPPING=TRUE $(CHECKOV) -f template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(SAM) validate --lint --region $(AWS_DEFAULT_REGION) -t member/template.yaml
+	BC_SKIP_MAPPING=TRUE $(CHECKOV) -f member/template.yaml --framework cloudformation --compact --quiet --skip-download
 	$(VENV)/bin/python -m tests.check_asl
 
 .PHONY: ca-bundle

@@ -167,6 +167,16 @@ def test_trust_rules() -> None:
     assert trust_allows(account_trust, caller, ["sts:TagSession"]) is None
     conditioned = {"Statement": [{**TRUST["Statement"][0], "Condition": {"StringEquals": {"sts:ExternalId": "x"}}}]}
     assert trust_allows(conditioned, caller, ["sts:AssumeRole"]) == "sts:AssumeRole"
+    # member/template.yaml's trust: the account's root, narrowed to exact role ARNs by aws:PrincipalArn
+    root = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "sts:AssumeRole"}
+    for operator, pattern, allowed in [
+        ("ArnEquals", CLICKHOUSE, True),
+        ("ArnEquals", "arn:aws:iam::111122223333:role/other", False),
+        ("ArnLike", "arn:aws:iam::111122223333:role/CH-S3-*", True),
+        ("StringEquals", [CLICKHOUSE, "arn:aws:iam::111122223333:role/x"], True),
+    ]:
+        narrowed = {"Statement": [{**root, "Condition": {operator: {"aws:PrincipalArn": pattern}}}]}
+        assert (trust_allows(narrowed, caller, ["sts:AssumeRole"]) is None) is allowed, (operator, pattern)
 
 
 @pytest.fixture

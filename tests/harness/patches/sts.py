@@ -38,10 +38,35 @@ def _principal_matches(principal: Any, caller_arn: str) -> bool:
     return False
 
 
+# the condition operators a trust here may use on aws:PrincipalArn (member/template.yaml: ArnEquals)
+_PRINCIPAL_ARN_OPERATORS = {
+    "arnequals": lambda value, pattern: value == pattern,
+    "stringequals": lambda value, pattern: value == pattern,
+    "arnlike": fnmatch.fnmatchcase,
+    "stringlike": fnmatch.fnmatchcase,
+}
+
+
+def _condition_holds(condition: Any, caller_arn: str) -> bool:
+    """An ``aws:PrincipalArn`` condition against the caller's role (or user) ARN; any other key or operator is
+    unknown here and does not hold."""
+    if not condition:
+        return True
+    principal_arn = caller_role_arn(caller_arn)
+    for operator, keys in dict(condition).items():
+        test = _PRINCIPAL_ARN_OPERATORS.get(operator.lower())
+        if test is None or set(keys) != {"aws:PrincipalArn"}:
+            return False
+        if not any(test(principal_arn, pattern) for pattern in _as_list(keys["aws:PrincipalArn"])):
+            return False
+    return True
+
+
 def trust_allows(document: str | dict[str, Any], caller_arn: str, actions: list[str]) -> str | None:
     """None if the trust policy lets ``caller_arn`` do every action, else the action refused.
 
-    Statements with a Condition count as not allowing (and as denying, for Deny): the product's trust has none.
+    A statement's Condition holds only when it tests ``aws:PrincipalArn`` (``_condition_holds``); any other
+    condition counts as not allowing (and as denying, for Deny).
     """
     policy = json.loads(document) if isinstance(document, str) else document
     for action in actions:
@@ -52,9 +77,10 @@ def trust_allows(document: str | dict[str, Any], caller_arn: str, actions: list[
                 continue
             if not _principal_matches(statement.get("Principal", {}), caller_arn):
                 continue
-            if statement.get("Effect") == "Deny":
+            holds = _condition_holds(statement.get("Condition"), caller_arn)
+            if statement.get("Effect") == "Deny" and (holds or statement.get("Condition")):
                 return action
-            allowed = allowed or (statement.get("Effect") == "Allow" and not statement.get("Condition"))
+            allowed = allowed or (statement.get("Effect") == "Allow" and holds)
         if not allowed:
             return action
     return None
