@@ -23,9 +23,10 @@ from typing import Any
 
 from tests.dbs.servers import LocalDbsEnv, load_env
 from tests.e2e.scenario import PRINCIPAL, create_db, deploy
-from tests.e2e.test_fleet_accounts import HOME, MEMBER_ROLE, MEMBERS, REGIONS, deploy_member
+from tests.e2e.test_fleet_accounts import HOME, MEMBER_ROLE, MEMBERS, REGIONS
 from tests.harness.helpers import InAccount
 from tests.harness.local_aws import LocalWorld
+from tests.harness.member import deploy_member
 
 FLEET = "FleetOnboardingStateMachine"
 SIZES = [int(n) for n in os.environ.get("BENCH_FLEET_SIZES", "10,50,200").split(",")]
@@ -115,8 +116,9 @@ def accounts() -> None:
             MemberRoleName=MEMBER_ROLE,
             MemberAccounts=list(MEMBERS),
         )
+        callers = world.deployments[-1].app.output("MemberCallerRoleArns").split(",")
         for account in MEMBERS:
-            deploy_member(world, account)
+            deploy_member(world, account, central_role_arns=callers, regions=REGIONS)
         places = [InAccount(world, a, r) for a in (HOME, *MEMBERS) for r in REGIONS]
         spread, spread_calls = _run(world, env, size, FLEET_CONCURRENCY, places)
         assumed = world.api_calls["sts.AssumeRole"]

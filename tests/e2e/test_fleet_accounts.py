@@ -1,13 +1,13 @@
 """e2e: many accounts and regions on the local world (moto's multi-account: credentials assumed in an account act
 there), with AWS's rate limits on. The central stack takes MemberRoleName and MemberAccounts; each member account
-has the member template's role (trusting MemberCallerRoleArns) and boundary. A fleet over a tag selector across
+has the member template's resources (tests/harness/member.py: its role, trusting MemberCallerRoleArns, and its
+boundary). A fleet over a tag selector across
 3 accounts x 2 regions is onboarded by the real state machines, each DB's role made in the DB's own account with
 that account's boundary; a single member DB is onboarded and offboarded by its ARN; an account outside
 MemberAccounts is refused (AccountNotAllowedError) with nothing changed."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterator
@@ -19,6 +19,7 @@ from tests.dbs.servers import LocalDbsEnv
 from tests.e2e.scenario import ENGINES, PRINCIPAL, create_db, deploy, fresh, login_with_token
 from tests.harness.helpers import InAccount
 from tests.harness.local_aws import LocalWorld
+from tests.harness.member import DEFAULT_MEMBER_ROLE, deploy_member
 
 pytestmark = pytest.mark.e2e
 FLEET = "FleetOnboardingStateMachine"
@@ -26,25 +27,9 @@ HOME = "123456789012"  # the world's account: the central stack's
 MEMBERS = ("210987654321", "310987654321")
 OUTSIDER = "999999999999"  # has no member role, and is not in MemberAccounts
 REGIONS = ("us-east-1", "us-west-2")
-MEMBER_ROLE = "clickpipes-iam-member"
+MEMBER_ROLE = DEFAULT_MEMBER_ROLE
 PER_PAIR = int(os.environ.get("FLEET_ACCOUNTS_E2E_PER_PAIR", "4"))  # 6 pairs: 24 DBs
 TAG_KEY = "team"
-
-
-def deploy_member(world: LocalWorld, account_id: str, *, member_role_name: str = MEMBER_ROLE) -> None:
-    """A stand-in for the member template (tests/harness/member.py once on main): the role the central functions
-    assume (trusting exactly MemberCallerRoleArns) and the boundary every role made there carries."""
-    iam = InAccount(world, account_id, "us-east-1").client("iam")
-    callers = world.deployments[-1].app.output("MemberCallerRoleArns").split(",")
-    trust = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": callers}, "Action": "sts:AssumeRole"}]}
-    iam.create_role(RoleName=member_role_name, AssumeRolePolicyDocument=json.dumps(trust))
-    boundary = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Action": "rds-db:connect", "Resource": f"arn:aws:rds-db:*:{account_id}:dbuser:*/*"}
-        ],
-    }
-    iam.create_policy(PolicyName=f"{member_role_name}-boundary", PolicyDocument=json.dumps(boundary))
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +42,9 @@ def world(local_dbs: LocalDbsEnv) -> Iterator[LocalWorld]:
             MemberRoleName=MEMBER_ROLE,
             MemberAccounts=list(MEMBERS),
         )
-        for account in MEMBERS:
-            deploy_member(local_world, account)
+        callers = local_world.deployments[-1].app.output("MemberCallerRoleArns").split(",")
+        for account in MEMBERS:  # the member template, trusting exactly the central output MemberCallerRoleArns
+            deploy_member(local_world, account, central_role_arns=callers, regions=REGIONS)
         yield local_world
 
 
