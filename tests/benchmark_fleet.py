@@ -8,6 +8,10 @@ RDS applying the change in about 20 s), with the Waits really slept at WAIT_SCAL
 at a time here (one process), so the local fleet is bound by their CPU time where AWS runs them in parallel:
 the local ratios understate the fleet's speed-up. One at a time is measured on SERIAL_SAMPLE DBs (its DBs per
 minute do not depend on the fleet's size).
+
+``BENCH_FLEET_ACCOUNTS=1``: instead, one fleet of BENCH_FLEET_ACCOUNTS_SIZE (200) DBs spread over 3 accounts (the
+stack's and 2 member accounts, their member role in place) x 2 regions, beside the same number of DBs in the
+stack's own account and region: DBs per minute and AWS API calls per DB (AssumeRole included) for both.
 """
 
 from __future__ import annotations
@@ -19,7 +23,10 @@ from typing import Any
 
 from tests.dbs.servers import LocalDbsEnv, load_env
 from tests.e2e.scenario import PRINCIPAL, create_db, deploy
+from tests.e2e.test_fleet_accounts import HOME, MEMBER_ROLE, MEMBERS, REGIONS
+from tests.harness.helpers import InAccount
 from tests.harness.local_aws import LocalWorld
+from tests.harness.member import deploy_member
 
 FLEET = "FleetOnboardingStateMachine"
 SIZES = [int(n) for n in os.environ.get("BENCH_FLEET_SIZES", "10,50,200").split(",")]
@@ -29,21 +36,25 @@ SERIAL_SAMPLE = int(os.environ.get("BENCH_FLEET_SERIAL", "5"))
 FLEET_CONCURRENCY = 200
 
 
-def _fleet_of(world: LocalWorld, env: LocalDbsEnv, count: int) -> str:
-    """``count`` fresh PostgreSQL instances tagged bench-fleet=<tag>, each set to take the fixed apply time."""
+def _fleet_of(world: LocalWorld, env: LocalDbsEnv, count: int, places: list[InAccount] | None = None) -> str:
+    """``count`` fresh PostgreSQL instances tagged bench-fleet=<tag>, each set to take the fixed apply time (in
+    ``places`` in turn: accounts and regions; default the world's own)."""
     tag = uuid.uuid4().hex[:8]
     for i in range(count):
         identifier = f"bf{i}-{tag}"
-        db = create_db(world, env, "postgres", identifier)
-        world.rds.add_tags_to_resource(ResourceName=db["DBInstanceArn"], Tags=[{"Key": "bench-fleet", "Value": tag}])
+        where: Any = places[i % len(places)] if places else world
+        db = create_db(where, env, "postgres", identifier)
+        where.rds.add_tags_to_resource(ResourceName=db["DBInstanceArn"], Tags=[{"Key": "bench-fleet", "Value": tag}])
         # ResolveFleet's listing, ResolveTarget and EnableIamAuth see it available; then the change applies
         world.feed_statuses(identifier, ["available"] * 3 + ["modifying"] * MODIFYING_POLLS, kind="instance")
     return tag
 
 
-def _run(world: LocalWorld, env: LocalDbsEnv, count: int, concurrency: int) -> tuple[float, float]:
+def _run(
+    world: LocalWorld, env: LocalDbsEnv, count: int, concurrency: int, places: list[InAccount] | None = None
+) -> tuple[float, float]:
     """(DBs per minute, AWS API calls per DB) of one fleet of ``count`` DBs at ``concurrency``."""
-    tag = _fleet_of(world, env, count)
+    tag = _fleet_of(world, env, count, places)
     body: dict[str, Any] = {
         "tag": {"key": "bench-fleet", "value": tag},
         "clickhouse_role_arn": PRINCIPAL,
@@ -51,6 +62,8 @@ def _run(world: LocalWorld, env: LocalDbsEnv, count: int, concurrency: int) -> t
         "cdc": False,
         "max_concurrency": concurrency,
     }
+    if places:
+        body |= {"accounts": sorted({p.account for p in places}), "regions": sorted({p.region for p in places})}
     before = world.api_calls
     t0 = time.perf_counter()
     result = world.run(FLEET, body, timeout=3600)
@@ -63,6 +76,9 @@ def _run(world: LocalWorld, env: LocalDbsEnv, count: int, concurrency: int) -> t
 
 def fleets() -> None:
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    if os.environ.get("BENCH_FLEET_ACCOUNTS"):
+        accounts()
+        return
     env = load_env()
     print(
         f"\n## Fleets: DBs per minute (RDS applies in ~20 s, slept at {WAIT_SCALE:g}x; rate limits on; "
@@ -82,6 +98,36 @@ def fleets() -> None:
                 f"{size:>5}{fleet:>9.1f}{ten:>14.1f}{serial:>13.1f}{fleet / ten:>9.1f}x{fleet / serial:>8.1f}x"
                 f"{fleet_calls:>16.1f}{ten_calls:>13.1f}"
             )
+        assert world.rate_limits is not None
+        print(f"throttled calls by bucket: {dict(world.rate_limits.throttled) or 'none'}")
+
+
+def accounts() -> None:
+    """One fleet over 3 accounts x 2 regions beside one in the stack's own account and region (same size)."""
+    size = int(os.environ.get("BENCH_FLEET_ACCOUNTS_SIZE", "200"))
+    env = load_env()
+    print(f"\n## Fleets across accounts: {size} DBs, 3 accounts x 2 regions vs one account and region")
+    with LocalWorld(rate_limits=True, wait_scale=WAIT_SCALE) as world:
+        deploy(
+            world,
+            env,
+            LogLevel="ERROR",
+            PollIntervalSeconds=30,
+            MemberRoleName=MEMBER_ROLE,
+            MemberAccounts=list(MEMBERS),
+        )
+        callers = world.deployments[-1].app.output("MemberCallerRoleArns").split(",")
+        for account in MEMBERS:
+            deploy_member(world, account, central_role_arns=callers, regions=REGIONS)
+        places = [InAccount(world, a, r) for a in (HOME, *MEMBERS) for r in REGIONS]
+        setup = world.api_calls["sts.AssumeRole"]  # deploy_member's own
+        spread, spread_calls = _run(world, env, size, FLEET_CONCURRENCY, places)
+        assumed = world.api_calls["sts.AssumeRole"] - setup
+        home, home_calls = _run(world, env, size, FLEET_CONCURRENCY)
+        print(f"{'where':>22}{'DBs/min':>9}{'calls/DB':>10}")
+        print(f"{'3 accounts x 2 regions':>22}{spread:>9.1f}{spread_calls:>10.1f}")
+        print(f"{'1 account, 1 region':>22}{home:>9.1f}{home_calls:>10.1f}")
+        print(f"AssumeRole calls: {assumed} (one per member account per container)")
         assert world.rate_limits is not None
         print(f"throttled calls by bucket: {dict(world.rate_limits.throttled) or 'none'}")
 

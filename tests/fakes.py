@@ -222,14 +222,24 @@ class FakeClickHouseCloud:
 
 
 class FakeFleetRds:
-    """The fleet's FleetRds port over a list of DB listings; ``calls`` counts the listings."""
+    """The fleet's FleetRds port over a list of DB listings; ``calls`` counts the listings. Called with an
+    (account, region) pair (what ResolveFleet takes), the same port over the DBs of that pair (``pairs``)."""
 
-    def __init__(self, *dbs: DbListing) -> None:
+    def __init__(self, *dbs: DbListing, parent: FakeFleetRds | None = None) -> None:
         self.dbs = list(dbs)
         self.calls = 0
+        self.pairs: list[tuple[str, str]] = []
+        self._parent = parent
+
+    def __call__(self, account: str, region: str) -> FakeFleetRds:
+        self.pairs.append((account, region))
+        here = [db for db in self.dbs if db.arn.split(":")[3] == region and db.arn.split(":")[4] in (account, "")]
+        return FakeFleetRds(*here, parent=self)
 
     def list_dbs(self) -> list[DbListing]:
         self.calls += 1
+        if self._parent is not None:
+            self._parent.calls += 1
         return list(self.dbs)
 
 

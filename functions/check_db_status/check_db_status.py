@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from clickpipes.aws.clients import client_for
 from clickpipes.aws.rds import RdsGateway
 from clickpipes.models import CheckDbStatusRequest, parse
 from clickpipes.observability import lambda_step
@@ -11,4 +12,4 @@ from clickpipes.steps.check_db_status import check_db_status
 @lambda_step("CheckDbStatus")
 def handler(event: dict[str, Any]) -> dict[str, Any]:
     request = parse(CheckDbStatusRequest, event)
-    return check_db_status(request, rds=RdsGateway()).model_dump(mode="json")
+    return check_db_status(request, rds=RdsGateway(client_for("rds", request.target))).model_dump(mode="json")

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from clickpipes.aws.clients import client_for
 from clickpipes.aws.rds import RdsGateway
 from clickpipes.aws.secrets import SecretsGateway
 from clickpipes.models import TargetRequest, parse
@@ -15,5 +16,10 @@ from clickpipes_db.gateway import DatabaseGateway
 def handler(event: dict[str, Any]) -> dict[str, Any]:
     request = parse(TargetRequest, event)
     database = DatabaseGateway(DbSettings.from_env())
-    result = configure_cdc_database(request.target, rds=RdsGateway(), secrets=SecretsGateway(), database=database)
+    result = configure_cdc_database(
+        request.target,
+        rds=RdsGateway(client_for("rds", request.target)),
+        secrets=SecretsGateway(client_for("secretsmanager", request.target)),
+        database=database,
+    )
     return result.model_dump(mode="json")

@@ -3,6 +3,7 @@
 from typing import Any
 
 from clickpipes import clickhouse_api
+from clickpipes.aws.clients import client_for
 from clickpipes.aws.iam import IamGateway
 from clickpipes.aws.rds import RdsGateway
 from clickpipes.aws.secrets import SecretsGateway
@@ -19,8 +20,8 @@ def handler(event: dict[str, Any]) -> dict[str, Any]:
     result = create_clickpipe(
         request,
         clickhouse=clickhouse_api.gateway(settings, SecretsGateway()),
-        iam=IamGateway(),
-        rds=RdsGateway(),
+        iam=IamGateway(client_for("iam", request.target)),
+        rds=RdsGateway(client_for("rds", request.target)),
         poll_seconds=settings.poll_seconds,
         max_wait_seconds=settings.max_wait_seconds,
     )

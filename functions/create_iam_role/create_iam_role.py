@@ -3,6 +3,7 @@
 from typing import Any
 
 from clickpipes import clickhouse_api
+from clickpipes.aws.clients import client_for
 from clickpipes.aws.iam import IamGateway
 from clickpipes.aws.rds import RdsGateway
 from clickpipes.aws.secrets import SecretsGateway
@@ -18,8 +19,8 @@ def handler(event: dict[str, Any]) -> dict[str, Any]:
     settings = RoleSettings.from_env()
     result = create_iam_role(
         request.target,
-        iam=IamGateway(),
-        rds=RdsGateway(),
+        iam=IamGateway(client_for("iam", request.target)),
+        rds=RdsGateway(client_for("rds", request.target)),
         settings=settings,
         clickhouse=lambda: clickhouse_api.gateway(ClickHouseApiSettings.from_env(), SecretsGateway()),
     )

@@ -3,6 +3,7 @@
 from typing import Any
 
 from clickpipes import clickhouse_api
+from clickpipes.aws.clients import client_for
 from clickpipes.aws.iam_offboard import IamOffboardGateway
 from clickpipes.aws.rds import RdsGateway
 from clickpipes.aws.secrets import SecretsGateway
@@ -18,8 +19,8 @@ def handler(event: dict[str, Any]) -> dict[str, Any]:
     request = parse(OffboardTargetRequest, event)
     result = delete_iam_role(
         request.target,
-        iam=IamOffboardGateway(),
-        rds=RdsGateway(),
+        iam=IamOffboardGateway(client_for("iam", request.target)),
+        rds=RdsGateway(client_for("rds", request.target)),
         clickhouse=lambda: clickhouse_api.gateway(ClickHouseApiSettings.from_env(), SecretsGateway()),
     )
     return result.model_dump(mode="json")

@@ -3,6 +3,7 @@ secret."""
 
 from typing import Any
 
+from clickpipes.aws.clients import client_for
 from clickpipes.aws.rds import RdsGateway
 from clickpipes.aws.secrets import SecretsGateway
 from clickpipes.models import parse
@@ -17,5 +18,10 @@ from clickpipes_db.offboard_gateway import OffboardDatabaseGateway
 def handler(event: dict[str, Any]) -> dict[str, Any]:
     request = parse(OffboardTargetRequest, event)
     database = OffboardDatabaseGateway(DbSettings.from_env())
-    result = drop_db_user(request.target, rds=RdsGateway(), secrets=SecretsGateway(), database=database)
+    result = drop_db_user(
+        request.target,
+        rds=RdsGateway(client_for("rds", request.target)),
+        secrets=SecretsGateway(client_for("secretsmanager", request.target)),
+        database=database,
+    )
     return result.model_dump(mode="json")

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from clickpipes.aws.clients import client_for_reference
 from clickpipes.aws.rds import RdsGateway
 from clickpipes.models import RecordFailureRequest, parse
 from clickpipes.observability import lambda_step
@@ -11,4 +12,5 @@ from clickpipes.steps.record_failure import record_failure
 @lambda_step("RecordFailure")
 def handler(event: dict[str, Any]) -> dict[str, Any]:
     request = parse(RecordFailureRequest, event)
-    return record_failure(request, rds=RdsGateway()).model_dump(mode="json")
+    where = request.target.arn if request.target else request.input.get("db_identifier")
+    return record_failure(request, rds=RdsGateway(client_for_reference("rds", where))).model_dump(mode="json")

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from clickpipes.aws.clients import client_in
 from clickpipes.aws.fleet import FleetRdsGateway
 from clickpipes.fleet_models import FleetInput, ResolveFleetRequest
 from clickpipes.fleet_settings import FleetSettings
@@ -15,7 +16,7 @@ def handler(event: dict[str, Any]) -> dict[str, Any]:
     envelope = parse(ResolveFleetRequest, event)
     plan = resolve_fleet(
         parse(FleetInput, envelope.request),
-        rds=FleetRdsGateway(),
+        rds=lambda account, region: FleetRdsGateway(client_in("rds", account, region)),
         settings=FleetSettings.from_env(),
         execution_name=envelope.fleet_execution,
     )

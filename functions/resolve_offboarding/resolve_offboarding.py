@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from clickpipes.aws.clients import client_for_reference
 from clickpipes.aws.guard import DbGuard
 from clickpipes.aws.rds import RdsGateway
 from clickpipes.models import parse
@@ -17,7 +18,7 @@ def handler(event: dict[str, Any]) -> dict[str, Any]:
     envelope = parse(ResolveOffboardingRequest, event)
     target = resolve_offboarding(
         parse(OffboardingInput, envelope.request),
-        rds=RdsGateway(),
+        rds=RdsGateway(client_for_reference("rds", envelope.request.get("db_identifier"))),
         settings=OffboardingSettings.from_env(),
         guard=DbGuard(GuardSettings.from_env().guard_table),
         execution_arn=envelope.execution_arn,

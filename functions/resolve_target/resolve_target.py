@@ -4,6 +4,7 @@ item that holds the DB for this execution."""
 from typing import Any
 
 from clickpipes import clickhouse_api
+from clickpipes.aws.clients import client_for_reference
 from clickpipes.aws.guard import DbGuard
 from clickpipes.aws.rds import RdsGateway
 from clickpipes.aws.secrets import SecretsGateway
@@ -18,7 +19,7 @@ def handler(event: dict[str, Any]) -> dict[str, Any]:
     envelope = parse(ResolveTargetRequest, event)
     target = resolve_target(
         parse(OnboardingInput, envelope.request),
-        rds=RdsGateway(),
+        rds=RdsGateway(client_for_reference("rds", envelope.request.get("db_identifier"))),
         settings=ResolveSettings.from_env(),
         guard=DbGuard(GuardSettings.from_env().guard_table),
         execution_arn=envelope.execution_arn,

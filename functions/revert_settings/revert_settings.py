@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from clickpipes.aws.clients import client_for
 from clickpipes.aws.rds_offboard import RdsOffboardGateway
 from clickpipes.models import parse
 from clickpipes.observability import lambda_step
@@ -12,4 +13,6 @@ from clickpipes.steps.offboard_revert_settings import revert_settings
 @lambda_step("RevertSettings")
 def handler(event: dict[str, Any]) -> dict[str, Any]:
     request = parse(OffboardTargetRequest, event)
-    return revert_settings(request.target, rds=RdsOffboardGateway()).model_dump(mode="json")
+    return revert_settings(request.target, rds=RdsOffboardGateway(client_for("rds", request.target))).model_dump(
+        mode="json"
+    )

@@ -7,6 +7,7 @@ needs a trail) and the best-effort "Tag Change on Resource" (aws.tag). Their pat
 
 from typing import Any
 
+from clickpipes.aws.clients import client_for_reference
 from clickpipes.aws.guard import DbGuard
 from clickpipes.aws.rds import RdsGateway
 from clickpipes.aws.sfn import SfnGateway
@@ -25,9 +26,10 @@ def handler(event: dict[str, Any]) -> dict[str, Any]:
     # either start is refused while an onboarding or an offboarding of the DB runs (one guard item per DB)
     guard = DbGuard(GuardSettings.from_env().guard_table)
     off = SfnGateway(offboarding) if offboarding else None
+    tag_event = parse(TagEvent, event)
     result = on_tag_event(
-        parse(TagEvent, event),
-        rds=RdsGateway(),
+        tag_event,
+        rds=RdsGateway(client_for_reference("rds", tag_event.db_arn)),
         sfn=SfnGateway(onboarding),
         guard=guard,
         settings=settings,

@@ -150,6 +150,16 @@ def _placeholder_zip() -> bytes:
     return buffer.getvalue()
 
 
+def _forget_member_sessions() -> None:
+    """A member account's credentials (``clickpipes.aws.clients``, cached per container) name a role of a world
+    that is gone: a new world starts without them, as a new Lambda container would."""
+    clients = sys.modules.get("clickpipes.aws.clients")
+    for name in ("assumed_session", "member_client"):
+        cached = getattr(clients, name, None)
+        if cached is not None:
+            cached.cache_clear()
+
+
 class LocalWorld:
     """moto + patches + the app's handlers, as a context manager. One active world per process."""
 
@@ -206,6 +216,8 @@ class LocalWorld:
 
         self._stack: ExitStack | None = None
         self._functions: dict[str, LocalFunction] = {}
+        self.function_roles: dict[str, str] = {}  # logical id -> its execution role's ARN (as the template names it)
+        self._calling = threading.local()  # the role of the handler running in this thread (patch lambda_caller_role)
         self._invoke_lock = threading.RLock()
         self._records_lock = threading.Lock()
         self._status_feeder = _StatusFeeder()
@@ -252,6 +264,7 @@ class LocalWorld:
             )
             stack.callback(self._restore_env)
             self._modules_before = frozenset(sys.modules)
+            _forget_member_sessions()
             stack.callback(self._unload_code)
             stack.enter_context(
                 mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": True}})
@@ -403,14 +416,23 @@ class LocalWorld:
             return json.dumps(
                 {"errorMessage": message, "errorType": "LocalWorld.UnknownFunction", "stackTrace": []}
             ), True
-        if self.isolate_invocations:
-            with self._invoke_lock:
+        before = getattr(self._calling, "role", None)
+        self._calling.role = self.function_roles.get(function_name)
+        try:
+            if self.isolate_invocations:
+                with self._invoke_lock:
+                    payload, errored, record = function.invoke(event)
+            else:
                 payload, errored, record = function.invoke(event)
-        else:
-            payload, errored, record = function.invoke(event)
+        finally:
+            self._calling.role = before
         with self._records_lock:
             self.invocations.append(record)
         return payload, errored
+
+    def calling_role(self) -> str | None:
+        """The execution role of the handler running in this thread (None outside a handler)."""
+        return getattr(self._calling, "role", None)
 
     def invoke(self, function: str, event: Any = None) -> LambdaResponse:
         """Invoke a deployed function through moto's Lambda API (runs the local handler)."""
@@ -485,6 +507,9 @@ class LocalWorld:
             )["FunctionArn"]
             function_arns[logical_id] = arn
             self._functions[logical_id] = LocalFunction(spec, arn)
+            self.function_roles[logical_id] = app.resolve(
+                spec.properties.get("Role") or {"Fn::GetAtt": [f"{logical_id}Role", "Arn"]}
+            )
 
         state_machine_arns: dict[str, str] = {}
         definitions: dict[str, str] = {}

@@ -92,6 +92,15 @@ def _service_region_operation(request: Any) -> tuple[str, str, str]:
     return service, region, operation
 
 
+def _account(request: Any) -> str | None:
+    """The account the call acts in, as moto maps its access key (a member account's assumed role: that one)."""
+    from moto.iam.models import get_account_id_from
+
+    header = request.headers.get("Authorization") or b""
+    match = re.search(r"Credential=([A-Z0-9]+)/", header.decode() if isinstance(header, bytes) else str(header))
+    return get_account_id_from(match[1]) if match else None
+
+
 def _throttled(service: str) -> tuple[int, dict[str, str], str]:
     if service in _CODES:
         body = (
@@ -105,7 +114,8 @@ def _throttled(service: str) -> tuple[int, dict[str, str], str]:
 
 
 class RateLimits:
-    """The buckets of one world, created on first use per (bucket, account, region)."""
+    """The buckets of one world, created on first use per (bucket, account, region): the account whose
+    credentials make the call (``account``: when the call says none)."""
 
     def __init__(self, limits: Mapping[str, tuple[float, float]], account: str) -> None:
         self.limits = dict(limits)
@@ -122,8 +132,9 @@ class RateLimits:
         name = bucket_of(service, operation)
         if name is None or name not in self.limits:
             return None
+        account = _account(request) or self.account
         with self._lock:
-            bucket = self._buckets.setdefault((name, self.account, region), TokenBucket(*self.limits[name]))
+            bucket = self._buckets.setdefault((name, account, region), TokenBucket(*self.limits[name]))
         if bucket.take():
             return None
         with self._lock:

@@ -179,6 +179,10 @@ class SamApp:
         """Resolve any template fragment (intrinsics included) against this app's parameters."""
         return _Resolver(self._template, self._raw_parameters, self.context, arns or {}).resolve(node)
 
+    def output(self, name: str) -> Any:
+        """The stack output ``name`` as CloudFormation resolves it (e.g. ``MemberCallerRoleArns``)."""
+        return self.resolve(self._template["Outputs"][name]["Value"])
+
     def definition(self, logical_id: str, arns: Mapping[str, str] | None = None) -> str:
         """The state machine definition with ``DefinitionSubstitutions`` applied.
 

@@ -370,6 +370,22 @@ def test_gap_sts_assume_role_trust() -> None:
         assert not assume(world)
 
 
+def test_gap_lambda_caller_role() -> None:
+    """A handler calls as its execution role (what a member role's trust names), not as the default user."""
+
+    def caller(world: LocalWorld) -> str:
+        world._calling.role = "arn:aws:iam::123456789012:role/stack-ResolveTargetFunctionRole-ABC"
+        try:
+            return str(world.client("sts").get_caller_identity()["Arn"])
+        finally:
+            world._calling.role = None
+
+    without, with_ = with_and_without("lambda_caller_role", caller)
+    assert without == "arn:aws:sts::123456789012:user/moto"
+    role = "stack-ResolveTargetFunctionRole-ABC"
+    assert with_ == f"arn:aws:sts::123456789012:assumed-role/{role}/{role}"
+
+
 def test_gap_execution_history_order() -> None:
     definition = {
         "QueryLanguage": JSONATA,

@@ -92,3 +92,26 @@ def test_botocore_retries_a_throttled_call_until_the_bucket_refills() -> None:
             rds.describe_db_instances()
         assert world.rate_limits is not None
         assert world.rate_limits.throttled["rds"] >= 1
+
+
+def test_each_account_has_its_own_buckets() -> None:
+    """A member account's calls (credentials assumed there) draw on that account's buckets, not the world's."""
+    with LocalWorld(rate_limits={"rds": (2.0, 0.001)}) as world:
+        home = boto3.client("rds", config=NO_RETRIES)
+        creds = boto3.client("sts").assume_role(RoleArn="arn:aws:iam::210987654321:role/x", RoleSessionName="setup")
+        keys = creds["Credentials"]
+        member = boto3.client(
+            "rds",
+            config=NO_RETRIES,
+            aws_access_key_id=keys["AccessKeyId"],
+            aws_secret_access_key=keys["SecretAccessKey"],
+            aws_session_token=keys["SessionToken"],
+        )
+        for _ in range(2):
+            home.describe_db_instances()
+        assert _throttle_code(home.describe_db_instances) == "ThrottlingException"
+        for _ in range(2):
+            member.describe_db_instances()  # a bucket of its own
+        assert _throttle_code(member.describe_db_instances) == "ThrottlingException"
+        assert world.rate_limits is not None
+        assert world.rate_limits.throttled == {"rds": 2}

@@ -69,6 +69,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "ALLOWED_CLICKHOUSE_PRINCIPALS": PRINCIPAL.split(":")[4],
         "PERMISSIONS_BOUNDARY_ARN": BOUNDARY,
         "GUARD_TABLE_NAME": GUARD_TABLE,
+        "HOME_ACCOUNT": "123456789012",  # the stack's own account (template: AWS::AccountId)
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
@@ -77,9 +78,10 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    from clickpipes.aws.clients import client
+    from clickpipes.aws.clients import assumed_session, client, member_client
 
-    client.cache_clear()
+    for cached in (client, assumed_session, member_client):
+        cached.cache_clear()
     with mock_aws(), rds_rules.applied():  # RDS as documented (tests/harness/rds_rules.py), as in the local world
         boto3.client("dynamodb", region_name="us-east-1").create_table(
             TableName=GUARD_TABLE,
@@ -88,7 +90,8 @@ def aws() -> Iterator[None]:
             BillingMode="PAY_PER_REQUEST",
         )
         yield
-    client.cache_clear()
+    for cached in (client, assumed_session, member_client):
+        cached.cache_clear()
 
 
 @pytest.fixture

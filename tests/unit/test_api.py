@@ -157,6 +157,10 @@ def test_any_body_is_202_409_or_a_precise_400(state_machine: str, body: Any) -> 
             "PrincipalNotAllowedError",
         ),
         ({"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL, "db_user": "rdsadmin"}, "ProtectedUserError"),
+        (  # a DB of an account that is neither the stack's nor in MemberAccounts
+            {"db_identifier": "arn:aws:rds:us-east-1:999999999999:db:orders-pg", "clickhouse_role_arn": PRINCIPAL},
+            "AccountNotAllowedError",
+        ),
     ],
 )
 def test_outside_the_trust_boundary_is_403_and_starts_nothing(state_machine: str, body: Any, error: str) -> None:

@@ -9,6 +9,8 @@ import pytest
 from botocore.exceptions import ClientError
 from clickpipes.aws.iam import IamGateway
 from clickpipes.errors import (
+    AccountNotAllowedError,
+    DbNotFoundError,
     InvalidInputError,
     PrincipalNotAllowedError,
     ProtectedUserError,
@@ -142,8 +144,8 @@ def test_principal_outside_the_allowlist_creates_nothing(iam: Any, context: Fake
         ({"resource_id": "*"}, InvalidInputError, "resource_id"),
         ({"resource_id": "db-OTHERDATABASE0000000000000"}, InvalidInputError, "as RDS does"),
         ({"account": "*"}, InvalidInputError, "account"),
-        ({"account": "999999999999"}, InvalidInputError, "as RDS does"),
-        ({"region": "eu-west-1"}, InvalidInputError, "as RDS does"),
+        ({"account": "999999999999"}, AccountNotAllowedError, "not in MemberAccounts"),
+        ({"region": "eu-west-1"}, DbNotFoundError, "no longer exists"),  # looked up in the region it names
         ({"partition": "aws-cn"}, InvalidInputError, "as RDS does"),
         ({"db_user": "*"}, InvalidInputError, "db_user"),
         ({"db_user": "master"}, ProtectedUserError, "master user"),

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from clickpipes.errors import (
+    AccountNotAllowedError,
     DbNotFoundError,
     FleetFailedError,
     InvalidInputError,
@@ -26,7 +27,12 @@ from tests.fakes import FakeFleetRds, FakeStateMachine
 
 PRINCIPAL = "arn:aws:iam::111122223333:role/CH-Role"
 SETTINGS = FleetSettings.from_env(
-    {"AWS_REGION": "us-east-1", "ALLOWED_CLICKHOUSE_PRINCIPALS": "111122223333", "FLEET_MAX_CONCURRENCY": "7"}
+    {
+        "AWS_REGION": "us-east-1",
+        "HOME_ACCOUNT": "123456789012",
+        "ALLOWED_CLICKHOUSE_PRINCIPALS": "111122223333",
+        "FLEET_MAX_CONCURRENCY": "7",
+    }
 )
 ONBOARDING = "arn:aws:states:us-east-1:123456789012:stateMachine:s-onboarding"
 
@@ -118,7 +124,8 @@ def test_named_dbs_must_all_exist() -> None:
             PrincipalNotAllowedError,
         ),
         ({"tag": {"key": "team", "value": "a"}, "db_user": "rdsadmin"}, ProtectedUserError),
-        ({"db_identifiers": ["arn:aws:rds:eu-west-1:123456789012:db:orders"]}, InvalidInputError),
+        ({"db_identifiers": ["arn:aws:rds:eu-west-1:999999999999:db:orders"]}, AccountNotAllowedError),
+        ({"tag": {"key": "team", "value": "a"}, "accounts": ["999999999999"]}, AccountNotAllowedError),
     ],
 )
 def test_bad_onboarding_fields_are_refused_before_any_aws_call(
@@ -199,3 +206,72 @@ def test_a_fleet_past_its_tolerated_failures_is_fleet_failed_error() -> None:
         match="1 of 3 DBs failed, 0 succeeded, 0 still running .stopped., 2 were not started.*Failed: a",
     ):
         summarize_fleet(request, sfn=sfn)
+
+
+MEMBER = "210987654321"
+MEMBERS_SETTINGS = FleetSettings.from_env(
+    {
+        "AWS_REGION": "us-east-1",
+        "HOME_ACCOUNT": "123456789012",
+        "MEMBER_ROLE_NAME": "clickpipes-iam-member",
+        "MEMBER_ACCOUNTS": MEMBER,
+        "ALLOWED_CLICKHOUSE_PRINCIPALS": "111122223333",
+    }
+)
+
+
+def placed(identifier: str, account: str, region: str, **tags: str) -> DbListing:
+    arn = f"arn:aws:rds:{region}:{account}:db:{identifier}"
+    return DbListing(kind="instance", identifier=identifier, engine="postgres", arn=arn, tags=tags)
+
+
+def test_a_fleet_lists_every_account_and_region_pair_it_names_once() -> None:
+    rds = FakeFleetRds(
+        placed("orders", "123456789012", "us-east-1", team="a"),
+        placed("orders", MEMBER, "us-east-1", team="a"),  # the same identifier in another account
+        placed("orders", MEMBER, "us-west-2", team="a"),
+        placed("users", "123456789012", "us-west-2", team="b"),
+    )
+    request = fleet(tag={"key": "team", "value": "a"}, accounts=["123456789012", MEMBER], regions=REGIONS)
+    plan = resolve_fleet(request, rds=rds, settings=MEMBERS_SETTINGS, execution_name="f")
+    assert rds.pairs == [
+        ("123456789012", "us-east-1"),
+        ("123456789012", "us-west-2"),
+        (MEMBER, "us-east-1"),
+        (MEMBER, "us-west-2"),
+    ]
+    assert rds.calls == 4  # one listing per pair (O(pages) each)
+    assert [item.arn.split(":")[3:5] for item in plan.items] == [
+        ["us-east-1", "123456789012"],
+        ["us-east-1", MEMBER],
+        ["us-west-2", MEMBER],
+    ]
+    assert len({item.execution_name for item in plan.items}) == 3  # one child each, though one identifier
+    assert plan.items[0].execution_name == child_name("f", "orders")  # the stack's own: named as before
+
+
+def test_a_fleet_defaults_to_the_stack_s_account_and_region_and_named_arns_add_theirs() -> None:
+    rds = FakeFleetRds(placed("orders", "123456789012", "us-east-1"), placed("west", MEMBER, "us-west-2"))
+    plan = resolve_fleet(
+        fleet(db_identifiers=["orders", f"arn:aws:rds:us-west-2:{MEMBER}:db:west"]),
+        rds=rds,
+        settings=MEMBERS_SETTINGS,
+        execution_name="f",
+    )
+    assert rds.pairs == [("123456789012", "us-east-1"), (MEMBER, "us-west-2")]
+    assert [item.db_identifier for item in plan.items] == ["orders", "west"]
+
+
+def test_a_fleet_in_an_account_outside_member_accounts_lists_nothing() -> None:
+    rds = FakeFleetRds(*RDS)
+    with pytest.raises(AccountNotAllowedError, match="999999999999 is not in MemberAccounts"):
+        resolve_fleet(
+            fleet(tag={"key": "team", "value": "a"}, accounts=[MEMBER, "999999999999"]),
+            rds=rds,
+            settings=MEMBERS_SETTINGS,
+            execution_name="f",
+        )
+    assert rds.pairs == []
+
+
+REGIONS = ["us-east-1", "us-west-2"]

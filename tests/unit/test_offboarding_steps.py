@@ -16,7 +16,13 @@ from clickpipes import rules
 from clickpipes.aws.iam_offboard import IamOffboardGateway
 from clickpipes.aws.rds import RdsGateway
 from clickpipes.aws.rds_offboard import RdsOffboardGateway
-from clickpipes.errors import DbNotFoundError, InvalidInputError, OnboardingInProgressError, ProtectedUserError
+from clickpipes.errors import (
+    AccountNotAllowedError,
+    DbNotFoundError,
+    InvalidInputError,
+    OnboardingInProgressError,
+    ProtectedUserError,
+)
 from clickpipes.models import AdminCredentials
 from clickpipes.offboarding_models import (
     DbOffboardRequest,
@@ -30,7 +36,7 @@ from clickpipes.steps.offboard_resolve import resolve_offboarding as resolve_ste
 
 from tests.unit.conftest import BOUNDARY, FakeContext, load_event
 
-SETTINGS = ResolveSettings.from_env({"AWS_REGION": "us-east-1"})
+SETTINGS = ResolveSettings.from_env({"AWS_REGION": "us-east-1", "HOME_ACCOUNT": "123456789012"})
 
 
 def allow(action: str) -> str:
@@ -96,7 +102,7 @@ def test_resolve_defaults_without_records(make_db: Any) -> None:
     ("request_fields", "error"),
     [
         ({"db_identifier": "no-such-db"}, DbNotFoundError),
-        ({"db_identifier": "arn:aws:rds:eu-west-1:123456789012:db:orders-pg"}, InvalidInputError),
+        ({"db_identifier": "arn:aws:rds:us-east-1:999999999999:db:orders-pg"}, AccountNotAllowedError),
         ({"db_identifier": "orders-pg", "db_user": "master"}, ProtectedUserError),
         ({"db_identifier": "orders-pg", "db_user": "rdsadmin"}, ProtectedUserError),
         ({"db_identifier": "orders-pg", "db_user": 'x"; DROP ROLE y; --'}, InvalidInputError),
@@ -124,16 +130,16 @@ def test_the_guard_counts_both_state_machines(make_db: Any) -> None:
     me = "arn:aws:states:us-east-1:123456789012:execution:off:orders-pg--bbbbbbbbbbbb"
     onboarding = "arn:aws:states:us-east-1:123456789012:execution:on:orders-pg--aaaaaaaaaaaa"
     request = OffboardingInput(db_identifier="orders-pg")
-    guard = FakeGuard({"us-east-1/orders-pg": onboarding}, running={onboarding})
+    guard = FakeGuard({"123456789012/us-east-1/orders-pg": onboarding}, running={onboarding})
     with pytest.raises(OnboardingInProgressError, match=r"orders-pg--aaaaaaaaaaaa"):
         resolve_step(request, rds=RdsGateway(), settings=SETTINGS, guard=guard, execution_arn=me)
     # the onboarding finished, or another DB's runs: goes on
     for guard in (
-        FakeGuard({"us-east-1/orders-pg": onboarding}),
-        FakeGuard({"us-east-1/other-pg": onboarding}, running={onboarding}),
+        FakeGuard({"123456789012/us-east-1/orders-pg": onboarding}),
+        FakeGuard({"123456789012/us-east-1/other-pg": onboarding}, running={onboarding}),
     ):
         assert resolve_step(request, rds=RdsGateway(), settings=SETTINGS, guard=guard, execution_arn=me)
-        assert guard.held["us-east-1/orders-pg"] == me
+        assert guard.held["123456789012/us-east-1/orders-pg"] == me
 
 
 def test_resolve_handler_with_both_machines(make_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -432,7 +438,7 @@ def test_the_onboardings_resolve_target_refuses_while_an_offboarding_runs(make_d
     running = sfn.start_execution(
         stateMachineArn=offboarding, name="orders-pg--aaaaaaaaaaaa", input='{"db_identifier": "orders-pg"}'
     )["executionArn"]
-    item = {"db": {"S": "us-east-1/orders-pg"}, "holder": {"S": running}}
+    item = {"db": {"S": "123456789012/us-east-1/orders-pg"}, "holder": {"S": running}}
     boto3.client("dynamodb", region_name="us-east-1").put_item(TableName=GUARD_TABLE, Item=item)
     request = {"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL}
     with pytest.raises(OnboardingInProgressError, match="orders-pg--aaaaaaaaaaaa"):

@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 from clickpipes.errors import (
+    AccountNotAllowedError,
     AdminCredentialsError,
     DbNotFoundError,
     DbStateError,
@@ -122,9 +123,14 @@ def test_given_admin_secret_wins(make_db: Any, context: FakeContext) -> None:
             "admin_secret_arn",
         ),
         (
+            {"db_identifier": "arn:aws:rds:us-east-1:999999999999:db:orders-pg", "clickhouse_role_arn": PRINCIPAL},
+            AccountNotAllowedError,  # another region is looked up there (DbNotFoundError here); another account:
+            "account 999999999999 is not in MemberAccounts",  # only one of MemberAccounts
+        ),
+        (
             {"db_identifier": "arn:aws:rds:eu-west-1:123456789012:db:orders-pg", "clickhouse_role_arn": PRINCIPAL},
-            InvalidInputError,
-            "eu-west-1",
+            DbNotFoundError,
+            "orders-pg",
         ),
         ({"db_identifier": "missing-db", "clickhouse_role_arn": PRINCIPAL}, DbNotFoundError, "missing-db"),
         (
@@ -216,11 +222,15 @@ RIVAL = "arn:aws:states:us-east-1:123456789012:execution:offboarding:orders-pg--
     ("held", "running", "goes_on"),
     [
         ({}, set(), True),  # nobody holds the DB
-        ({"us-east-1/orders-pg": ME}, {ME}, True),  # the API held it for this execution
-        ({"us-east-1/orders-pg": RIVAL}, {RIVAL}, False),  # an offboarding (or onboarding) of the DB runs
-        ({"us-east-1/orders-pg": RIVAL}, set(), True),  # its holder finished (or never started): taken over
-        ({"us-east-1/other-pg": RIVAL}, {RIVAL}, True),  # another DB does not block
-        ({"eu-west-1/orders-pg": RIVAL}, {RIVAL}, True),  # nor the same name in another region
+        ({"123456789012/us-east-1/orders-pg": ME}, {ME}, True),  # the API held it for this execution
+        ({"123456789012/us-east-1/orders-pg": RIVAL}, {RIVAL}, False),  # an offboarding (or onboarding) of the DB runs
+        (
+            {"123456789012/us-east-1/orders-pg": RIVAL},
+            set(),
+            True,
+        ),  # its holder finished (or never started): taken over
+        ({"123456789012/us-east-1/other-pg": RIVAL}, {RIVAL}, True),  # another DB does not block
+        ({"123456789012/eu-west-1/orders-pg": RIVAL}, {RIVAL}, True),  # nor the same name in another region
     ],
 )
 def test_one_onboarding_per_db_at_a_time(held: dict[str, str], running: set[str], goes_on: bool) -> None:
@@ -237,9 +247,9 @@ def test_one_onboarding_per_db_at_a_time(held: dict[str, str], running: set[str]
     settings = ResolveSettings.from_env()
     if goes_on:
         assert resolve_target(request, rds=rds, settings=settings, guard=guard, execution_arn=ME)
-        assert guard.held["us-east-1/orders-pg"] == ME
+        assert guard.held["123456789012/us-east-1/orders-pg"] == ME
     else:
         with pytest.raises(OnboardingInProgressError, match=r"\(orders-pg--bbbbbbbbbbbb\).*already running"):
             resolve_target(request, rds=rds, settings=settings, guard=guard, execution_arn=ME)
         assert rds.calls == []  # changed nothing
-    assert guard.calls == [("us-east-1/orders-pg", ME)]  # one acquire per execution, whatever else runs
+    assert guard.calls == [("123456789012/us-east-1/orders-pg", ME)]  # one acquire per execution, whatever else runs

@@ -102,3 +102,21 @@ def test_a_tag_outside_the_trust_boundary_starts_nothing(
 def test_event_for_something_else_is_dropped(aws: None, state_machine: str) -> None:
     event = load_event("tag_change.json") | {"resources": ["arn:aws:rds:us-east-1:123456789012:snapshot:s1"]}
     assert tag_trigger.handler(event, FakeContext())["reason"] == "not an RDS DB instance or cluster"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"account": "999999999999", "resources": ["arn:aws:rds:us-east-1:999999999999:db:orders-pg"]},
+        {"account": "999999999999"},  # an event of another account naming one of ours: refused too
+    ],
+)
+def test_a_tag_event_of_an_account_outside_member_accounts_is_refused(
+    aws: None, state_machine: str, change: dict[str, Any]
+) -> None:
+    """A member account forwards its DBs' tag events to the central bus: any other account's are refused, named,
+    before any call (no member role to assume, no tag written)."""
+    result = tag_trigger.handler(load_event("tag_change.json") | change, FakeContext())
+    assert result["started"] is None
+    assert "account 999999999999 is not in MemberAccounts" in result["reason"]
+    assert executions(state_machine) == []

@@ -69,7 +69,7 @@ def test_the_boundary_allows_rds_db_connect_only() -> None:
     app = load_template(TEMPLATE)
     policy = app.resolve(app.resources["ClickPipesRoleBoundary"]["Properties"])["PolicyDocument"]
     assert policy["Statement"] == [
-        {"Effect": "Allow", "Action": "rds-db:connect", "Resource": "arn:aws:rds-db:us-east-1:123456789012:dbuser:*/*"}
+        {"Effect": "Allow", "Action": "rds-db:connect", "Resource": "arn:aws:rds-db:*:123456789012:dbuser:*/*"}
     ]
 
 

@@ -65,6 +65,11 @@ class ExistingUserError(OnboardingError):
     """db_user exists, was not created by this tool, and still logs in with a password (adopt_existing_user)."""
 
 
+class AccountNotAllowedError(PrincipalNotAllowedError):
+    """The DB is in an AWS account this stack may not act in: neither its own nor one of MemberAccounts (with
+    MemberRoleName set). Refused before any call to that account; nothing is changed."""
+
+
 class PendingModificationsError(OnboardingError):
     """The DB has pending modifications that ApplyImmediately would apply now (apply_pending_modifications)."""
 

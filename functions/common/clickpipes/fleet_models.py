@@ -101,6 +101,7 @@ class FleetPlan(Model):
 
 class FleetDbResult(Model):
     db_identifier: str
+    arn: str | None = None  # the DB's (its account and region: one identifier may be in several)
     execution_name: str
     status: STATUS
     role_arn: str | None = None

@@ -9,7 +9,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from clickpipes import trust
-from clickpipes.errors import ConfigurationError
+from clickpipes.errors import AccountNotAllowedError, ConfigurationError
 
 DEFAULT_CLICKHOUSE_API_URL = "https://api.clickhouse.cloud"
 
@@ -45,7 +45,53 @@ class PrincipalSettings(Settings):
     ] = ()
 
 
-class ResolveSettings(PrincipalSettings):
+def _accounts(value: object) -> object:
+    """MEMBER_ACCOUNTS: the stack's CommaDelimitedList of 12-digit account IDs, joined with commas."""
+    if isinstance(value, str):
+        accounts = tuple(entry.strip() for entry in value.split(",") if entry.strip())
+        bad = [a for a in accounts if not trust.ACCOUNT_PATTERN.fullmatch(a)]
+        if bad:
+            raise ValueError(f"MemberAccounts entries {', '.join(bad)} are not 12-digit AWS account IDs")
+        return accounts
+    return value
+
+
+class AccountSettings(Settings):
+    """Where the stack may act: its own account (HOME_ACCOUNT) and region, and the member accounts
+    (MemberAccounts) whose role MemberRoleName the functions assume. MemberRoleName empty: one account."""
+
+    region: Annotated[str, Field(alias="AWS_REGION")] = ""
+    home_account: Annotated[str, Field(alias="HOME_ACCOUNT", pattern=r"^([0-9]{12})?$")] = ""
+    member_role_name: Annotated[str, Field(alias="MEMBER_ROLE_NAME", pattern=r"^([\w+=,.@-]{1,64})?$")] = ""
+    member_accounts: Annotated[tuple[str, ...], Field(alias="MEMBER_ACCOUNTS"), BeforeValidator(_accounts)] = ()
+
+    def is_home(self, account: str) -> bool:
+        """The stack's own account (without HOME_ACCOUNT: any account that is not a member)."""
+        return account == self.home_account if self.home_account else account not in self.member_accounts
+
+    def check_account(self, account: str) -> str:
+        """The account, when the stack may act in it; else AccountNotAllowedError (nothing was changed)."""
+        if self.is_home(account) or (self.member_role_name and account in self.member_accounts):
+            return account
+        members = ", ".join(self.member_accounts) if self.member_role_name and self.member_accounts else "none"
+        raise AccountNotAllowedError(
+            f"account {account} is not in MemberAccounts (this stack acts in its own account "
+            f"{self.home_account or '(HOME_ACCOUNT unset)'} and in the member accounts {members}): deploy the "
+            "member template there and add the account to the stack parameter MemberAccounts. Nothing was changed."
+        )
+
+    def member_role_arn(self, account: str, partition: str) -> str:
+        return f"arn:{partition}:iam::{account}:role/{self.member_role_name}"
+
+    def boundary_arn(self, account: str, partition: str, home_boundary: str) -> str:
+        """The permissions boundary a role created in ``account`` carries: the stack's in its own account, the
+        member template's ``<MemberRoleName>-boundary`` in a member account."""
+        if self.is_home(account):
+            return home_boundary
+        return f"arn:{partition}:iam::{account}:policy/{self.member_role_name}-boundary"
+
+
+class ResolveSettings(PrincipalSettings, AccountSettings):
     region: Annotated[str, Field(alias="AWS_REGION", min_length=1)]
 
 
@@ -67,11 +113,14 @@ class AuditSettings(Settings):
     slot_wal_warn_bytes: Annotated[int, Field(alias="SLOT_WAL_WARN_BYTES", ge=0)] = 1024**3
 
 
-class RoleSettings(PrincipalSettings):
+class RoleSettings(PrincipalSettings, AccountSettings):
     # the stack's boundary policy (or PermissionsBoundaryArn): every role created or updated carries it
     permissions_boundary_arn: Annotated[
         str, Field(alias="PERMISSIONS_BOUNDARY_ARN", pattern=r"^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:policy/")
     ]
+
+    def boundary_for(self, account: str, partition: str) -> str:
+        return self.boundary_arn(account, partition, self.permissions_boundary_arn)
 
 
 class TriggerSettings(ResolveSettings):

@@ -120,3 +120,28 @@ def _patch_sts_assume_role_trust(stack: ExitStack, world: LocalWorld | None) -> 
         return original(self)
 
     stack.enter_context(mock.patch.object(TokenResponse, "assume_role", assume_role))
+
+
+@_moto_patch(
+    "lambda_caller_role",
+    gap="In-process handlers call AWS with the world's default credentials, so STS sees every function as the "
+    "default user (arn:aws:sts::<account>:user/moto), not as its execution role: a trust policy that names a "
+    "function's role (a member account's role, MemberCallerRoleArns) cannot be checked. With the patch a handler "
+    "calls as arn:aws:sts::<account>:assumed-role/<its role>/<function> (credentials it did not assume itself)",
+    touches="moto.sts.models.STSBackend.get_caller_identity (default credentials, inside a local invocation)",
+)
+def _patch_lambda_caller_role(stack: ExitStack, world: LocalWorld | None) -> None:
+    from moto.sts.models import STSBackend
+
+    original = STSBackend.get_caller_identity
+
+    def get_caller_identity(self: Any, access_key_id: str, region: str) -> tuple[str, str, str]:
+        user_id, arn, account = original(self, access_key_id, region)
+        role = world.calling_role() if world is not None else None
+        if role is None or self.get_assumed_role_from_access_key(access_key_id) is not None:
+            return user_id, arn, account
+        parts = role.split(":", 5)
+        name = parts[5].rsplit("/", 1)[-1]
+        return "AROA" + name.upper()[:17], f"arn:{parts[1]}:sts::{parts[4]}:assumed-role/{name}/{name}", parts[4]
+
+    stack.enter_context(mock.patch.object(STSBackend, "get_caller_identity", get_caller_identity))

@@ -17,6 +17,7 @@ class TagEvent(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
     id: str
+    account: str = ""  # the account the event comes from (a member account's forwarded event: that one)
     source: Literal["aws.rds", "aws.tag"]
     time: str
     resources: list[str] = []

@@ -73,7 +73,7 @@ def audit_database(
             expected_dbuser=rules.dbuser_arn(
                 partition=partition, region=region, account=account, resource_id=recorded_id, user=user
             ),
-            expected_boundary=settings.permissions_boundary_arn,
+            expected_boundary=settings.boundary_for(account, partition),
         )
         findings += audit_rules.principal(
             principal,

@@ -36,7 +36,7 @@ def create_iam_role(
         resource_id=db.resource_id,
         user=rules.check_db_user(target.db_user, target.engine),
     )
-    boundary = settings.permissions_boundary_arn
+    boundary = settings.boundary_for(target.account, target.partition)
     trust_doc, policy = rules.trust_policy(principal), rules.connect_policy(dbuser)
     tags = {rules.DB_ARN_TAG: db.arn}
     if len(principal) <= rules.TAG_VALUE_MAX:  # what the audit compares the trust with (else: the trust itself)

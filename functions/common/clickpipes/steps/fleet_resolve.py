@@ -1,11 +1,15 @@
 """Step ResolveFleet: which DBs a fleet onboards, each with its child onboarding's name. Changes nothing.
 
 The selector is ``db_identifiers`` (each must exist) or ``tag`` (every DB carrying it), narrowed by ``engines``,
-``regions`` and ``accounts``; the onboarding fields are checked once, as each DB's onboarding would check them."""
+``regions`` and ``accounts``; the onboarding fields are checked once, as each DB's onboarding would check them.
+The DBs are listed in every (account, region) pair the selector names (defaults: the stack's own account and
+region; a named DB ARN adds its own pair), each through its own client (``accounts`` beyond the stack's own and
+MemberAccounts: AccountNotAllowedError, nothing listed)."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 from clickpipes import rules
 from clickpipes.errors import DbNotFoundError, InvalidInputError
@@ -13,26 +17,55 @@ from clickpipes.fleet_models import MAX_FLEET, DbListing, FleetInput, FleetItem,
 from clickpipes.fleet_settings import FleetSettings
 from clickpipes.models import OnboardingInput
 from clickpipes.steps.fleet_ports import FleetRds
-from clickpipes.steps.shared import check_request, db_reference
+from clickpipes.steps.shared import check_request, db_place, db_reference
+
+Named = tuple[rules.DbKind | None, str, str | None]  # kind, identifier, the ARN's "<account>/<region>" or None
 
 
-def child_name(fleet_execution: str, identifier: str) -> str:
-    """``<db identifier>--<12 hex>`` (an onboarding id): the same fleet execution names the same child again."""
-    return f"{identifier}--{hashlib.sha256(f'{fleet_execution}/{identifier}'.encode()).hexdigest()[:12]}"
+def child_name(fleet_execution: str, identifier: str, place: str = "") -> str:
+    """``<db identifier>--<12 hex>`` (an onboarding id): the same fleet execution names the same child again
+    (``place``: ``<account>/<region>`` of a DB outside the stack's own account and region)."""
+    seed = f"{fleet_execution}/{place}/{identifier}" if place else f"{fleet_execution}/{identifier}"
+    return f"{identifier}--{hashlib.sha256(seed.encode()).hexdigest()[:12]}"
 
 
-def check_fleet_request(request: FleetInput, *, settings: FleetSettings) -> list[tuple[rules.DbKind | None, str]]:
-    """Everything checkable without AWS (the API answers 400/403 on it): the named DBs, and the onboarding fields
-    as every DB's onboarding checks them (allowlist, protected users, reserved names)."""
-    named = [db_reference(reference, settings=settings) for reference in request.db_identifiers or []]
+def check_fleet_request(request: FleetInput, *, settings: FleetSettings) -> list[Named]:
+    """Everything checkable without AWS (the API answers 400/403 on it): the named DBs, the accounts, and the
+    onboarding fields as every DB's onboarding checks them (allowlist, protected users, reserved names)."""
+    named: list[Named] = []
+    for reference in request.db_identifiers or []:
+        kind, identifier = db_reference(reference, settings=settings)
+        where = "/".join(db_place(reference, settings=settings)) if rules.DB_ARN_PATTERN.fullmatch(reference) else None
+        named.append((kind, identifier, where))
+    for account in request.accounts or []:
+        settings.check_account(account)
     probe = named[0][1] if named else "fleet-check"
     check_request(OnboardingInput(db_identifier=probe, **request.defaults()), settings=settings)
     return list(dict.fromkeys(named))
 
 
-def resolve_fleet(request: FleetInput, *, rds: FleetRds, settings: FleetSettings, execution_name: str) -> FleetPlan:
+def fleet_pairs(request: FleetInput, named: list[Named], *, settings: FleetSettings) -> list[tuple[str, str]]:
+    """The (account, region) pairs to list: the selector's accounts x regions (defaults: the stack's own), and
+    the pair of each named DB ARN; without a plain identifier among the named DBs, only the ARNs' pairs."""
+    accounts = request.accounts or [settings.home_account]
+    regions = request.regions or [settings.region]
+    pairs = [(a, r) for a in accounts for r in regions]
+    if request.db_identifiers is not None and all(where for _, _, where in named):
+        pairs = []
+    for _, _, where in named:
+        if where:
+            account, region = where.split("/")
+            pairs.append((account, region))
+    return list(dict.fromkeys(pairs))
+
+
+def resolve_fleet(
+    request: FleetInput, *, rds: Callable[[str, str], FleetRds], settings: FleetSettings, execution_name: str
+) -> FleetPlan:
+    """``rds(account, region)``: the RDS of one pair (``clients.client_in``); O(pages) calls per pair."""
     named = check_fleet_request(request, settings=settings)
-    listed = rds.list_dbs()
+    pairs = fleet_pairs(request, named, settings=settings)
+    listed = [db for account, region in pairs for db in rds(account, region).list_dbs()]
     if request.db_identifiers is not None:
         chosen = _named(named, listed)
     else:
@@ -41,8 +74,8 @@ def resolve_fleet(request: FleetInput, *, rds: FleetRds, settings: FleetSettings
     chosen, warnings = _narrowed(chosen, request)
     if not chosen:
         raise InvalidInputError(
-            f"The selector matches no DB this stack can onboard (account and region {settings.region} of the "
-            "stack, supported engines): nothing was started."
+            "The selector matches no DB this stack can onboard (in the accounts and regions it names, by default "
+            f"the stack's own, {settings.region}; supported engines): nothing was started."
         )
     if len(chosen) > MAX_FLEET:
         raise InvalidInputError(f"The selector matches {len(chosen)} DBs; a fleet takes at most {MAX_FLEET}: split it.")
@@ -52,7 +85,7 @@ def resolve_fleet(request: FleetInput, *, rds: FleetRds, settings: FleetSettings
             arn=db.arn,
             kind=db.kind,
             engine=db.engine,
-            execution_name=child_name(execution_name, db.identifier),
+            execution_name=child_name(execution_name, db.identifier, _place(db, settings)),
         )
         for db in chosen
     ]
@@ -71,16 +104,27 @@ def resolve_fleet(request: FleetInput, *, rds: FleetRds, settings: FleetSettings
     )
 
 
-def _named(named: list[tuple[rules.DbKind | None, str]], listed: list[DbListing]) -> list[DbListing]:
+def _place(db: DbListing, settings: FleetSettings) -> str:
+    """``<account>/<region>`` of a DB outside the stack's own account and region, else ""."""
+    account, region = db.arn.split(":")[4], db.arn.split(":")[3]
+    return "" if settings.is_home(account) and region == settings.region else _where(db.arn)
+
+
+def _named(named: list[Named], listed: list[DbListing]) -> list[DbListing]:
     chosen: list[DbListing] = []
     missing: list[str] = []
-    for kind, identifier in named:
-        found = [db for db in listed if db.identifier == identifier and kind in (None, db.kind)]
+    for kind, identifier, where in named:
+        found = [
+            db
+            for db in listed
+            if db.identifier == identifier and kind in (None, db.kind) and where in (None, _where(db.arn))
+        ]
         if not found:
             missing.append(identifier)
         elif len(found) > 1:
             raise InvalidInputError(
-                f"'{identifier}' is both a DB instance and a DB cluster: name it by its ARN. Nothing was started."
+                f"'{identifier}' names {len(found)} DBs (an instance and a cluster, or DBs in several accounts or "
+                "regions): name it by its ARN. Nothing was started."
             )
         else:
             chosen.append(found[0])
@@ -90,6 +134,12 @@ def _named(named: list[tuple[rules.DbKind | None, str]], listed: list[DbListing]
             "in this account and region: nothing was started."
         )
     return list({db.arn: db for db in chosen}.values())
+
+
+def _where(arn: str) -> str:
+    """``<account>/<region>`` of a DB ARN."""
+    parts = arn.split(":")
+    return f"{parts[4]}/{parts[3]}"
 
 
 def _narrowed(chosen: list[DbListing], request: FleetInput) -> tuple[list[DbListing], list[str]]:

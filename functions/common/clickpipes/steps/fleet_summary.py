@@ -47,12 +47,13 @@ def _result(item: FleetItem, result: dict[str, Any] | None, sfn: StateMachine) -
         return _succeeded(item, result.get("output") or {})
     view = sfn.describe(name)
     if view is None:
-        return FleetDbResult(db_identifier=item.db_identifier, execution_name=name, status="NOT_STARTED")
+        return FleetDbResult(db_identifier=item.db_identifier, arn=item.arn, execution_name=name, status="NOT_STARTED")
     if view.status == "SUCCEEDED":
         return _succeeded(item, view.output or {})
     status: Any = view.status if view.status in {"FAILED", "TIMED_OUT", "ABORTED", "RUNNING"} else "FAILED"
     return FleetDbResult(
         db_identifier=item.db_identifier,
+        arn=item.arn,
         execution_name=name,
         status=status,
         error=view.error,
@@ -63,6 +64,7 @@ def _result(item: FleetItem, result: dict[str, Any] | None, sfn: StateMachine) -
 def _succeeded(item: FleetItem, output: dict[str, Any]) -> FleetDbResult:
     return FleetDbResult(
         db_identifier=item.db_identifier,
+        arn=item.arn,
         execution_name=item.execution_name,
         status="SUCCEEDED",
         role_arn=output.get("role_arn"),

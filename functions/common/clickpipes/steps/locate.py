@@ -70,7 +70,7 @@ def db_facts(
         "kind": db.kind,
         "arn": db.arn,
         "partition": db.arn.split(":")[1],
-        "region": settings.region,
+        "region": db.arn.split(":")[3],
         "account": db.arn.split(":")[4],
         "engine": engine,
         "engine_version": db.engine_version,

@@ -21,7 +21,7 @@ from clickpipes.offboarding_models import (
 from clickpipes.settings import ResolveSettings
 from clickpipes.steps.locate import admin_secret, db_facts, find_db, tags_of
 from clickpipes.steps.ports import Guard, Rds
-from clickpipes.steps.shared import BUSY, db_reference, hold_db
+from clickpipes.steps.shared import BUSY, db_reference, guard_key, hold_db
 
 DEFAULT_PUBLICATION: Final = "clickpipes"
 PUBLICATION_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,62}")
@@ -47,7 +47,7 @@ def resolve_offboarding(
 ) -> OffboardTarget:
     kind_hint, identifier = check_offboarding_request(request, settings=settings)
     if guard is not None:
-        hold_db(guard, identifier, settings.region, execution_arn, BUSY)
+        hold_db(guard, identifier, guard_key(request.db_identifier, identifier, settings=settings), execution_arn, BUSY)
     db, warnings = find_db(rds, kind_hint, identifier)
     engine = rules.check_engine(db.engine, db.engine_version, engine_mode=db.engine_mode)
     rules.check_db_state(db.kind, db.identifier, db.status)
@@ -59,12 +59,13 @@ def resolve_offboarding(
     if not PUBLICATION_NAME.fullmatch(publication):
         raise InvalidInputError(f"Tag {PUBLICATION_TAG} names no valid publication ({publication!r}): fix the tag.")
     secret_arn = admin_secret(db, request.admin_secret_arn)
+    facts = db_facts(
+        db, engine=engine, settings=settings, database=request.database, db_user=user, admin_secret_arn=secret_arn
+    )
     return OffboardTarget(
-        **db_facts(
-            db, engine=engine, settings=settings, database=request.database, db_user=user, admin_secret_arn=secret_arn
-        ),
+        **facts,
         publication=publication,
-        role_name=rules.role_name(db.kind, db.identifier, settings.region),
+        role_name=rules.role_name(db.kind, db.identifier, facts["region"]),
         records={k: tags[k] for k in RECORD_TAGS if k in tags},
         plan_only=request.plan_only,
         drop_replication_slots=request.drop_replication_slots,

@@ -12,6 +12,7 @@ import re
 
 from clickpipes import clickpipe_rules, rules
 from clickpipes.errors import (
+    AccountNotAllowedError,
     ConfigurationError,
     DbNotFoundError,
     InvalidInputError,
@@ -41,7 +42,9 @@ def failure_message(cause: str | None) -> str:
 # Failures that mean "there is no DB of yours to mark": nothing was touched, nothing is tagged.
 # OnboardingInProgressError: another execution is onboarding that DB; its tags are not ours to touch.
 # ConfigurationError: the stack, not the DB, is wrong (it was InvalidInputError before it had its own name).
+# AccountNotAllowedError: the DB is in an account this stack may not act in (not even to tag it).
 UNTAGGED_ERRORS: tuple[type[Exception], ...] = (
+    AccountNotAllowedError,
     InvalidInputError,
     DbNotFoundError,
     OnboardingInProgressError,

@@ -24,10 +24,10 @@ def resolve_target(
     execution_arn: str = "",
     clickhouse: Callable[[], ClickHouseCloud | None] = lambda: None,
 ) -> Target:
-    kind_hint, identifier, user, principal = check_request(request, settings=settings)
+    kind_hint, identifier, user, principal, key = check_request(request, settings=settings)
     principal = service_principal(request, principal, settings=settings, clickhouse=clickhouse)
     if guard is not None:
-        hold_db(guard, identifier, settings.region, execution_arn, BUSY)
+        hold_db(guard, identifier, key, execution_arn, BUSY)
     db, warnings = find_db(rds, kind_hint, identifier)
     engine = rules.check_engine(db.engine, db.engine_version, engine_mode=db.engine_mode)
     rules.check_db_user(user, engine)

@@ -18,7 +18,7 @@ from clickpipes.models import (
     RoleInfo,
     Target,
 )
-from clickpipes.settings import ResolveSettings
+from clickpipes.settings import AccountSettings, ResolveSettings
 from clickpipes.steps.ports import Guard, Rds
 
 if TYPE_CHECKING:
@@ -30,19 +30,32 @@ class CheckedRequest(NamedTuple):
     identifier: str
     user: str
     principal: str  # "" with clickhouse_service_id: ResolveTarget reads it from ClickHouse Cloud
+    guard_key: str  # the DB's guard item (``guard_key``)
 
 
 def db_reference(
     db_identifier: str, *, settings: ResolveSettings, workflow: str = "onboards"
 ) -> tuple[rules.DbKind | None, str]:
-    """The kind (when an ARN says it) and identifier of the DB named, which must be in this stack's region."""
-    kind, identifier, arn_region = rules.parse_db_reference(db_identifier)
-    if arn_region is not None and arn_region != settings.region:
-        raise InvalidInputError(
-            f"db_identifier {db_identifier!r} is in {arn_region}, but this stack {workflow} databases in "
-            f"{settings.region}: deploy the stack in {arn_region} or call that region's API."
-        )
+    """The kind (when an ARN says it) and identifier of the DB named. A DB ARN may name another region, and
+    another account when it is one of MemberAccounts (AccountNotAllowedError otherwise, changing nothing)."""
+    kind, identifier, _ = rules.parse_db_reference(db_identifier)
+    settings.check_account(db_place(db_identifier, settings=settings)[0])
     return kind, identifier
+
+
+def db_place(db_identifier: str, *, settings: AccountSettings) -> tuple[str, str]:
+    """The account and region of the DB named: a DB ARN's, else the stack's own."""
+    match = rules.DB_ARN_PATTERN.fullmatch(db_identifier)
+    if match is None:
+        return settings.home_account, settings.region
+    return match["account"], match["region"]
+
+
+def guard_key(db_identifier: str, identifier: str, *, settings: AccountSettings) -> str:
+    """The guard item of a DB: ``<account>/<region>/<identifier>`` (the same DB named by its identifier or its
+    ARN is one item: an ARN of the stack's own account counts as HOME_ACCOUNT)."""
+    account, region = db_place(db_identifier, settings=settings)
+    return f"{settings.home_account if settings.is_home(account) else account}/{region}/{identifier}"
 
 
 def check_request(request: OnboardingRequest, *, settings: ResolveSettings) -> CheckedRequest:
@@ -50,9 +63,10 @@ def check_request(request: OnboardingRequest, *, settings: ResolveSettings) -> C
     answers 400/403 on it, the tag trigger tags the DB failed, before starting anything)."""
     region = settings.region
     kind, identifier = db_reference(request.db_identifier, settings=settings)
+    key = guard_key(request.db_identifier, identifier, settings=settings)
     user = trust.check_not_protected(rules.check_db_user(request.db_user or rules.DEFAULT_DB_USER))
     if request.clickhouse_service_id:  # the principal is the service's iamRole: ResolveTarget reads it
-        return CheckedRequest(kind, identifier, user, "")
+        return CheckedRequest(kind, identifier, user, "", key)
     principal = trust.check_principal_allowed(
         rules.check_principal(
             request.clickhouse_role_arn or settings.default_clickhouse_role_arn, partition=rules.partition_of(region)
@@ -60,7 +74,7 @@ def check_request(request: OnboardingRequest, *, settings: ResolveSettings) -> C
         default_principal=settings.default_clickhouse_role_arn,
         allowed=settings.allowed_principals,
     )
-    return CheckedRequest(kind, identifier, user, principal)
+    return CheckedRequest(kind, identifier, user, principal, key)
 
 
 def current(rds: Rds, target: DbFacts) -> DbDescription:
@@ -139,14 +153,15 @@ BUSY = (
 )
 
 
-def hold_db(guard: Guard, identifier: str, region: str, holder: str, busy: str, *, again: bool = True) -> None:
-    """Hold the DB for the execution ARN ``holder`` (``clickpipes.aws.guard``: O(1) calls, conditional writes),
-    or OnboardingInProgressError with ``busy`` (placeholders ``{running}``: the holder's name, ``{identifier}``).
+def hold_db(guard: Guard, identifier: str, key: str, holder: str, busy: str, *, again: bool = True) -> None:
+    """Hold the DB (its guard item ``key``: ``guard_key``) for the execution ARN ``holder`` (``clickpipes.aws.guard``:
+    O(1) calls, conditional writes), or OnboardingInProgressError with ``busy`` (placeholders ``{running}``: the
+    holder's name, ``{identifier}``).
     The API and the tag trigger hold it for the execution they are about to start; ResolveTarget and
     ResolveOffboarding hold it again (already theirs when started so: one call), so an execution started any
     other way (a fleet's child, the console) is guarded too. ``again=False`` (a start): the holder itself
     running counts as busy, as the start was made before."""
-    running = guard.acquire(f"{region}/{identifier}", holder, again=again)
+    running = guard.acquire(key, holder, again=again)
     if running is not None:
         raise OnboardingInProgressError(busy.format(running=running.rsplit(":", 1)[-1], identifier=identifier))
 

@@ -8,6 +8,7 @@ from clickpipes.offboarding_models import OffboardingInput
 from clickpipes.settings import ResolveSettings
 from clickpipes.steps.offboard_resolve import check_offboarding_request
 from clickpipes.steps.ports import Guard, StateMachine
+from clickpipes.steps.shared import guard_key
 from clickpipes.steps.start_onboarding import get_execution, start_execution
 
 
@@ -21,13 +22,12 @@ def start_offboarding(
 ) -> str:
     """Start the offboarding workflow; returns its id (``<db identifier>--<12 hex>``, like an onboarding's)."""
     identifier = check_offboarding_request(request, settings=settings)[1]
+    key = guard_key(request.db_identifier, identifier, settings=settings)
     busy = (
         "An onboarding or offboarding ({running}) of DB '{identifier}' is still running: wait for it to finish, "
         "then offboard."
     )
-    return start_execution(
-        sfn, guard, identifier, settings.region, request, dedupe_key=dedupe_key, what="Offboarding", busy=busy
-    )
+    return start_execution(sfn, guard, identifier, key, request, dedupe_key=dedupe_key, what="Offboarding", busy=busy)
 
 
 def get_offboarding(offboarding_id: str, *, sfn: StateMachine) -> ExecutionView:

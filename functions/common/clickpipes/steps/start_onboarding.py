@@ -30,13 +30,13 @@ def start_onboarding(
 ) -> str:
     """Start the workflow; returns the onboarding id. ``dedupe_key``: the same key starts at most once.
     The request is checked first (input, allowlist, reserved names): a refusal starts nothing."""
-    identifier = check_request(request, settings=settings).identifier
+    checked = check_request(request, settings=settings)
     busy = (
         "Onboarding {running} of DB '{identifier}' is still running: wait for it to finish "
         "(GET /onboardings/{running})."
     )
     return start_execution(
-        sfn, guard, identifier, settings.region, request, dedupe_key=dedupe_key, what="Onboarding", busy=busy
+        sfn, guard, checked.identifier, checked.guard_key, request, dedupe_key=dedupe_key, what="Onboarding", busy=busy
     )
 
 
@@ -44,7 +44,7 @@ def start_execution(
     sfn: StateMachine,
     guard: Guard,
     identifier: str,
-    region: str,
+    key: str,
     request: BaseModel,
     *,
     dedupe_key: str | None,
@@ -58,7 +58,7 @@ def start_execution(
     name = f"{identifier}--{suffix}"
     # a start made before (a duplicate event: the same name) is refused like any other running execution: Step
     # Functions would answer a repeated StartExecution of a running one with that one, not an error
-    hold_db(guard, identifier, region, sfn.execution_arn(name), busy, again=False)
+    hold_db(guard, identifier, key, sfn.execution_arn(name), busy, again=False)
     payload = request.model_dump(exclude_unset=True) | {"requested_by": getattr(request, "requested_by", None)}
     if not sfn.start(name, payload):
         raise OnboardingInProgressError(f"{what} {name} of DB '{identifier}' was already started.")

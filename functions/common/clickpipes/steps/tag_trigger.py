@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Final
 
 from clickpipes import rules, trust
-from clickpipes.errors import OnboardingError, OnboardingInProgressError
+from clickpipes.errors import AccountNotAllowedError, OnboardingError, OnboardingInProgressError
 from clickpipes.models import OnboardingInput, TagEvent, TagTriggerResult
+from clickpipes.observability import logger
 from clickpipes.settings import ResolveSettings
 from clickpipes.steps.ports import Guard, Rds, StateMachine
 from clickpipes.steps.start_onboarding import start_onboarding
@@ -40,8 +41,15 @@ def on_tag_event(
     """``offboarding``: the offboarding state machine; given,
     ``clickpipes:onboard=false`` on an onboarded DB starts its offboarding."""
     arn = event.db_arn
-    if arn is None or rules.DB_ARN_PATTERN.fullmatch(arn) is None:
+    match = rules.DB_ARN_PATTERN.fullmatch(arn) if arn else None
+    if arn is None or match is None:
         return TagTriggerResult(db_arn=arn, started=None, reason="not an RDS DB instance or cluster")
+    try:  # a member account forwards its DBs' tag events to this bus: only MemberAccounts' are acted on
+        for account in dict.fromkeys(a for a in (event.account, match["account"]) if a):
+            settings.check_account(account)
+    except AccountNotAllowedError as exc:
+        logger.warning("tag event refused", extra={"db_arn": arn, "error": type(exc).__name__, "reason": str(exc)})
+        return TagTriggerResult(db_arn=arn, started=None, reason=str(exc))
     tags = rds.tags(arn)  # the truth now: the event may be late, or only carry the tags of one call
     if ONBOARD_TAG not in tags:
         return TagTriggerResult(db_arn=arn, started=None, reason=f"{ONBOARD_TAG} was removed: nothing to do")
