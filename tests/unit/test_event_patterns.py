@@ -78,6 +78,10 @@ def test_patterns_are_the_templates() -> None:
 
 def test_sample_events_match_their_rule_only(matched: Any) -> None:
     assert matched(load_event("tag_cloudtrail.json")) == ["CloudTrailAddTags"]
+    # a member account's DB, forwarded from its region (member/template.yaml); the trigger checks MemberAccounts
+    member_db = "arn:aws:rds:eu-west-1:210987654321:cluster:orders"
+    member = variant("tag_cloudtrail.json", _set(["detail", "requestParameters", "resourceName"], member_db))
+    assert matched(member) == ["CloudTrailAddTags"]
     assert matched(load_event("tag_change.json")) == ["TagChange"]
 
 
@@ -115,8 +119,8 @@ def _set(path: list[str], value: Any) -> Any:
         ),
         (
             "tag_cloudtrail.json",
-            _set(["detail", "requestParameters", "resourceName"], "arn:aws:rds:eu-west-1:123456789012:db:orders-pg"),
-            "another region",
+            _set(["detail", "requestParameters", "resourceName"], "arn:aws:rds:eu-west-1:210987654321:snapshot:s1"),
+            "a member account's snapshot",
         ),
         ("tag_cloudtrail.json", _set(["detail", "eventSource"], "ec2.amazonaws.com"), "another service"),
         ("tag_change.json", _set(["detail", "changed-tag-keys"], ["team"]), "the onboard tag did not change"),
