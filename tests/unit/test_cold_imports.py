@@ -2,7 +2,7 @@
 handler, in Lambda's environment before the first invocation, loads none of the heavy parts it does not use yet.
 
 - ``aws_xray_sdk``: only a traced invocation loads it (``observability.LazyTracer``);
-- the DB drivers: only the engine's module loads its driver, when a step first uses it (``clickpipes_db``);
+- the DB drivers: only the DB steps load them (both, still: see README, Benchmark);
 - pydantic models: built when first used (``defer_build``), so importing a handler builds none;
 - Powertools' event handler and data classes: the API's only.
 """
@@ -22,7 +22,9 @@ from tests.harness.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = load_template(ROOT / "template.yaml")
+APP_DB_LAYER = ROOT / "functions" / "db"
 HEAVY = ("aws_xray_sdk", "psycopg", "pymysql", "aws_lambda_powertools.event_handler")
+DRIVERS = ("psycopg", "pymysql")
 API_ONLY = ("aws_lambda_powertools.event_handler",)
 
 REPORT = """
@@ -59,22 +61,11 @@ def run(code: str, path: list[Path], **extra: str) -> dict[str, Any]:
 def test_importing_a_handler_loads_only_what_it_uses(function: str) -> None:
     fn = APP.functions[function]
     loaded = run(f"import {fn.module}\n{REPORT}", list(fn.code_dirs))
-    allowed = API_ONLY if function == "ApiFunction" else ()
+    allowed = API_ONLY if function == "ApiFunction" else DRIVERS if APP_DB_LAYER in fn.layer_dirs else ()
     heavy = [name for name in loaded["modules"] if name.split(".")[0] in HEAVY or name.startswith(HEAVY)]
     assert [name for name in heavy if not name.startswith(allowed)] == []
     if function != "ApiFunction":  # the API's resolver builds its routes' models (validation): its own cost
         assert loaded["built"] == []
-
-
-@pytest.mark.parametrize(
-    ("module", "driver", "other"), [("postgres", "psycopg", "pymysql"), ("mysql", "pymysql", "psycopg")]
-)
-def test_a_db_step_loads_only_its_engines_driver(module: str, driver: str, other: str) -> None:
-    fn = APP.functions["CreateDbUserFunction"]
-    code = f"import {fn.module}\nfrom clickpipes_db import {module}\n{module}.connect\n{REPORT}"
-    modules = run(code, list(fn.code_dirs))["modules"]
-    assert driver in modules
-    assert other not in modules
 
 
 TRACED = """

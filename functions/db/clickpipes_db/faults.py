@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
+import psycopg
+import pymysql
 from clickpipes.errors import AdminCredentialsError, DbConnectionError, DbPrivilegeError, TransientError
+from psycopg import errors
 
 from clickpipes_db.server_values import first_line
-
-if TYPE_CHECKING:
-    import pymysql
-
-# Each driver is imported by its engine's context manager only: a PostgreSQL step never loads PyMySQL (cold starts).
 
 MYSQL_ACCESS_DENIED: Final = 1045
 MYSQL_PRIVILEGE_ERRORS: Final = frozenset({1044, 1142, 1143, 1227, 1410})
@@ -36,9 +34,6 @@ def mysql_code(exc: pymysql.err.MySQLError) -> object:
 @contextmanager
 def postgres_faults(privilege: str) -> Iterator[None]:
     """``privilege``: what to tell the user when the admin lacks a privilege, with ``{detail}``."""
-    import psycopg  # noqa: PLC0415  # see above
-    from psycopg import errors  # noqa: PLC0415
-
     try:
         yield
     except errors.InsufficientPrivilege as exc:
@@ -51,8 +46,6 @@ def postgres_faults(privilege: str) -> Iterator[None]:
 def mysql_faults(privilege: str, *, access_denied_is_privilege: bool = False) -> Iterator[None]:
     """``privilege``: what to tell the user when the admin lacks a privilege, with ``{detail}``.
     ``access_denied_is_privilege``: 1045 after login (a GRANT without GRANT OPTION) is a privilege error too."""
-    import pymysql  # noqa: PLC0415  # see above
-
     try:
         yield
     except pymysql.err.MySQLError as exc:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from clickpipes import rules
 from clickpipes.errors import InvalidInputError
 from clickpipes.models import AdminCredentials
-from clickpipes.names import PG_NAME_PATTERN as NAME_PATTERN  # not cdc_postgres's: that loads psycopg
 from clickpipes.offboarding_models import DbOffboardRequest, DbOffboardResult
 from clickpipes.rules import EngineFamily
 
 from clickpipes_db import mysql, offboard_mysql, offboard_postgres, postgres, trust
+from clickpipes_db.cdc_postgres import NAME_PATTERN
 from clickpipes_db.gateway import DatabaseGateway
 
 
