@@ -7,7 +7,10 @@
 - fleets: DBs per minute for 10, 50 and 200 DBs against 10 at a time and one at a time, calls per DB
   (tests/benchmark_fleet.py),
 - each function's cold import time (a fresh interpreter importing its handler module), as built and without
-  compiled bytecode.
+  compiled bytecode,
+- cold imports against a bare `import boto3`, with the cost of each part (tests/benchmark_cold.py).
+
+`BENCH_ONLY=cold` (a comma-separated list of the names in SECTIONS) runs only those sections.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-from tests import benchmark_fleet
+from tests import benchmark_cold, benchmark_fleet
 from tests.dbs.servers import load_env
 from tests.e2e.scenario import ENGINES, PRINCIPAL, ROOT, STATE_MACHINE, create_db, deploy, onboard_at_once
 from tests.harness.local_aws import LocalWorld
@@ -181,15 +184,21 @@ def built_packages() -> None:
             print(f"{name:<34}{size / 1e6:>6.1f}{built:>17.0f}{source:>14.0f}")
 
 
-PARTS = {
+SECTIONS = {
     "end_to_end": end_to_end,
     "wait_loop": wait_loop,
     "audit_fleet": audit_fleet,
     "fleets": benchmark_fleet.fleets,
     "built_packages": built_packages,
+    "cold": benchmark_cold.cold_imports,
 }
 
 if __name__ == "__main__":
-    # BENCH_ONLY=end_to_end,wait_loop runs only those parts (all by default)
-    for part in os.environ.get("BENCH_ONLY", ",".join(PARTS)).split(","):
-        PARTS[part.strip()]()
+    # BENCH_ONLY=cold (or a comma-separated list of SECTIONS) runs only those sections
+    only = [name for name in os.environ.get("BENCH_ONLY", "").split(",") if name]
+    unknown = sorted(set(only) - set(SECTIONS))
+    if unknown:
+        sys.exit(f"BENCH_ONLY: unknown sections {unknown}; choose from {sorted(SECTIONS)}")
+    for name, section in SECTIONS.items():
+        if not only or name in only:
+            section()

@@ -2,21 +2,73 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 
 from clickpipes.errors import OnboardingError, TransientError
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
 logger = Logger(service="clickpipes-onboarding")  # level: POWERTOOLS_LOG_LEVEL
-tracer = Tracer()
 metrics = Metrics(namespace="ClickPipesOnboarding")
 
-Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+Handler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
+
+
+class LazyTracer:
+    """Powertools' Tracer, made the first time a traced invocation needs it: importing ``aws_xray_sdk`` builds an
+    X-Ray client and patches botocore and the DB drivers, a third of a bare ``import boto3``, so a cold start that
+    traces nothing pays nothing. Tracing is on as Powertools decides it (in Lambda, not under SAM local, not
+    ``POWERTOOLS_TRACE_DISABLED``) and when Lambda gave the invocation a trace id (``_X_AMZN_TRACE_ID``, set per
+    invocation with ``Tracing: Active``); then the handler is traced exactly as by ``Tracer.capture_lambda_handler``.
+    """
+
+    def __init__(self) -> None:
+        self._tracer: Tracer | None = None
+
+    @staticmethod
+    def enabled() -> bool:
+        env = os.environ
+        if resolve_truthy_env_var_choice(env=env.get("POWERTOOLS_TRACE_DISABLED", "false")):
+            return False
+        local = env.get("AWS_SAM_LOCAL") or env.get("AWS_CHALICE_CLI_MODE")
+        return bool(env.get("LAMBDA_TASK_ROOT") and not local and env.get("_X_AMZN_TRACE_ID"))
+
+    @property
+    def tracer(self) -> Tracer:
+        if self._tracer is None:
+            from aws_lambda_powertools import Tracer  # noqa: PLC0415  # imports aws_xray_sdk: only when tracing
+
+            self._tracer = Tracer()
+        return self._tracer
+
+    def capture_lambda_handler(self, **options: Any) -> Callable[[Handler], Handler]:
+        def decorate(handler: Handler) -> Handler:
+            traced: Handler | None = None
+
+            @wraps(handler)
+            def run(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+                nonlocal traced
+                if not self.enabled():
+                    return handler(event, context)
+                if traced is None:
+                    traced = self.tracer.capture_lambda_handler(handler, **options)
+                return traced(event, context)
+
+            return run
+
+        return decorate
+
+
+tracer = LazyTracer()
 
 
 EXECUTION_NAME = "execution_name"  # what the state machine adds to every step's payload ($states.context)
@@ -73,6 +125,6 @@ def lambda_step(name: str) -> Callable[[Callable[[dict[str, Any]], dict[str, Any
             logger.info("step succeeded")
             return result
 
-        return handler  # type: ignore[no-any-return]  # powertools decorators are untyped
+        return handler
 
     return decorate

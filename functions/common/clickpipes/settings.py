@@ -15,7 +15,8 @@ DEFAULT_CLICKHOUSE_API_URL = "https://api.clickhouse.cloud"
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    # defer_build: only the settings a handler reads are built, when it reads them
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, defer_build=True)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Self:

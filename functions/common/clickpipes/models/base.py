@@ -39,7 +39,8 @@ Hostname = Annotated[str, Field(pattern=r"^$|^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+    # defer_build: a model's validator is built when first used, not at import (most handlers use a few)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False, defer_build=True)
 
 
 def parse[M: BaseModel](model: type[M], event: object) -> M:

@@ -15,7 +15,7 @@ from clickpipes.models.base import (
 class TagEvent(BaseModel):
     """An EventBridge event from either tag rule: CloudTrail AddTagsToResource, or aws.tag Tag Change."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
     id: str
     account: str = ""  # the account the event comes from (a member account's forwarded event: that one)
     source: Literal["aws.rds", "aws.tag"]

@@ -211,7 +211,7 @@ class OnboardingOutput(Model):
 class StepError(BaseModel):
     """A Step Functions error as caught by a Catch (``$states.errorOutput``)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
     Error: str = "States.Runtime"
     Cause: str | None = None
 

@@ -1,0 +1,115 @@
+"""Cold starts, held without timing (the times are in the benchmark, `BENCH_ONLY=cold`): a fresh interpreter per
+handler, in Lambda's environment before the first invocation, loads none of the heavy parts it does not use yet.
+
+- ``aws_xray_sdk``: only a traced invocation loads it (``observability.LazyTracer``);
+- the DB drivers: only the DB steps load them (both, still: see README, Benchmark);
+- pydantic models: built when first used (``defer_build``), so importing a handler builds none;
+- Powertools' event handler and data classes: the API's only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.harness.template import load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = load_template(ROOT / "template.yaml")
+APP_DB_LAYER = ROOT / "functions" / "db"
+HEAVY = ("aws_xray_sdk", "psycopg", "pymysql", "aws_lambda_powertools.event_handler")
+DRIVERS = ("psycopg", "pymysql")
+API_ONLY = ("aws_lambda_powertools.event_handler",)
+
+REPORT = """
+import json, sys
+from pydantic import BaseModel
+
+def subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from subclasses(sub)
+
+built = sorted({f"{m.__module__}.{m.__qualname__}" for m in subclasses(BaseModel)
+                if m.__module__.startswith("clickpipes") and m.__pydantic_complete__})
+print(json.dumps({"modules": sorted(sys.modules), "built": built}))
+"""
+
+
+def lambda_env(path: list[Path], **extra: str) -> dict[str, str]:
+    """Lambda's environment at init: a task root, no trace id yet (Lambda sets it per invocation), tracing not
+    disabled (the template says ``Tracing: Active``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "_X_AMZN", "LAMBDA_", "AWS_SAM"))}
+    env |= {"PYTHONPATH": os.pathsep.join(map(str, path)), "AWS_REGION": "us-east-1", "LAMBDA_TASK_ROOT": str(path[0])}
+    return env | {"AWS_LAMBDA_FUNCTION_NAME": "test", "POWERTOOLS_SERVICE_NAME": "clickpipes-onboarding"} | extra
+
+
+def run(code: str, path: list[Path], **extra: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=lambda_env(path, **extra), capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("function", sorted(APP.functions))
+def test_importing_a_handler_loads_only_what_it_uses(function: str) -> None:
+    fn = APP.functions[function]
+    loaded = run(f"import {fn.module}\n{REPORT}", list(fn.code_dirs))
+    allowed = API_ONLY if function == "ApiFunction" else DRIVERS if APP_DB_LAYER in fn.layer_dirs else ()
+    heavy = [name for name in loaded["modules"] if name.split(".")[0] in HEAVY or name.startswith(HEAVY)]
+    assert [name for name in heavy if not name.startswith(allowed)] == []
+    if function != "ApiFunction":  # the API's resolver builds its routes' models (validation): its own cost
+        assert loaded["built"] == []
+
+
+TRACED = """
+import json, sys
+from clickpipes.observability import tracer
+
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event, context):
+    return {"seen": event["n"]}
+
+class Context:
+    function_name, memory_limit_in_mb, aws_request_id = "test", 128, "req-1"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
+
+result = [handler({"n": n}, Context()) for n in (1, 2)]
+print(json.dumps({"modules": ["aws_xray_sdk"] if "aws_xray_sdk" in sys.modules else [], "built": [],
+                  "result": result, "traced": tracer.enabled()}))
+"""
+TRACE_ID = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+
+
+def test_an_invocation_without_a_trace_loads_no_xray() -> None:
+    out = run(TRACED, [ROOT / "functions" / "common"])
+    assert out == {"modules": [], "built": [], "result": [{"seen": 1}, {"seen": 2}], "traced": False}
+
+
+@pytest.mark.parametrize("disabled", [False, True])
+def test_a_traced_invocation_is_traced_by_powertools(disabled: bool) -> None:
+    """With a trace id (Tracing: Active), the handler runs under Powertools' Tracer, unless
+    POWERTOOLS_TRACE_DISABLED; the X-Ray daemon address is a local port nobody listens on (UDP)."""
+    env = {"_X_AMZN_TRACE_ID": TRACE_ID, "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2999"}
+    env |= {"AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR"}
+    if disabled:
+        env["POWERTOOLS_TRACE_DISABLED"] = "true"
+    out = run(TRACED, [ROOT / "functions" / "common"], **env)
+    assert out["result"] == [{"seen": 1}, {"seen": 2}]
+    assert out["traced"] is not disabled
+    assert out["modules"] == ([] if disabled else ["aws_xray_sdk"])
+
+
+def test_the_lazy_names_of_the_models_are_all_there() -> None:
+    from clickpipes import models
+
+    for name in models.__all__:
+        assert getattr(models, name) is not None
+    with pytest.raises(AttributeError):
+        _ = models.NoSuchModel
