@@ -123,11 +123,14 @@ def onboard_at_once(world: LocalWorld, env: LocalDbsEnv, prefix: str, count: int
     """``count`` DBs of the engines in turn, their IAM-only onboardings started together, then waited for:
     (engine, db user, ExecutionResult) each, in order; asserts that every one succeeded, each with its own role."""
     engines = list(ENGINES)
-    runs = []
-    for i in range(count):
+    dbs = []
+    for i in range(count):  # every DB first: the setup's calls do not compete with the onboardings' (rate limits)
         engine = engines[i % len(engines)]
         identifier, user = fresh(f"{prefix}{i}")
         create_db(world, env, engine, identifier)
+        dbs.append((engine, identifier, user))
+    runs = []
+    for engine, identifier, user in dbs:
         body = {"db_identifier": identifier, "clickhouse_role_arn": PRINCIPAL, "db_user": user, "cdc": False}
         runs.append((engine, user, world.start(STATE_MACHINE, body)))
     results = [(engine, user, running.wait(300)) for engine, user, running in runs]

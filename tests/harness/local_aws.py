@@ -81,7 +81,7 @@ from .patches import PATCHES, MotoPatch
 from .patches.rds import fake_dbi_resource_id
 from .patches.rds_status import DbKind, _StatusFeeder
 from .patches.sfn import WaitRecord
-from .rate_limits import LIMITS, RateLimits
+from .rate_limits import LIMITS, SETUP_HEADER, RateLimits
 from .rate_limits import applied as rate_limits_applied
 
 __all__ = [
@@ -140,6 +140,10 @@ def _count_api_call(model: OperationModel, **_: Any) -> None:
 # Installed once, like moto's own stubber: every botocore session created after this import gets it,
 # including clients cached across worlds by the code under test (e.g. an @cache'd client factory).
 botocore.handlers.BUILTIN_HANDLERS.append(("before-call", _count_api_call))
+
+
+def _mark_setup(request: Any, **_: Any) -> None:
+    request.headers[SETUP_HEADER] = "1"
 
 
 def _placeholder_zip() -> bytes:
@@ -356,11 +360,13 @@ class LocalWorld:
 
     # -- clients & API call counting ------------------------------------------------------------
     def client(self, service: str) -> Any:
-        """A boto3 client for test setup/inspection. Its calls are NOT counted in ``api_calls``."""
+        """A boto3 client for test setup/inspection. Its calls are NOT counted in ``api_calls``, nor throttled by
+        the rate limits (the buckets are the workload's: ``rate_limits.SETUP_HEADER``)."""
         self._require_started()
         if service not in self._clients:
             client = boto3.session.Session().client(service, region_name=self.region)  # type: ignore[call-overload]
             client.meta.events.unregister("before-call", _count_api_call)
+            client.meta.events.register("before-sign", _mark_setup)
             self._clients[service] = client
         return self._clients[service]
 

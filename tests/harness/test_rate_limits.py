@@ -115,3 +115,16 @@ def test_each_account_has_its_own_buckets() -> None:
         assert _throttle_code(member.describe_db_instances) == "ThrottlingException"
         assert world.rate_limits is not None
         assert world.rate_limits.throttled == {"rds": 2}
+
+
+def test_the_worlds_own_setup_calls_take_no_tokens() -> None:
+    """LocalWorld.client is the test's setup and inspection: it never drains the workload's buckets."""
+    with LocalWorld(rate_limits={"rds": (2.0, 0.001)}) as world:
+        for _ in range(5):
+            world.rds.describe_db_instances()
+        workload = boto3.client("rds", config=NO_RETRIES)
+        for _ in range(2):
+            workload.describe_db_instances()
+        assert _throttle_code(workload.describe_db_instances) == "ThrottlingException"
+        assert world.rate_limits is not None
+        assert world.rate_limits.throttled == {"rds": 1}
