@@ -108,10 +108,11 @@ def world(samlocal: SamLocal) -> dict[str, dict[str, Any]]:
         name=f"{WAITING_DB}--rival",
         input=json.dumps({"db_identifier": WAITING_DB}),
     )
-    # the template's GuardTable (env.json names it), holding WAITING_DB for the rival as its ResolveTarget would
+    # the template's GuardTable (env.json names it), holding WAITING_DB (its item <account>/<region>/<identifier>)
+    # for the rival as its ResolveTarget would
     samlocal.aws("dynamodb").put_item(
         TableName=samlocal.guard_table(GUARD_TABLE),
-        Item={"db": {"S": f"{REGION}/{WAITING_DB}"}, "holder": {"S": made["rival"]["executionArn"]}},
+        Item={"db": {"S": f"{ACCOUNT}/{REGION}/{WAITING_DB}"}, "holder": {"S": made["rival"]["executionArn"]}},
     )
     return made
 
