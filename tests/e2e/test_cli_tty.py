@@ -38,7 +38,8 @@ PLAIN = re.compile(r"^\[ *\d+\.\ds\] (\w+) \(poll \d+\)$", re.MULTILINE)  # its 
 
 @pytest.fixture(scope="module")
 def world(local_dbs: LocalDbsEnv) -> Iterator[LocalWorld]:
-    with LocalWorld(server=True) as local_world:
+    # Wait states sleep a tenth of their time: the tmux test holds its DB in `modifying` for one WaitForDb (0.5 s)
+    with LocalWorld(server=True, wait_scale=0.1) as local_world:
         deployed = deploy(local_world, local_dbs)
         with api_front(local_world) as url:
             stack_outputs(local_world, deployed, STACK, url)
@@ -124,24 +125,37 @@ def test_the_live_view_in_a_tmux_pane(world: LocalWorld, local_dbs: LocalDbsEnv,
     """The screen as a terminal draws it, captured while the onboarding runs and after it ended."""
     socket = f"clickpipes-cli-{uuid.uuid4().hex[:8]}"  # a tmux server of this test's own
     tmux = ["tmux", "-L", socket]
-    script = tmp_path / "run.sh"
+    script, go, drawn = tmp_path / "run.sh", tmp_path / "go", tmp_path / "drawn"
     env = " ".join(f"{k}={v}" for k, v in environment(TERM="xterm-256color").items())
-    script.write_text(f"env -i {env} {' '.join(command(world, local_dbs, 'tmux'))}; echo EXIT=$?\n")
+    # the CLI starts once the pane's output is piped to `drawn`: every redraw is recorded, not only what a capture
+    # of the screen happens to see (a fast run on a loaded machine shows a capture one step)
+    args = command(world, local_dbs, "tmux")
+    identifier = args[args.index("onboard") + 1]
+    script.write_text(f"while [ ! -e {go} ]; do sleep 0.02; done\nenv -i {env} {' '.join(args)}; echo EXIT=$?\n")
     subprocess.run([*tmux, "new-session", "-d", "-x", "100", "-y", "30", "bash", str(script)], check=True)
     try:
         subprocess.run([*tmux, "set-option", "-g", "remain-on-exit", "on"], check=True)
-        live, final, deadline = [], "", time.monotonic() + 120
+        subprocess.run([*tmux, "pipe-pane", "-o", f"cat >> {drawn}"], check=True)
+        # ResolveTarget and EnableIamAuth see it available, the first CheckDbStatus modifying: one WaitForDb, so the
+        # run lasts long enough for the live view to redraw in more than one step, however fast the machine
+        world.feed_statuses(identifier, ["available", "available", "modifying"])
+        go.touch()
+        final, deadline = "", time.monotonic() + 120
         while time.monotonic() < deadline:
             final = subprocess.run(
                 [*tmux, "capture-pane", "-p", "-S", "-"], capture_output=True, text=True, check=True
             ).stdout
-            live += [line.strip() for line in final.splitlines() if line.startswith("RUNNING · ")]
             if "EXIT=" in final:
                 break
             time.sleep(0.05)
     finally:
         subprocess.run([*tmux, "kill-server"], check=False)
     # one line, redrawn in place: the step, the time in it, the poll count (before the first state: starting)
+    # colours (SGR, ``m``) vanish; any other control sequence (cursor moves, erasing a line) ends a drawn line
+    raw = drawn.read_text(errors="replace")
+    redraws = re.split(r"[\r\n]", ANSI.sub(lambda m: "" if m[0].endswith("m") else "\n", raw))
+    live = [line.strip() for line in redraws if line.strip().startswith("RUNNING · ")]
+    assert live, raw[-2000:]
     assert all(LIVE.fullmatch(line) or STARTING.fullmatch(line) for line in live), sorted(set(live))
     steps = [LIVE.fullmatch(line)[1] for line in live if LIVE.fullmatch(line)]  # type: ignore[index]
     assert len(set(steps)) >= 2, sorted(set(live))  # it follows the workflow: ResolveTarget, EnableIamAuth, ...
