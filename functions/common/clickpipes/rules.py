@@ -138,6 +138,12 @@ def db_of_arn(arn: str) -> tuple[DbKind, str] | None:
     return ("instance" if match["kind"] == "db" else "cluster"), match["identifier"]
 
 
+def place_of_arn(arn: str) -> tuple[str, str] | None:
+    """The (account, region) an RDS DB instance or cluster ARN names; None when it is no such ARN."""
+    match = DB_ARN_PATTERN.fullmatch(arn)
+    return (match["account"], match["region"]) if match else None
+
+
 def parse_db_reference(reference: str) -> tuple[DbKind | None, str, str | None]:
     """Split an identifier or an RDS ARN into (kind or None, identifier, region or None)."""
     match = DB_ARN_PATTERN.fullmatch(reference)

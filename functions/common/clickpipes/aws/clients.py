@@ -72,10 +72,8 @@ def client_for_reference(service: str, reference: object) -> Any:
     account outside MemberAccounts is its named refusal, not the handler's."""
 
     def make() -> Any:
-        match = rules.DB_ARN_PATTERN.fullmatch(reference) if isinstance(reference, str) else None
-        if match is None:
-            return client(service)
-        return client_in(service, match["account"], match["region"])
+        place = rules.place_of_arn(reference) if isinstance(reference, str) else None
+        return client(service) if place is None else client_in(service, *place)
 
     return Deferred(make)
 

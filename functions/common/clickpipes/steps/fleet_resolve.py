@@ -17,9 +17,9 @@ from clickpipes.fleet_models import MAX_FLEET, DbListing, FleetInput, FleetItem,
 from clickpipes.fleet_settings import FleetSettings
 from clickpipes.models import OnboardingInput
 from clickpipes.steps.fleet_ports import FleetRds
-from clickpipes.steps.shared import check_request, db_place, db_reference
+from clickpipes.steps.shared import check_request, db_reference
 
-Named = tuple[rules.DbKind | None, str, str | None]  # kind, identifier, the ARN's "<account>/<region>" or None
+Named = tuple[rules.DbKind | None, str, tuple[str, str] | None]  # kind, identifier, the ARN's (account, region)
 
 
 def child_name(fleet_execution: str, identifier: str, place: str = "") -> str:
@@ -35,8 +35,7 @@ def check_fleet_request(request: FleetInput, *, settings: FleetSettings) -> list
     named: list[Named] = []
     for reference in request.db_identifiers or []:
         kind, identifier = db_reference(reference, settings=settings)
-        where = "/".join(db_place(reference, settings=settings)) if rules.DB_ARN_PATTERN.fullmatch(reference) else None
-        named.append((kind, identifier, where))
+        named.append((kind, identifier, rules.place_of_arn(reference)))
     for account in request.accounts or []:
         settings.check_account(account)
     probe = named[0][1] if named else "fleet-check"
@@ -52,10 +51,7 @@ def fleet_pairs(request: FleetInput, named: list[Named], *, settings: FleetSetti
     pairs = [(a, r) for a in accounts for r in regions]
     if request.db_identifiers is not None and all(where for _, _, where in named):
         pairs = []
-    for _, _, where in named:
-        if where:
-            account, region = where.split("/")
-            pairs.append((account, region))
+    pairs += [where for _, _, where in named if where]
     return list(dict.fromkeys(pairs))
 
 
@@ -106,8 +102,8 @@ def resolve_fleet(
 
 def _place(db: DbListing, settings: FleetSettings) -> str:
     """``<account>/<region>`` of a DB outside the stack's own account and region, else ""."""
-    account, region = db.arn.split(":")[4], db.arn.split(":")[3]
-    return "" if settings.is_home(account) and region == settings.region else _where(db.arn)
+    account, region = _where(db.arn)
+    return "" if settings.is_home(account) and region == settings.region else f"{account}/{region}"
 
 
 def _named(named: list[Named], listed: list[DbListing]) -> list[DbListing]:
@@ -136,10 +132,9 @@ def _named(named: list[Named], listed: list[DbListing]) -> list[DbListing]:
     return list({db.arn: db for db in chosen}.values())
 
 
-def _where(arn: str) -> str:
-    """``<account>/<region>`` of a DB ARN."""
-    parts = arn.split(":")
-    return f"{parts[4]}/{parts[3]}"
+def _where(arn: str) -> tuple[str, str]:
+    """(account, region) of a listed DB's ARN (RDS's own: always a DB ARN)."""
+    return rules.place_of_arn(arn) or ("", "")
 
 
 def _narrowed(chosen: list[DbListing], request: FleetInput) -> tuple[list[DbListing], list[str]]:
@@ -147,8 +142,7 @@ def _narrowed(chosen: list[DbListing], request: FleetInput) -> tuple[list[DbList
     kept: list[DbListing] = []
     warnings: list[str] = []
     for db in chosen:
-        match = rules.DB_ARN_PATTERN.fullmatch(db.arn)
-        region, account = (match["region"], match["account"]) if match else ("", "")
+        account, region = _where(db.arn)
         if request.engines is not None and db.engine not in request.engines:
             continue
         if (request.regions is not None and region not in request.regions) or (

@@ -45,10 +45,7 @@ def db_reference(
 
 def db_place(db_identifier: str, *, settings: AccountSettings) -> tuple[str, str]:
     """The account and region of the DB named: a DB ARN's, else the stack's own."""
-    match = rules.DB_ARN_PATTERN.fullmatch(db_identifier)
-    if match is None:
-        return settings.home_account, settings.region
-    return match["account"], match["region"]
+    return rules.place_of_arn(db_identifier) or (settings.home_account, settings.region)
 
 
 def guard_key(db_identifier: str, identifier: str, *, settings: AccountSettings) -> str:
