@@ -37,6 +37,7 @@ from tests.dbs.servers import (
     pg_connect,
 )
 from tests.harness.cdc_stream import Change, mysql_stream, pg_stream
+from tests.harness.helpers import session_with
 
 CLICKHOUSE_SESSION_TAG = {"Key": "clickpipes-pipe", "Value": "stand-in"}
 SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
@@ -68,10 +69,6 @@ def clickhouse_credentials(principal_arn: str, region: str = "us-east-1") -> Map
     return dict(sts.assume_role(RoleArn=principal_arn, RoleSessionName="clickhouse-cloud")["Credentials"])
 
 
-def _session(creds: Mapping[str, str], region: str) -> boto3.session.Session:
-    return boto3.session.Session(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], region)
-
-
 def auth_token(
     output: Mapping[str, Any],
     principal_arn: str,
@@ -81,10 +78,10 @@ def auth_token(
     signed_at: dt.datetime | None = None,
 ) -> str:
     """AssumeRole into the output's role as ClickPipes does (with a session tag), then sign the token."""
-    sts = _session(clickhouse_credentials(principal_arn, region), region).client("sts")
+    sts = session_with(clickhouse_credentials(principal_arn, region), region).client("sts")
     tags = {"Tags": [CLICKHOUSE_SESSION_TAG]} if tag_session else {}
     creds = sts.assume_role(RoleArn=output["role_arn"], RoleSessionName="clickpipes", **tags)["Credentials"]
-    rds = _session(creds, region).client("rds")
+    rds = session_with(creds, region).client("rds")
     with frozen_signing_clock(signed_at):  # None: now; else a token signed then (a stale one)
         return str(
             rds.generate_db_auth_token(

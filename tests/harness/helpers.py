@@ -1,7 +1,8 @@
-"""RDS setup shortcuts for tests that use the local world."""
+"""RDS setup shortcuts for tests that use the local world, and sessions acting in another of its accounts."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,27 @@ def create_cluster(
     return cluster
 
 
+def session_with(credentials: Mapping[str, Any], region: str) -> boto3.session.Session:
+    """A session with STS credentials (AssumeRole's ``Credentials``)."""
+    return boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region,
+    )
+
+
+def account_session(
+    account: str, region: str = "us-east-1", *, role: str = "test-setup", sts: Any | None = None
+) -> boto3.session.Session:
+    """A session acting in ``account`` of the running moto: an AssumeRole of ``role`` there, which need not exist
+    (moto answers it, and maps the credentials to the role's account). ``sts``: the client to ask (default: one
+    with the process's credentials)."""
+    sts = sts or boto3.session.Session().client("sts", region_name=region)
+    credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/{role}", RoleSessionName=role)["Credentials"]
+    return session_with(credentials, region)
+
+
 class InAccount:
     """The world seen from one account and region, for test setup and inspection: clients whose credentials moto
     maps to that account (an AssumeRole of a role that need not exist there: moto answers it). ``create_db``-style
@@ -52,15 +74,7 @@ class InAccount:
 
     def __init__(self, world: LocalWorld, account: str, region: str) -> None:
         self.account, self.region = account, region
-        credentials = world.client("sts").assume_role(
-            RoleArn=f"arn:aws:iam::{account}:role/test-setup", RoleSessionName="test-setup"
-        )["Credentials"]
-        self._session = boto3.session.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-            region_name=region,
-        )
+        self._session = account_session(account, region, sts=world.client("sts"))
         self._clients: dict[str, Any] = {}
 
     def client(self, service: str) -> Any:

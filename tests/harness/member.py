@@ -20,6 +20,7 @@ from typing import Any, Final
 
 import boto3
 
+from tests.harness.helpers import account_session
 from tests.harness.template import AwsContext, SamApp, load_template
 
 MEMBER_TEMPLATE: Final = Path(__file__).resolve().parents[2] / "member" / "template.yaml"
@@ -35,21 +36,6 @@ class MemberStack:
     boundary_arn: str
     regions: tuple[str, ...]
     rules: Mapping[str, list[str]] = field(default_factory=dict)  # region -> rule names
-
-
-def account_session(account_id: str, region: str) -> boto3.session.Session:
-    """A boto3 session acting in ``account_id`` of the running moto server (what an administrator of that account
-    would use: the bootstrap credentials that StackSets' execution role has there)."""
-    sts = boto3.session.Session().client("sts", region_name=region)
-    creds = sts.assume_role(
-        RoleArn=f"arn:aws:iam::{account_id}:role/AWSCloudFormationStackSetExecutionRole", RoleSessionName="stacksets"
-    )["Credentials"]
-    return boto3.session.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=region,
-    )
 
 
 def deploy_member(
@@ -80,7 +66,8 @@ def deploy_member(
     rules: dict[str, list[str]] = {}
     for region in (iam_region, *[r for r in regions if r != iam_region]):
         app = load_template(MEMBER_TEMPLATE, overrides, context=AwsContext(account_id=account_id, region=region))
-        session = account_session(account_id, region)
+        # what an administrator of that account would use: the credentials StackSets' execution role has there
+        session = account_session(account_id, region, role="AWSCloudFormationStackSetExecutionRole")
         if app.conditions.get("IsIamRegion"):
             role_arn, boundary_arn = _iam_resources(app, session)
         rules[region] = _rules(app, session)

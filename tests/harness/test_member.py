@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from .helpers import account_session, session_with
 from .local_aws import LocalWorld
-from .member import account_session, deploy_member
+from .member import deploy_member
 
 MEMBER = "210987654321"
 CALLER = "arn:aws:iam::123456789012:role/central-CreateIamRoleFunctionRole-1"
@@ -56,12 +56,7 @@ def test_the_member_roles_credentials_act_in_the_member_account(world: LocalWorl
     creds = world.client("sts").assume_role(
         RoleArn=f"arn:aws:iam::{MEMBER}:role/clickpipes-iam-member", RoleSessionName="CreateIamRoleFunction"
     )["Credentials"]
-    session = boto3.session.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name="us-east-1",
-    )
+    session = session_with(creds, "us-east-1")
     assert session.client("sts").get_caller_identity()["Account"] == MEMBER
     boundary = f"arn:aws:iam::{MEMBER}:policy/clickpipes-iam-member-boundary"
     session.client("iam").get_policy(PolicyArn=boundary)

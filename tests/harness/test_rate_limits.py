@@ -9,6 +9,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from tests.harness.helpers import account_session
 from tests.harness.local_aws import LocalWorld
 from tests.harness.rate_limits import LIMITS, TokenBucket, bucket_of
 
@@ -98,15 +99,7 @@ def test_each_account_has_its_own_buckets() -> None:
     """A member account's calls (credentials assumed there) draw on that account's buckets, not the world's."""
     with LocalWorld(rate_limits={"rds": (2.0, 0.001)}) as world:
         home = boto3.client("rds", config=NO_RETRIES)
-        creds = boto3.client("sts").assume_role(RoleArn="arn:aws:iam::210987654321:role/x", RoleSessionName="setup")
-        keys = creds["Credentials"]
-        member = boto3.client(
-            "rds",
-            config=NO_RETRIES,
-            aws_access_key_id=keys["AccessKeyId"],
-            aws_secret_access_key=keys["SecretAccessKey"],
-            aws_session_token=keys["SessionToken"],
-        )
+        member = account_session("210987654321").client("rds", config=NO_RETRIES)
         for _ in range(2):
             home.describe_db_instances()
         assert _throttle_code(home.describe_db_instances) == "ThrottlingException"

@@ -12,6 +12,8 @@ from clickpipes.aws import clients
 from clickpipes.errors import AccountNotAllowedError, ConfigurationError
 from clickpipes.settings import AccountSettings, RoleSettings
 
+from tests.harness.helpers import account_session
+
 HOME, MEMBER, OUTSIDER = "123456789012", "210987654321", "333333333333"
 ROLE = "clickpipes-iam-member"
 
@@ -25,16 +27,7 @@ def members(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def member_role(account: str = MEMBER) -> str:
     """The member role in ``account``, created there with credentials moto maps to that account."""
-    creds = boto3.client("sts", region_name="us-east-1").assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/setup", RoleSessionName="setup"
-    )["Credentials"]
-    iam = boto3.client(
-        "iam",
-        region_name="us-east-1",
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-    )
+    iam = account_session(account, role="setup").client("iam")
     trust = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": HOME}, "Action": "sts:AssumeRole"}]}
     return str(iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
 

@@ -21,7 +21,8 @@ CALLERS = [f"arn:aws:iam::{CENTRAL}:role/central-ResolveTargetFunctionRole-1", f
 DB_SERVICES = ("rds:", "iam:", "secretsmanager:", "kms:")
 
 
-def member(**overrides: str) -> SamApp:
+def member(region: str = "eu-west-1", **overrides: str) -> SamApp:
+    """The member template as a stack instance in ``region`` of MEMBER_ACCOUNT resolves it (IamRegion eu-west-1)."""
     parameters = {
         "CentralAccountId": CENTRAL,
         "CentralRegion": "us-east-1",
@@ -30,7 +31,7 @@ def member(**overrides: str) -> SamApp:
         **overrides,
     }
     return load_template(
-        ROOT / "member" / "template.yaml", parameters, context=AwsContext(account_id=MEMBER_ACCOUNT, region="eu-west-1")
+        ROOT / "member" / "template.yaml", parameters, context=AwsContext(account_id=MEMBER_ACCOUNT, region=region)
     )
 
 
@@ -96,14 +97,15 @@ def test_the_member_role_grants_nothing_the_central_functions_do_not_use() -> No
 
 
 def test_roles_are_created_there_only_under_the_member_boundary() -> None:
-    for statement in role_statements(member()):
+    app = member()
+    for statement in role_statements(app):
         granted = set(as_list(statement["Action"]))
         if granted & GUARDED:
             assert granted <= GUARDED
             assert statement["Condition"] == {"StringEquals": {"iam:PermissionsBoundary": boundary_arn()}}
         if any(a.startswith("iam:") and a != "iam:ListRoles" for a in granted):
             assert statement["Resource"] == f"arn:aws:iam::{MEMBER_ACCOUNT}:role/clickpipes/*"
-    boundary = member().resolve(member().resources["MemberRoleBoundary"]["Properties"])
+    boundary = app.resolve(app.resources["MemberRoleBoundary"]["Properties"])
     assert boundary["ManagedPolicyName"] == "clickpipes-iam-member-boundary"
     assert boundary["PolicyDocument"]["Statement"] == [
         {"Effect": "Allow", "Action": "rds-db:connect", "Resource": f"arn:aws:rds-db:*:{MEMBER_ACCOUNT}:dbuser:*/*"}
@@ -111,7 +113,8 @@ def test_roles_are_created_there_only_under_the_member_boundary() -> None:
 
 
 def test_only_the_central_function_roles_may_assume_the_member_role() -> None:
-    trust = member().resolve(member().resources["MemberRole"]["Properties"])["AssumeRolePolicyDocument"]
+    app = member()
+    trust = app.resolve(app.resources["MemberRole"]["Properties"])["AssumeRolePolicyDocument"]
     assert trust["Statement"] == [
         {
             "Effect": "Allow",
@@ -124,16 +127,7 @@ def test_only_the_central_function_roles_may_assume_the_member_role() -> None:
 
 @pytest.mark.parametrize(("region", "iam"), [("eu-west-1", True), ("us-west-2", False)])
 def test_iam_resources_once_per_account_rules_in_every_region(region: str, iam: bool) -> None:
-    app = load_template(
-        ROOT / "member" / "template.yaml",
-        {
-            "CentralAccountId": CENTRAL,
-            "CentralRegion": "us-east-1",
-            "CentralRoleArns": CALLERS[0],
-            "IamRegion": "eu-west-1",
-        },
-        context=AwsContext(account_id=MEMBER_ACCOUNT, region=region),
-    )
+    app = member(region, CentralRoleArns=CALLERS[0])
     assert app.conditions["IsIamRegion"] is iam
     for name in ("TagChangeForwarding", "CloudTrailAddTagsForwarding"):
         props = app.resolve(app.resources[name]["Properties"])
@@ -147,12 +141,13 @@ def test_iam_resources_once_per_account_rules_in_every_region(region: str, iam: 
 
 
 def test_the_forwarding_rules_match_what_the_central_tag_trigger_listens_for() -> None:
-    central = load_template(ROOT / "template.yaml").functions["TagTriggerFunction"].properties["Events"]
+    central_app = load_template(ROOT / "template.yaml")
+    central = central_app.functions["TagTriggerFunction"].properties["Events"]
     app = member()
     tag_change = app.resolve(app.resources["TagChangeForwarding"]["Properties"])["EventPattern"]
     assert tag_change == central["TagChange"]["Properties"]["Pattern"]
     trail = app.resolve(app.resources["CloudTrailAddTagsForwarding"]["Properties"])["EventPattern"]
-    central_trail = load_template(ROOT / "template.yaml").resolve(central["CloudTrailAddTags"]["Properties"]["Pattern"])
+    central_trail = central_app.resolve(central["CloudTrailAddTags"]["Properties"]["Pattern"])
     assert {k: v for k, v in trail["detail"].items() if k != "requestParameters"} == {
         k: v for k, v in central_trail["detail"].items() if k != "requestParameters"
     }
