@@ -542,9 +542,7 @@ class LocalWorld:
         """The template's AWS::IAM::ManagedPolicy resources, as CloudFormation would create them (the stack's
         permissions boundary must exist: a role is created with it)."""
         iam = self.client("iam")
-        for logical_id, resource in app.resources.items():
-            if resource.get("Type") != "AWS::IAM::ManagedPolicy":
-                continue
+        for logical_id, resource in app.resources_of("AWS::IAM::ManagedPolicy").items():
             props = app.resolve(resource.get("Properties") or {})
             iam.create_policy(
                 PolicyName=props.get("ManagedPolicyName", logical_id),
@@ -556,9 +554,7 @@ class LocalWorld:
     def _create_tables(self, app: SamApp) -> None:
         """The template's AWS::DynamoDB::Table resources (keys and billing as given), named as ``Ref`` names them."""
         dynamodb = self.client("dynamodb")
-        for logical_id, resource in app.resources.items():
-            if resource.get("Type") != "AWS::DynamoDB::Table":
-                continue
+        for logical_id, resource in app.resources_of("AWS::DynamoDB::Table").items():
             props = app.resolve(resource.get("Properties") or {})
             dynamodb.create_table(
                 TableName=app.resolve({"Ref": logical_id}),

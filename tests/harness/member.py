@@ -74,18 +74,10 @@ def deploy_member(
     return MemberStack(account_id, role_arn, boundary_arn, regions, rules)
 
 
-def _active(app: SamApp, resource_type: str) -> dict[str, Mapping[str, Any]]:
-    return {
-        logical_id: resource
-        for logical_id, resource in app.resources.items()
-        if resource.get("Type") == resource_type and app.conditions.get(resource.get("Condition", ""), True)
-    }
-
-
 def _iam_resources(app: SamApp, session: boto3.session.Session) -> tuple[str, str]:
     iam = session.client("iam")
     arns: dict[str, str] = {}
-    for logical_id, resource in _active(app, "AWS::IAM::ManagedPolicy").items():
+    for logical_id, resource in app.resources_of("AWS::IAM::ManagedPolicy").items():
         props = app.resolve(resource["Properties"])
         arns[logical_id] = iam.create_policy(
             PolicyName=props["ManagedPolicyName"],
@@ -93,7 +85,7 @@ def _iam_resources(app: SamApp, session: boto3.session.Session) -> tuple[str, st
             PolicyDocument=json.dumps(props["PolicyDocument"]),
             Description=props.get("Description", ""),
         )["Policy"]["Arn"]
-    for logical_id, resource in _active(app, "AWS::IAM::Role").items():
+    for logical_id, resource in app.resources_of("AWS::IAM::Role").items():
         props = app.resolve(resource["Properties"], arns)
         arns[logical_id] = iam.create_role(
             RoleName=props["RoleName"],
@@ -114,7 +106,7 @@ def _iam_resources(app: SamApp, session: boto3.session.Session) -> tuple[str, st
 def _rules(app: SamApp, session: boto3.session.Session) -> list[str]:
     events = session.client("events")
     names = []
-    for logical_id, resource in _active(app, "AWS::Events::Rule").items():
+    for logical_id, resource in app.resources_of("AWS::Events::Rule").items():
         props = app.resolve(resource["Properties"])
         events.put_rule(
             Name=logical_id, EventPattern=json.dumps(props["EventPattern"]), Description=props.get("Description", "")

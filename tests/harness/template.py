@@ -175,6 +175,14 @@ class SamApp:
     def state_machine_arn(self, logical_id: str) -> str:
         return self.context.state_machine_arn(logical_id)
 
+    def resources_of(self, resource_type: str) -> dict[str, Mapping[str, Any]]:
+        """The resources of that type CloudFormation would create: those without a Condition or whose holds."""
+        return {
+            logical_id: resource
+            for logical_id, resource in self.resources.items()
+            if resource.get("Type") == resource_type and self.conditions.get(resource.get("Condition", ""), True)
+        }
+
     def resolve(self, node: Any, arns: Mapping[str, str] | None = None) -> Any:
         """Resolve any template fragment (intrinsics included) against this app's parameters."""
         return _Resolver(self._template, self._raw_parameters, self.context, arns or {}).resolve(node)

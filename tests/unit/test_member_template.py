@@ -155,3 +155,29 @@ def test_the_forwarding_rules_match_what_the_central_tag_trigger_listens_for() -
         {"prefix": f"arn:aws:rds:eu-west-1:{MEMBER_ACCOUNT}:db:"},
         {"prefix": f"arn:aws:rds:eu-west-1:{MEMBER_ACCOUNT}:cluster:"},
     ]
+
+
+def test_exactly_the_functions_the_member_role_trusts_may_assume_it() -> None:
+    """MemberRoleAccess is attached to the functions whose roles the output MemberCallerRoleArns lists, and only
+    with MemberRoleName and MemberAccounts: one list of callers, on both sides of the trust."""
+    members = {"MemberRoleName": "clickpipes-iam-member", "MemberAccounts": [MEMBER_ACCOUNT]}
+    app = load_template(ROOT / "template.yaml", members)
+    access = app.resolve({"Ref": "MemberRoleAccess"})
+    attached = {fn for fn, spec in app.functions.items() if access in app.resolve(spec.properties.get("Policies", []))}
+    roles = {app.resolve({"Fn::GetAtt": [f"{fn}Role", "Arn"]}) for fn in attached}
+    assert roles == set(app.output("MemberCallerRoleArns").split(","))
+    assert "MemberRoleAccess" in app.resources_of("AWS::IAM::ManagedPolicy")
+    policy = app.resolve(app.resources["MemberRoleAccess"]["Properties"])["PolicyDocument"]
+    assert policy["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Resource": "arn:aws:iam::*:role/clickpipes-iam-member",
+            "Condition": {"StringEquals": {"aws:ResourceAccount": [MEMBER_ACCOUNT]}},
+        }
+    ]
+
+    alone = load_template(ROOT / "template.yaml")  # one account: no policy, attached nowhere
+    assert "MemberRoleAccess" not in alone.resources_of("AWS::IAM::ManagedPolicy")
+    for spec in alone.functions.values():
+        assert access not in alone.resolve(spec.properties.get("Policies", [])), spec.logical_id
