@@ -1,7 +1,8 @@
 """ApiFunction: the REST API (AWS_IAM auth) over the onboarding workflow.
 
 POST /onboardings            start one (202), 400 invalid input, 403 outside the trust boundary (principal not
-                             allowed, protected user), 409 one is running for that DB, 415 not JSON
+                             allowed, protected user, an account outside MemberAccounts: AccountNotAllowedError),
+                             409 one is running for that DB, 415 not JSON
 GET  /onboardings/{id}       status, current step, output or error (200), 404 unknown id
 POST /offboardings, GET /offboardings/{id}: the same for the offboarding (``offboardings``)
 POST /audits, GET /audits/{id}: start an audit of the onboarded DBs, read its findings (``audits``)
@@ -69,7 +70,10 @@ def guard() -> DbGuard:
     responses={
         202: {"description": "Started", "content": {"application/json": {"model": Accepted}}},
         400: problem("Invalid input"),
-        403: problem("Outside the trust boundary: PrincipalNotAllowedError, ProtectedUserError"),
+        403: problem(
+            "Outside the trust boundary: PrincipalNotAllowedError, ProtectedUserError, AccountNotAllowedError (an "
+            "account outside MemberAccounts)"
+        ),
         409: problem("An onboarding of this DB is running"),
         415: problem("The body is not JSON"),
     },

@@ -1,7 +1,8 @@
-"""The API's audit routes (included by ``api``; its error handlers apply: 400, 404, 415).
+"""The API's audit routes (included by ``api``; its error handlers apply: 400, 403, 404, 415).
 
-POST /audits             start one (202): which DBs (default every onboarded one), repair, delete_orphans;
-                         400 invalid input. An audit holds no DB and trusts no principal: no 403, no 409
+POST /audits             start one (202): which DBs (default every onboarded one), accounts, regions, repair,
+                         delete_orphans; 400 invalid input, 403 an account outside MemberAccounts
+                         (AccountNotAllowedError). An audit holds no DB and trusts no principal: no 409
 GET  /audits/{id}        status, current step, the audit's output (databases, drifted, gone, repaired) or error
                          (200), 404 unknown id
 """
@@ -18,6 +19,7 @@ from clickpipes.aws.sfn import SfnGateway
 from clickpipes.errors import ConfigurationError
 from clickpipes.models import ExecutionView
 from clickpipes.offboarding_settings import MachineSettings
+from clickpipes.settings import AuditResolveSettings
 from clickpipes.steps.start_audit import get_audit, start_audit
 from views import Accepted, ExecutionStatus, accepted, problem
 
@@ -52,11 +54,13 @@ def _machine() -> SfnGateway:
     responses={
         202: {"description": "Started", "content": {"application/json": {"model": AuditAccepted}}},
         400: problem("Invalid input"),
+        403: problem("An account outside MemberAccounts (accounts, or a DB ARN): AccountNotAllowedError"),
         415: problem("The body is not JSON"),
     },
 )
 def post_audit(request: Annotated[AuditInput, Body()]) -> Response[AuditAccepted]:
-    return accepted(AuditAccepted, start_audit(request, sfn=_machine()), "audits")
+    started = start_audit(request, sfn=_machine(), settings=AuditResolveSettings.from_env())
+    return accepted(AuditAccepted, started, "audits")
 
 
 @router.get(

@@ -1,7 +1,7 @@
 """The API's fleet routes (included by ``api``; its error handlers apply: 400, 403, 404, 415).
 
 POST /fleet-onboardings          start a fleet (202), 400 invalid input (selector, fields), 403 outside the trust
-                                 boundary (the principal, a protected db_user)
+                                 boundary (the principal, a protected db_user, an account outside MemberAccounts)
 GET  /fleet-onboardings/{id}     status, current step, output (the summary) or error, and progress: total,
                                  done, failed, running, pending (200); 404 unknown id
 """
@@ -59,7 +59,10 @@ def _machine() -> tuple[FleetSfnGateway, FleetApiSettings]:
     responses={
         202: {"description": "Started", "content": {"application/json": {"model": FleetOnboardingAccepted}}},
         400: problem("Invalid input"),
-        403: problem("Outside the trust boundary: PrincipalNotAllowedError, ProtectedUserError"),
+        403: problem(
+            "Outside the trust boundary: PrincipalNotAllowedError, ProtectedUserError, AccountNotAllowedError (an "
+            "account outside MemberAccounts)"
+        ),
         415: problem("The body is not JSON"),
     },
 )

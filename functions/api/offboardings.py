@@ -1,6 +1,7 @@
 """The API's offboarding routes (included by ``api``; its error handlers apply: 400, 403, 404, 409, 415).
 
-POST /offboardings            start one (202), 400 invalid input, 403 a protected db_user, 409 an onboarding or
+POST /offboardings            start one (202), 400 invalid input, 403 a protected db_user or an account outside
+                              MemberAccounts (AccountNotAllowedError), 409 an onboarding or
                               offboarding of that DB is running
 GET  /offboardings/{id}       status, current step, output or error (200), 404 unknown id
 """
@@ -48,7 +49,9 @@ def _machines() -> tuple[SfnGateway, TriggerSettings]:
     responses={
         202: {"description": "Started", "content": {"application/json": {"model": OffboardingAccepted}}},
         400: problem("Invalid input"),
-        403: problem("A protected db_user: ProtectedUserError"),
+        403: problem(
+            "A protected db_user (ProtectedUserError), an account outside MemberAccounts (AccountNotAllowedError)"
+        ),
         409: problem("An onboarding or offboarding of this DB is running"),
         415: problem("The body is not JSON"),
     },

@@ -12,10 +12,21 @@ from clickpipes.rules import DbKind
 
 
 class AuditInput(Model):
-    """The execution input (the API's body): which DBs, and whether to repair."""
+    """The execution input (the API's body): which DBs, where, and whether to repair. ``accounts`` and ``regions``
+    narrow where the DBs are listed (default: this account and MemberAccounts, x AuditRegions); a DB ARN in
+    ``db_identifiers`` names its own account and region."""
 
     db_identifiers: (
         Annotated[list[Annotated[str, Field(min_length=1, max_length=2048)]], Field(max_length=10000)] | None
+    ) = None
+    accounts: (
+        Annotated[list[Annotated[str, Field(pattern=r"^[0-9]{12}$")]], Field(min_length=1, max_length=1000)] | None
+    ) = None
+    regions: (
+        Annotated[
+            list[Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")]], Field(min_length=1, max_length=50)
+        ]
+        | None
     ) = None
     repair: bool = False
     delete_orphans: bool = False
@@ -26,9 +37,11 @@ class ResolveAuditRequest(Model):
 
 
 class AuditItem(Model):
-    """One DB to audit: as the tags or the input name it, and the role this tool made for it."""
+    """One DB to audit: as the tags or the input name it, where it is, and the role this tool made for it."""
 
     db_identifier: str
+    account: Annotated[str, Field(pattern=r"^[0-9]{12}$")]  # every audit step acts in the DB's account and region
+    region: Annotated[str, Field(min_length=1)]
     kind: DbKind | None = None
     role_name: str | None = None
 
@@ -41,6 +54,8 @@ class AuditPlan(Model):
 
 class DbAudit(Model):
     db_identifier: str
+    account: Annotated[str, Field(pattern=r"^[0-9]{12}$")]  # the DB's (its item's): where the later steps act
+    region: Annotated[str, Field(min_length=1)]
     kind: DbKind | None
     status: AuditStatus
     findings: list[Finding]

@@ -108,6 +108,32 @@ class DbSettings(Settings):
     connect_timeout_seconds: Annotated[int, Field(alias="DB_CONNECT_TIMEOUT_SECONDS", ge=1, le=60)] = 10
 
 
+def _regions(value: object) -> object:
+    """AUDIT_REGIONS: the stack's CommaDelimitedList of regions, joined with commas."""
+    if isinstance(value, str):
+        regions = tuple(entry.strip() for entry in value.split(",") if entry.strip())
+        bad = [r for r in regions if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-[0-9]", r)]
+        if bad:
+            raise ValueError(f"AuditRegions entries {', '.join(bad)} are not AWS regions")
+        return regions
+    return value
+
+
+class AuditResolveSettings(ResolveSettings):
+    """Where the audit lists DBs by default: this account and MemberAccounts, in AuditRegions (empty: the stack's
+    own region)."""
+
+    audit_regions: Annotated[tuple[str, ...], Field(alias="AUDIT_REGIONS"), BeforeValidator(_regions)] = ()
+
+    def served_accounts(self) -> list[str]:
+        """This account, then every member account (with MemberRoleName set)."""
+        members = list(self.member_accounts) if self.member_role_name else []
+        return list(dict.fromkeys([self.home_account or "", *members]))
+
+    def served_regions(self) -> list[str]:
+        return list(self.audit_regions or (self.region,))
+
+
 class AuditSettings(Settings):
     """The audit's thresholds (stack parameters)."""
 

@@ -2,7 +2,8 @@
 
 What is compared is in ``clickpipes.audit_rules``; this step only reads the world: the DB as RDS describes it,
 the role this tool made for it (trust, inline and managed policies, boundary), the stack's allowlist, and (when
-the onboarding set up CDC) what ConfigureCdcParameters would change now. It hands the DB-side checks
+the onboarding set up CDC) what ConfigureCdcParameters would change now, all in the DB's account and region (the
+item's: ``rds`` and ``iam`` act there). It hands the DB-side checks
 (AuditDbObjects) the onboarding's target as recorded on the DB's tags, in plan mode."""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from clickpipes.steps.locate import admin_secret, db_facts, tags_of
 def audit_database(
     item: AuditItem, *, rds: AuditRds, iam: AuditIam, settings: RoleSettings, resolve: ResolveSettings
 ) -> DbAudit:
-    region = resolve.region
+    region = item.region
     db = (
         rds.describe(item.kind, item.db_identifier)
         if item.kind
@@ -40,6 +41,8 @@ def audit_database(
         findings = audit_rules.gone(kind or "instance or cluster", item.db_identifier, role.arn if role else None)
         return DbAudit(
             db_identifier=item.db_identifier,
+            account=item.account,
+            region=region,
             kind=kind,
             status="gone",
             findings=findings,
@@ -94,6 +97,8 @@ def audit_database(
         findings += audit_rules.cdc_reboot([] if plan.changes else plan.pending_reboot)
     return DbAudit(
         db_identifier=db.identifier,
+        account=item.account,
+        region=region,
         kind=db.kind,
         status=audit_rules.status(findings),
         findings=findings,

@@ -1,12 +1,14 @@
 """Step SummarizeAudit: the audit's output and counts, the drift tag on each DB, one drift event per drifted DB.
 
 clickpipes:drift names the drifted checks on the DB and is removed when it is clean again (a gone DB has no tags
-to set). The event (source clickpipes.onboarding, detail-type "ClickPipes Access Drift") carries the findings,
-never a secret: rules route it to SNS, email or chat. The DriftedDatabases metric is the handler's."""
+to set), through the RDS of the DB's own account and region. The event (source clickpipes.onboarding, detail-type
+"ClickPipes Access Drift", on this stack's bus) carries the DB's account, region and findings, never a secret:
+rules route it to SNS, email or chat. The DriftedDatabases metric is the handler's."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Final
 
 from clickpipes import audit_rules
@@ -20,16 +22,20 @@ DETAIL_TYPE: Final = "ClickPipes Access Drift"
 DETAIL_MAX: Final = 200_000  # an entry is at most 256 KiB: findings beyond are cut, the count stays
 
 
-def summarize_audit(request: SummarizeAuditRequest, *, rds: OffboardRds, events: Events) -> AuditOutput:
+def summarize_audit(
+    request: SummarizeAuditRequest, *, rds: Callable[[str, str], OffboardRds], events: Events
+) -> AuditOutput:
+    """``rds(account, region)``: the RDS of the DB's account and region (``clients.client_in``)."""
     databases = [db.model_copy(update={"target": None}) for db in request.databases]
     for db in databases:
         arn = db.db_arn
         if arn is None or db.status in ("error", "gone"):
             continue
+        tags = rds(db.account, db.region)
         if db.findings:
-            rds.tag(arn, {audit_rules.DRIFT_TAG: audit_rules.drift_tag(db.findings)})
-        elif audit_rules.DRIFT_TAG in rds.tags(arn):
-            rds.untag(arn, [audit_rules.DRIFT_TAG])
+            tags.tag(arn, {audit_rules.DRIFT_TAG: audit_rules.drift_tag(db.findings)})
+        elif audit_rules.DRIFT_TAG in tags.tags(arn):
+            tags.untag(arn, [audit_rules.DRIFT_TAG])
     drifted = [db for db in databases if db.status in ("drifted", "gone")]
     if drifted and events.put([event(db, request.audit_execution) for db in drifted]):
         raise TransientError("EventBridge refused some drift events; will retry.")
@@ -46,6 +52,8 @@ def summarize_audit(request: SummarizeAuditRequest, *, rds: OffboardRds, events:
 def event(db: DbAudit, execution: str) -> dict[str, str]:
     detail = {
         "db_identifier": db.db_identifier,
+        "account": db.account,
+        "region": db.region,
         "kind": db.kind,
         "status": db.status,
         "role_arn": db.role_arn,

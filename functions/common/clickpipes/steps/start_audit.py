@@ -9,6 +9,7 @@ from typing import Final
 from clickpipes.audit_models import AuditInput
 from clickpipes.errors import OnboardingInProgressError
 from clickpipes.models import ExecutionView
+from clickpipes.settings import AuditResolveSettings
 from clickpipes.steps.audit_resolve import check_audit_request
 from clickpipes.steps.ports import StateMachine
 from clickpipes.steps.start_onboarding import get_execution
@@ -16,9 +17,10 @@ from clickpipes.steps.start_onboarding import get_execution
 AUDIT_PREFIX: Final = "audit"  # an audit's id: "audit--<12 hex>", the shape of the other workflows' ids
 
 
-def start_audit(request: AuditInput, *, sfn: StateMachine) -> str:
-    """Start the audit workflow with the request as input; returns its id."""
-    check_audit_request(request)
+def start_audit(request: AuditInput, *, sfn: StateMachine, settings: AuditResolveSettings) -> str:
+    """Start the audit workflow with the request as input; returns its id. An account outside the stack's own and
+    MemberAccounts (in ``accounts`` or a DB ARN) is AccountNotAllowedError, nothing started."""
+    check_audit_request(request, settings=settings)
     name = f"{AUDIT_PREFIX}--{uuid.uuid4().hex[:12]}"
     if not sfn.start(name, request.model_dump(exclude_unset=True)):
         raise OnboardingInProgressError(f"Audit {name} was already started.")
