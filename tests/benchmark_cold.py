@@ -21,15 +21,27 @@ DB_LAYER = ROOT / "functions" / "db"
 PYTHON = getattr(sys, "_base_executable", sys.executable)  # the venv's python3.13 itself: it has pip
 
 # (what, untimed setup, timed statement): each on top of a bare `import boto3`
+MODEL = "from pydantic import BaseModel, Field"  # what any model or settings class needs of pydantic
 PARTS = (
     ("Powertools Logger", "", "from aws_lambda_powertools import Logger; Logger(service='s')"),
     ("Powertools Metrics", "", "from aws_lambda_powertools import Metrics; Metrics(namespace='n')"),
     ("Powertools Tracer (aws_xray_sdk)", "", "from aws_lambda_powertools import Tracer; Tracer()"),
-    ("pydantic", "", "import pydantic"),
-    ("clickpipes.models (the models built)", "import pydantic", "import clickpipes.models"),
-    ("clickpipes.settings", "import pydantic", "import clickpipes.settings"),
+    ("pydantic (BaseModel, Field)", "", MODEL),
+    (
+        "a step's floor: pydantic, Logger, Metrics",
+        "",
+        f"{MODEL}; from aws_lambda_powertools import Logger, Metrics; Logger(service='s'); Metrics(namespace='n')",
+    ),
+    ("clickpipes.models (names only: lazy)", MODEL, "import clickpipes.models"),
+    (
+        "clickpipes.models input+steps+records",
+        MODEL,
+        "import clickpipes.models.input, clickpipes.models.steps, clickpipes.models.records",
+    ),
+    ("clickpipes.settings (classes, unbuilt)", MODEL, "import clickpipes.settings"),
     ("clickpipes.observability", "", "import clickpipes.observability"),
-    ("clickpipes.clickhouse_api", "import pydantic", "import clickpipes.clickhouse_api"),
+    ("clickpipes.clickhouse_api", f"{MODEL}; import clickpipes.settings", "import clickpipes.clickhouse_api"),
+    ("clickpipes_db gateways (no driver)", MODEL, "import clickpipes_db.gateway, clickpipes_db.offboard_gateway"),
     ("psycopg (PostgreSQL driver)", "", "import psycopg"),
     ("pymysql (MySQL/MariaDB driver)", "", "import pymysql"),
 )
@@ -85,6 +97,9 @@ def cold_imports() -> None:
             ms = import_ms(f"import {fn.module}", [fn.code_uri, *(layers[d] for d in fn.layer_dirs)])
             mark = "" if ms / beside <= target else "  over"
             print(f"{name:<34}{ms:>7.0f}{beside:>10.0f}{ms / beside:>9.2f}{target:>8.1f}{mark}")
+        print(
+            "DB steps import no driver: an invocation loads its engine's (psycopg or pymysql, below) when it connects"
+        )
         print("\nthe parts, each on top of `import boto3` (ms; x boto3):")
         everything = [*common, layers[DB_LAYER]]
         for what, setup, statement in PARTS:

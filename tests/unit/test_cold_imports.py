@@ -2,7 +2,7 @@
 handler, in Lambda's environment before the first invocation, loads none of the heavy parts it does not use yet.
 
 - ``aws_xray_sdk``: only a traced invocation loads it (``observability.LazyTracer``);
-- the DB drivers: only the DB steps load them (both, still: see README, Benchmark);
+- the DB drivers: none at import; an invocation loads only its engine's (``clickpipes_db.drivers``);
 - pydantic models: built when first used (``defer_build``), so importing a handler builds none;
 - Powertools' event handler and data classes: the API's only.
 """
@@ -24,7 +24,6 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = load_template(ROOT / "template.yaml")
 APP_DB_LAYER = ROOT / "functions" / "db"
 HEAVY = ("aws_xray_sdk", "psycopg", "pymysql", "aws_lambda_powertools.event_handler")
-DRIVERS = ("psycopg", "pymysql")
 API_ONLY = ("aws_lambda_powertools.event_handler",)
 
 REPORT = """
@@ -61,11 +60,45 @@ def run(code: str, path: list[Path], **extra: str) -> dict[str, Any]:
 def test_importing_a_handler_loads_only_what_it_uses(function: str) -> None:
     fn = APP.functions[function]
     loaded = run(f"import {fn.module}\n{REPORT}", list(fn.code_dirs))
-    allowed = API_ONLY if function == "ApiFunction" else DRIVERS if APP_DB_LAYER in fn.layer_dirs else ()
+    allowed = API_ONLY if function == "ApiFunction" else ()
     heavy = [name for name in loaded["modules"] if name.split(".")[0] in HEAVY or name.startswith(HEAVY)]
     assert [name for name in heavy if not name.startswith(allowed)] == []
     if function != "ApiFunction":  # the API's resolver builds its routes' models (validation): its own cost
         assert loaded["built"] == []
+
+
+CONNECT = """
+import json, socket, sys
+from clickpipes.errors import DbConnectionError
+from clickpipes.models import AdminCredentials
+from clickpipes_db import {engine}
+from clickpipes_db.tls import Tls
+
+held = socket.socket()
+held.bind(("127.0.0.1", 0))  # bound, not listening: the connection is refused at once
+port = held.getsockname()[1]
+credentials = AdminCredentials(username="admin", password="x", host="127.0.0.1", port=port, database=None)
+error = None
+try:
+    with {engine}.connect(credentials, Tls(mode="require", ca_bundle=""), timeout=2):
+        pass
+except DbConnectionError as exc:
+    error = type(exc).__name__
+print(json.dumps({{"modules": sorted(m for m in sys.modules if m.split(".")[0] in ("psycopg", "pymysql")),
+                  "built": [], "error": error}}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("engine", "driver", "other"), [("postgres", "psycopg", "pymysql"), ("mysql", "pymysql", "psycopg")]
+)
+def test_a_db_step_loads_only_the_driver_of_the_engine_it_talks_to(engine: str, driver: str, other: str) -> None:
+    """A DB step's import loads no driver (above); connecting (to a port that refuses) loads its engine's only."""
+    out = run(CONNECT.format(engine=engine), list(APP.functions["CreateDbUserFunction"].code_dirs))
+    assert out["error"] == "DbConnectionError"
+    assert out["modules"] != []
+    assert {name.split(".")[0] for name in out["modules"]} == {driver}
+    assert not [name for name in out["modules"] if name.startswith(other)]
 
 
 TRACED = """

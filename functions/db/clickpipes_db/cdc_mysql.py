@@ -17,17 +17,19 @@ of the granted schemas (``published_tables``: what a ClickPipe is made of).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import pymysql
 from clickpipes import clickpipe_rules, names, rules
 from clickpipes.errors import DbPrivilegeError, InvalidInputError
 from clickpipes.models import CdcDbRequest, CdcDbResult
-from pymysql.connections import Connection
-from pymysql.cursors import Cursor
 
+from clickpipes_db.drivers import pymysql
 from clickpipes_db.faults import mysql_code, mysql_detail, mysql_faults
 from clickpipes_db.mysql_grants import show_grants
+
+if TYPE_CHECKING:
+    from pymysql.connections import Connection
+    from pymysql.cursors import Cursor
 
 IDENTIFIER: Final = names.MYSQL_NAME_PATTERN
 SYSTEM_SCHEMAS: Final = frozenset({"information_schema", "performance_schema", "sys"})

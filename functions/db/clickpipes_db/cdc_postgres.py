@@ -30,14 +30,13 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import psycopg
 from clickpipes import clickpipe_rules, rules
 from clickpipes.errors import DbPrivilegeError, InvalidInputError, TransientError
 from clickpipes.models import CdcDbRequest, CdcDbResult
 from clickpipes.names import PG_NAME_PATTERN
-from psycopg import errors, sql
 
 from clickpipes_db import pg_catalog
+from clickpipes_db.drivers import errors, psycopg, sql
 from clickpipes_db.faults import postgres_faults
 from clickpipes_db.pg_catalog import Catalog, CheckedPgRequest
 from clickpipes_db.pg_publication import PublicationPlan, Step, names, plan_publication, privilege_error

@@ -11,11 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
 
-import psycopg
-import pymysql
 from clickpipes.errors import AdminCredentialsError, DbConnectionError, DbPrivilegeError, TransientError
-from psycopg import errors
 
+from clickpipes_db.drivers import errors, psycopg, pymysql
 from clickpipes_db.server_values import first_line
 
 MYSQL_ACCESS_DENIED: Final = 1045

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import pymysql
 from clickpipes.errors import (
     IamAuthNotActiveError,
 )
 from clickpipes.models import AdminCredentials, DbUserResult
-from pymysql.connections import Connection
-from pymysql.cursors import Cursor
 
 from clickpipes_db import trust
+from clickpipes_db.drivers import pymysql
 from clickpipes_db.faults import (
     MYSQL_ACCESS_DENIED,
     MYSQL_CONNECTION_LOST,
@@ -31,6 +29,10 @@ from clickpipes_db.faults import (
 )
 from clickpipes_db.mysql_grants import admin_class, show_grants
 from clickpipes_db.tls import Tls
+
+if TYPE_CHECKING:
+    from pymysql.connections import Connection
+    from pymysql.cursors import Cursor
 
 IAM_PLUGIN: Final = "AWSAuthenticationPlugin"
 ACCESS_DENIED: Final = MYSQL_ACCESS_DENIED

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from pymysql.cursors import Cursor
+if TYPE_CHECKING:
+    from pymysql.cursors import Cursor
 
 # MariaDB 10.5+ shows REPLICATION CLIENT as BINLOG MONITOR; REPLICATION REPLICA is an alias of REPLICATION SLAVE.
 ALIASES: Final = {"BINLOG MONITOR": "REPLICATION CLIENT", "REPLICATION REPLICA": "REPLICATION SLAVE"}

@@ -9,19 +9,21 @@ marker kept, with a warning naming the objects. User names are always bound as v
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import pymysql
 from clickpipes.errors import DbPrivilegeError, TransientError
 from clickpipes.offboarding_models import DbOffboardRequest, DbOffboardResult
-from pymysql.connections import Connection
-from pymysql.cursors import Cursor
 
 from clickpipes_db import trust
 from clickpipes_db.cdc_mysql import RETENTION
+from clickpipes_db.drivers import pymysql
 from clickpipes_db.mysql import CONNECTION_LOST, PRIVILEGE_ERRORS, _exists
 from clickpipes_db.mysql_grants import show_grants
 from clickpipes_db.postgres import _first_line
+
+if TYPE_CHECKING:
+    from pymysql.connections import Connection
+    from pymysql.cursors import Cursor
 
 DEFINER_REFERENCED: Final = 4006  # ER_CANNOT_USER_REFERENCED_AS_DEFINER (MySQL 8.0.22+)
 DEFINER_SQL: Final = (

@@ -19,12 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-import psycopg
 from clickpipes.errors import DbPrivilegeError, TransientError
 from clickpipes.offboarding_models import DbOffboardRequest, DbOffboardResult
-from psycopg import errors, sql
 
 from clickpipes_db import trust
+from clickpipes_db.drivers import errors, psycopg, sql
 from clickpipes_db.postgres import MANAGED_SQL, _first_line
 
 LOCK_TIMEOUT: Final = "10s"

@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-import psycopg
 from clickpipes.errors import InvalidInputError
 
 from clickpipes_db import trust
+from clickpipes_db.drivers import psycopg
 from clickpipes_db.server_values import is_on
 
 GRANTABLE_KINDS: Final = ("r", "v", "m", "f", "p")  # what GRANT … ON ALL TABLES IN SCHEMA covers

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from clickpipes.errors import DbPrivilegeError, InvalidInputError
-from psycopg import sql
 
 from clickpipes_db import trust
+from clickpipes_db.drivers import sql
 from clickpipes_db.pg_catalog import PUBLISHABLE_KINDS, Catalog, CheckedPgRequest, Publication, Relation, Unidentified
 
 PUBLISH_ALL: Final = "insert, update, delete, truncate"

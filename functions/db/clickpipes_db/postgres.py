@@ -13,13 +13,11 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
-import psycopg
 from clickpipes.errors import DbPrivilegeError, TransientError
 from clickpipes.models import AdminCredentials, DbUserResult
-from psycopg import errors, sql
-from psycopg.conninfo import make_conninfo
 
 from clickpipes_db import trust
+from clickpipes_db.drivers import conninfo, errors, psycopg, sql
 from clickpipes_db.faults import login_refused, postgres_faults
 from clickpipes_db.server_values import first_line, is_on
 from clickpipes_db.tls import Tls
@@ -42,7 +40,7 @@ def connect(credentials: AdminCredentials, tls: Tls, timeout: int) -> Iterator[p
         **tls.libpq(),
     }
     try:
-        conn = psycopg.connect(make_conninfo("", **params), autocommit=True)
+        conn = psycopg.connect(conninfo.make_conninfo("", **params), autocommit=True)
     except psycopg.OperationalError as exc:
         text = str(exc)
         bad = exc.sqlstate in AUTH_FAILED or "authentication failed" in text
@@ -160,7 +158,7 @@ def _inspect(cur: psycopg.Cursor[Any], user: str) -> Role:
     return Role(admin, True, row[0], row[1], bool(managed and managed[0]), tuple(reasons), marker_exists)
 
 
-Step = tuple[sql.Composed, str | sql.Composed]  # the statement, and its text for ``changes``
+type Step = tuple[sql.Composed, str | sql.Composed]  # the statement, and its text for ``changes``
 
 
 def _plan(role: Role, user: str, *, plan_only: bool, adopt_existing: bool) -> tuple[list[Step], list[str]]:
