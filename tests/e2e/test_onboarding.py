@@ -11,7 +11,16 @@ import pymysql
 import pytest
 
 from tests.dbs.servers import LocalDbsEnv, iam_token, mariadb_login_with_token, pg_login_with_token
-from tests.e2e.scenario import DATABASE, ENGINES, PRINCIPAL, STATE_MACHINE, create_db, fresh, login_with_token
+from tests.e2e.scenario import (
+    DATABASE,
+    ENGINES,
+    PRINCIPAL,
+    STATE_MACHINE,
+    create_db,
+    fresh,
+    login_with_token,
+    sample_table,
+)
 from tests.harness.execution import ExecutionResult
 from tests.harness.local_aws import LocalWorld
 
@@ -48,6 +57,7 @@ def policy(document: Any) -> Any:
 def test_onboarding_per_engine(world: LocalWorld, local_dbs: LocalDbsEnv, engine: str) -> None:
     identifier, user = fresh(engine.replace("aurora-", "au-"))
     db = create_db(world, local_dbs, engine, identifier)
+    sample_table(local_dbs, engine, identifier, rows=1)  # an application's table: what the grants must cover
     case = ENGINES[engine]
     arn = db["DBClusterArn"] if case.kind == "cluster" else db["DBInstanceArn"]
     resource_id = db["DbClusterResourceId"] if case.kind == "cluster" else db["DbiResourceId"]
