@@ -45,8 +45,9 @@ import time
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, cast
@@ -223,6 +224,9 @@ class LocalWorld:
         self.function_roles: dict[str, str] = {}  # logical id -> its execution role's ARN (as the template names it)
         self._calling = threading.local()  # the role of the handler running in this thread (patch lambda_caller_role)
         self._invoke_lock = threading.RLock()
+        self._queue_lock = threading.Lock()
+        self._queue_since: dict[int, float] = {}  # thread -> when it began waiting for _invoke_lock
+        self._queued_seconds: dict[int, float] = {}  # thread -> seconds it waited for _invoke_lock, in all
         self._records_lock = threading.Lock()
         self._status_feeder = _StatusFeeder()
         self._api_calls: Counter[str] = Counter()
@@ -232,7 +236,6 @@ class LocalWorld:
         self._sys_path_added: list[str] = []
         self._code_roots: set[Path] = set()
         self._modules_before: frozenset[str] = frozenset()
-        self._started: list[str] = []
 
     # -- lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> Self:
@@ -426,8 +429,12 @@ class LocalWorld:
         self._calling.role = self.function_roles.get(function_name)
         try:
             if self.isolate_invocations:
-                with self._invoke_lock:
+                with self._queued_for_handler():
+                    self._invoke_lock.acquire()
+                try:
                     payload, errored, record = function.invoke(event)
+                finally:
+                    self._invoke_lock.release()
             else:
                 payload, errored, record = function.invoke(event)
         finally:
@@ -435,6 +442,27 @@ class LocalWorld:
         with self._records_lock:
             self.invocations.append(record)
         return payload, errored
+
+    @contextmanager
+    def _queued_for_handler(self) -> Iterator[None]:
+        """This thread waits its turn at the one-handler-at-a-time lock (``isolate_invocations``): time AWS, which
+        runs every invocation in its own sandbox, never spends. Counted per thread (``handler_queue_seconds``)."""
+        thread = threading.get_ident()
+        with self._queue_lock:
+            self._queue_since[thread] = time.monotonic()
+        try:
+            yield
+        finally:
+            with self._queue_lock:
+                waited = time.monotonic() - self._queue_since.pop(thread)
+                self._queued_seconds[thread] = self._queued_seconds.get(thread, 0.0) + waited
+
+    def handler_queue_seconds(self, thread: int) -> float:
+        """Seconds thread ``thread`` has waited (and is waiting) for its turn to run a handler (patch
+        ``task_timeout_excludes_handler_queue``: a Task's TimeoutSeconds does not count them)."""
+        with self._queue_lock:
+            since = self._queue_since.get(thread)
+            return self._queued_seconds.get(thread, 0.0) + (time.monotonic() - since if since is not None else 0.0)
 
     def calling_role(self) -> str | None:
         """The execution role of the handler running in this thread (None outside a handler)."""
@@ -597,8 +625,6 @@ class LocalWorld:
         api_before = self.api_calls
         t0 = time.perf_counter()
         arn = self.sfn.start_execution(**kwargs)["executionArn"]
-        with self._records_lock:
-            self._started.append(arn)
         return RunningExecution(self, arn, api_before, t0)
 
     def run(
@@ -607,13 +633,37 @@ class LocalWorld:
         """Start an execution and wait for it to finish (raises ExecutionTimeoutError after ``timeout``)."""
         return self.start(state_machine, input, name).wait(timeout)
 
-    def _stop_running_executions(self) -> None:
-        for arn in self._started:
-            try:
-                if self.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
-                    self.sfn.stop_execution(executionArn=arn, error="LocalWorld.Stopped")
-            except Exception:  # noqa: S112 - best effort on the way down
-                continue
+    def _stop_running_executions(self, settle: float = 60.0) -> None:
+        """Before the patches are undone: stop every execution still running in any account and region (not only
+        those ``start`` began: a Distributed Map's children, their startExecution.sync:2 onboardings) and wait for
+        their threads. An interpreter thread that outlived its world ran on unpatched moto: its next JSONata
+        evaluation failed with TypeError('NoneType' object is not callable), moto's JVM-less engine."""
+        from moto.stepfunctions.parser.api import ExecutionStatus
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+        from moto.stepfunctions.parser.utils import TMP_THREADS
+
+        def running() -> list[Any]:
+            return [
+                execution
+                for regions in list(stepfunctions_parser_backends.values())
+                for backend in list(regions.values())
+                for execution in backend._get_executions()
+                if getattr(execution, "exec_status", None) == ExecutionStatus.RUNNING
+            ]
+
+        deadline = time.monotonic() + settle
+        while (left := running()) and time.monotonic() < deadline:
+            for execution in left:
+                with suppress(Exception):  # it may end between the listing and the stop
+                    execution.stop(stop_date=datetime.now(tz=UTC), error="LocalWorld.Stopped", cause=None)
+            time.sleep(0.02)
+        for thread in list(TMP_THREADS):  # task threads (a running handler cannot be interrupted)
+            thread.join(max(deadline - time.monotonic(), 0.0))
+        stuck = [execution.exec_arn for execution in running()]
+        if stuck:
+            raise HarnessError(
+                f"{len(stuck)} executions still RUNNING {settle:g} s after the world began closing: {stuck}"
+            )
 
     # -- RDS status feeder --------------------------------------------------------------------------
     def feed_statuses(self, db_identifier: str, statuses: Sequence[str], kind: DbKind | None = None) -> None:

@@ -568,3 +568,37 @@ def test_every_patch_is_documented() -> None:
         assert patch.touches, patch.name
     with pytest.raises(HarnessError, match="unknown patches"):
         LocalWorld(disable_patches={"no_such_patch"})
+
+
+def test_closing_the_world_stops_executions_it_did_not_start() -> None:
+    """A child started by an execution (as a Distributed Map starts its onboardings) still waiting when the world
+    closes is stopped before the patches are undone: left running, its next JSONata evaluation ran on unpatched
+    moto (TypeError: 'NoneType' object is not callable)."""
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    child_definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "W",
+        "States": {
+            "W": {"Type": "Wait", "Seconds": 1, "Next": "P"},
+            "P": {"Type": "Pass", "Output": "{% 1 + 1 %}", "End": True},
+        },
+    }
+    with LocalWorld(wait_scale=1.0) as world:
+        child = world.create_state_machine("child", child_definition)
+        start = {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution",
+            "Arguments": {"StateMachineArn": child, "Input": "{}"},
+            "End": True,
+        }
+        parent = world.create_state_machine(
+            "parent", {"QueryLanguage": "JSONata", "StartAt": "S", "States": {"S": start}}
+        )
+        assert ok(world.run(parent)).status == "SUCCEEDED"
+        backend = stepfunctions_parser_backends[world.account_id][world.region]
+        (execution,) = [e for e in backend._get_executions() if e.state_machine_arn == child]
+        assert execution.exec_status == "RUNNING"  # in its Wait
+    assert execution.exec_status == "ABORTED"
+    time.sleep(1.5)  # past its Wait: had it run on, it would have ended (FAILED, on unpatched moto)
+    assert execution.exec_status == "ABORTED"

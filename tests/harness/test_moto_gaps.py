@@ -17,7 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from .execution import ExecutionResult
-from .helpers import create_cluster, create_instance
+from .helpers import SAMPLE_TEMPLATE, create_cluster, create_instance
 from .local_aws import PATCHES, HarnessError, LocalWorld
 
 JSONATA = "JSONata"
@@ -104,6 +104,20 @@ def test_gap_jsonata_error_name() -> None:
     assert without.error == "States.Runtime"
     assert "JException" in (without.cause or "")
     assert with_.error == "States.QueryEvaluationError"
+
+
+def test_gap_fail_state_states_error() -> None:
+    definition = {
+        "QueryLanguage": JSONATA,
+        "StartAt": "F",
+        "States": {"F": {"Type": "Fail", "Error": "{% $states.input.error %}", "Cause": "re-raised"}},
+    }
+    without, with_ = with_and_without(
+        "fail_state_states_error", lambda w: run(w, definition, {"error": "States.Timeout"})
+    )
+    assert (without.status, without.error) == ("FAILED", "States.Runtime")
+    assert "MUST NOT begin with the prefix" in (without.cause or "")
+    assert (with_.status, with_.error, with_.cause) == ("FAILED", "States.Timeout", "re-raised")
 
 
 def test_gap_wait_scaling() -> None:
@@ -558,3 +572,29 @@ def test_gap_map_runs_beside_other_executions() -> None:
     (early_without, _), (early_with, succeeded) = with_and_without("map_runs_beside_other_executions", check)
     assert early_without == "AttributeError"
     assert (early_with, succeeded) == ([], 3)
+
+
+def test_gap_task_timeout_excludes_handler_queue() -> None:
+    """A Lambda Task with TimeoutSeconds 1 whose handler must first wait 2 s for the world's one-handler-at-a-time
+    lock (another execution's handler holding it): a timeout without the patch, the handler's own answer with it."""
+
+    def check(world: LocalWorld) -> ExecutionResult:
+        deployed = world.deploy(SAMPLE_TEMPLATE)
+        task = {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Arguments": {"FunctionName": deployed.function_arns["DescribeFunction"], "Payload": {"dbIdentifier": "x"}},
+            "TimeoutSeconds": 1,
+            "End": True,
+        }
+        machine = world.create_state_machine(
+            "queued", {"QueryLanguage": JSONATA, "StartAt": "T", "States": {"T": task}}
+        )
+        with world._invoke_lock:  # another handler runs for 2 s
+            execution = world.start(machine)
+            time.sleep(2)
+        return execution.wait(30)
+
+    without, with_ = with_and_without("task_timeout_excludes_handler_queue", check)
+    assert (without.status, without.error) == ("FAILED", "States.Timeout")
+    assert (with_.status, with_.error) == ("FAILED", "DbNotFoundError")  # the handler ran: no DB "x"

@@ -168,6 +168,34 @@ def _patch_jsonata_error_name(stack: ExitStack, world: LocalWorld) -> None:
 
 
 @_moto_patch(
+    "fail_state_states_error",
+    gap="a Fail state whose Error evaluates to a States.* name (re-raising a caught States.Timeout, as a Catch -> "
+    "record -> Fail path does) fails the execution as States.Runtime with a ValueError cause ('Custom Error Names "
+    "MUST NOT begin with the prefix States.'); AWS fails it with that error name",
+    touches="CustomErrorName as imported into moto.stepfunctions.parser.asl.component.state.fail.state_fail "
+    "(a States.* name -> StatesErrorName)",
+)
+def _patch_fail_state_states_error(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
+        ILLEGAL_CUSTOM_ERROR_PREFIX,
+        CustomErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.state.fail import state_fail
+
+    def error_name(name: str) -> ErrorName:
+        if not name.startswith(ILLEGAL_CUSTOM_ERROR_PREFIX):
+            return CustomErrorName(name)
+        try:
+            return StatesErrorName.from_name(name)
+        except ValueError:  # a States.* name the interpreter does not know: AWS reports it as it is
+            return ErrorName(error_name=name)
+
+    stack.enter_context(mock.patch.object(state_fail, "CustomErrorName", error_name))
+
+
+@_moto_patch(
     "wait_scaling",
     gap="Wait states really sleep (a 30 s poll interval takes 30 s)",
     touches="moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function."
@@ -376,8 +404,8 @@ def _patch_execution_history_order(stack: ExitStack, world: LocalWorld) -> None:
     gap="a Distributed Map ignores ToleratedFailurePercentage/ToleratedFailureCount: failed iterations become null "
     "outputs and the Map run succeeds whatever fails; AWS fails the Map (States.ExceedToleratedFailureThreshold) "
     "once more iterations failed than tolerated, and starts no further ones",
-    touches="DistributedIterationComponent._map_run (the job pool's next_job stops, and the run fails, past the "
-    "threshold: max(ToleratedFailureCount, floor(items * ToleratedFailurePercentage / 100)))",
+    touches="DistributedIterationComponent._map_run and the JobPool it builds (the pool's next_job stops, and the run "
+    "fails, past the threshold: max(ToleratedFailureCount, floor(items * ToleratedFailurePercentage / 100)))",
 )
 def _patch_distributed_map_tolerated_failures(stack: ExitStack, world: LocalWorld) -> None:
     from moto.stepfunctions.parser.api import HistoryEventType, MapRunFailedEventDetails
@@ -393,7 +421,24 @@ def _patch_distributed_map_tolerated_failures(stack: ExitStack, world: LocalWorl
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.job import JobPool
 
     component = distributed_iteration_component.DistributedIterationComponent
-    original_pool = JobPool
+    # The Map run whose pool the current thread builds (_map_run builds it in its own thread). Not a per-call
+    # mock.patch of JobPool: two Map runs at once (two fleets) would swap each other's pools and leave one patched.
+    building = threading.local()
+
+    class ThresholdPool(JobPool):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self._exceeded: Any = getattr(building, "exceeded", None)
+            super().__init__(*args, **kwargs)
+
+        def next_job(self) -> Any:
+            failure = self._exceeded() if self._exceeded is not None else None
+            if failure is not None:  # stop starting items, and end the run with the failure
+                with self._mutex:
+                    current: Exception | None = getattr(self, "_worker_exception", None)
+                    self._worker_exception = current or failure
+                self._termination_event.set()
+                return None
+            return super().next_job()
 
     def _map_run(self: Any, env: Any, eval_input: Any) -> None:
         record = eval_input.map_run_record
@@ -415,24 +460,17 @@ def _patch_distributed_map_tolerated_failures(stack: ExitStack, world: LocalWorl
                 FailureEvent(env=env, error_name=error, event_type=HistoryEventType.MapRunFailed, event_details=details)
             )
 
-        class ThresholdPool(original_pool):  # type: ignore[misc, valid-type]
-            def next_job(self) -> Any:
-                failure = exceeded()
-                if failure is not None:  # stop starting items, and end the run with the failure
-                    with self._mutex:
-                        current: Exception | None = getattr(self, "_worker_exception", None)
-                        self._worker_exception = current or failure
-                    self._termination_event.set()
-                    return None
-                return super().next_job()
-
-        with mock.patch.object(distributed_iteration_component, "JobPool", ThresholdPool):
+        building.exceeded = exceeded
+        try:
             original(self, env, eval_input)
+        finally:
+            building.exceeded = None
         failure = exceeded()
         if failure is not None:
             raise failure
 
     original = component._map_run
+    stack.enter_context(mock.patch.object(distributed_iteration_component, "JobPool", ThresholdPool))
     stack.enter_context(mock.patch.object(component, "_map_run", _map_run))
 
 
@@ -464,3 +502,50 @@ def _patch_map_runs_beside_other_executions(stack: ExitStack, world: LocalWorld)
 
     stack.enter_context(mock.patch.object(StepFunctionsParserBackend, "describe_map_run", describe_map_run))
     stack.enter_context(mock.patch.object(StepFunctionsParserBackend, "list_map_runs", list_map_runs))
+
+
+@_moto_patch(
+    "task_timeout_excludes_handler_queue",
+    gap="a Task's TimeoutSeconds runs on the wall clock from when the state starts its task thread, and the world "
+    "runs one handler at a time (isolate_invocations): with ~200 executions at once a Lambda Task can wait over "
+    "60 s for its turn and fails with States.Timeout though its handler ran for well under a second; in AWS every "
+    "invocation has its own sandbox, so no Task ever waits for another's",
+    touches="threading.Event and Thread as used by moto.stepfunctions.parser.asl.component.state.exec.execute_state."
+    "ExecuteState._evaluate_with_timeout (the wait for the task thread is extended by the time that thread queued "
+    "for LocalWorld's handler lock)",
+)
+def _patch_task_timeout_excludes_handler_queue(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+
+    started = threading.local()  # the task thread the current (state's) thread started last
+
+    class TaskThread(threading.Thread):
+        queued_before: float | None = None
+
+        def start(self) -> None:
+            started.thread = self
+            super().start()
+
+        def run(self) -> None:
+            self.queued_before = world.handler_queue_seconds(threading.get_ident())
+            super().run()
+
+    class TaskEnded(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            thread: TaskThread | None = getattr(started, "thread", None)
+            if timeout is None or thread is None:
+                return super().wait(timeout)
+            deadline = time.monotonic() + timeout
+            while True:
+                base = thread.queued_before
+                queued = (
+                    0.0 if base is None or thread.ident is None else world.handler_queue_seconds(thread.ident) - base
+                )
+                remaining = deadline + queued - time.monotonic()
+                if remaining <= 0:
+                    return self.is_set()
+                if super().wait(min(remaining, 1.0)):
+                    return True
+
+    stack.enter_context(mock.patch.object(execute_state, "Thread", TaskThread))
+    stack.enter_context(mock.patch.object(execute_state, "threading", SimpleNamespace(Event=TaskEnded)))
