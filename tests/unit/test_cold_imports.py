@@ -25,6 +25,12 @@ APP = load_template(ROOT / "template.yaml")
 APP_DB_LAYER = ROOT / "functions" / "db"
 HEAVY = ("aws_xray_sdk", "psycopg", "pymysql", "aws_lambda_powertools.event_handler")
 API_ONLY = ("aws_lambda_powertools.event_handler",)
+# the other workflows' models: the onboarding's steps write their tags from clickpipes.record_tags, and the ports
+# import models for annotations only
+OTHER_WORKFLOWS = ("clickpipes.offboarding_models", "clickpipes.audit_models", "clickpipes.fleet_models")
+ONBOARDING = sorted(
+    name for name in APP.functions if name in json.dumps(APP.state_machines["OnboardingStateMachine"].substitutions)
+)
 
 REPORT = """
 import json, sys
@@ -65,6 +71,13 @@ def test_importing_a_handler_loads_only_what_it_uses(function: str) -> None:
     assert [name for name in heavy if not name.startswith(allowed)] == []
     if function != "ApiFunction":  # the API's resolver builds its routes' models (validation): its own cost
         assert loaded["built"] == []
+    if function in ONBOARDING:
+        assert [name for name in loaded["modules"] if name in OTHER_WORKFLOWS] == []
+
+
+def test_the_onboarding_functions_are_found() -> None:
+    assert {"ResolveTargetFunction", "EnableIamAuthFunction", "RecordResultFunction"} <= set(ONBOARDING)
+    assert "DropDbUserFunction" not in ONBOARDING
 
 
 CONNECT = """

@@ -6,7 +6,7 @@ failure path, and adds only what taking access away needs.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Final
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field
 
@@ -17,15 +17,6 @@ from clickpipes.models import (
     SecretArn,
     StepResult,
 )
-
-# What the onboarding records on the DB's tags, so that an offboarding can undo exactly what it changed.
-IAM_AUTH_BY_US_TAG: Final = "clickpipes:iam-auth-enabled-by-us"  # "true": EnableIamAuth turned it on
-ORIGINAL_GROUP_TAG: Final = "clickpipes:original-parameter-group"  # the group before ours was attached
-ORIGINAL_RETENTION_TAG: Final = "clickpipes:original-binlog-retention"  # hours, or "NULL" (RDS default)
-DB_USER_TAG: Final = "clickpipes:onboarded-db-user"  # the user the onboarding created
-PUBLICATION_TAG: Final = "clickpipes:onboarded-publication"  # the publication it created (PostgreSQL)
-RECORD_TAGS: Final = (IAM_AUTH_BY_US_TAG, ORIGINAL_GROUP_TAG, ORIGINAL_RETENTION_TAG)
-OFFBOARDED: Final = "offboarded"
 
 
 class OffboardingRequest(Model):
@@ -59,7 +50,7 @@ class OffboardTarget(DbFacts):
 
     publication: str
     role_name: str
-    records: dict[str, str] = Field(default_factory=dict)  # the RECORD_TAGS the DB carries
+    records: dict[str, str] = Field(default_factory=dict)  # the record_tags.RECORD_TAGS the DB carries
     plan_only: bool = False
     drop_replication_slots: bool = False
     revert_settings: bool = False

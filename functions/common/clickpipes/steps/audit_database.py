@@ -12,7 +12,7 @@ from clickpipes import audit_rules, rules, trust
 from clickpipes.audit_models import AuditItem, DbAudit
 from clickpipes.errors import OnboardingError
 from clickpipes.models import CdcOptions, DbDescription, Target
-from clickpipes.offboarding_models import DB_USER_TAG, PUBLICATION_TAG
+from clickpipes.record_tags import DB_USER_TAG, PUBLICATION_TAG
 from clickpipes.settings import ResolveSettings, RoleSettings
 from clickpipes.steps.audit_ports import AuditIam, AuditRds
 from clickpipes.steps.configure_cdc_parameters import make_plan

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from clickpipes.audit_models import DbInspection
-from clickpipes.models import AdminCredentials
 from clickpipes.rules import DbKind, EngineFamily
 from clickpipes.steps.offboard_ports import OffboardIam, OffboardRds
 from clickpipes.steps.ports import Database
+
+if TYPE_CHECKING:  # annotations only: a port loads no model (cold starts)
+    from clickpipes.audit_models import DbInspection
+    from clickpipes.models import AdminCredentials
 
 
 class AuditRds(OffboardRds, Protocol):

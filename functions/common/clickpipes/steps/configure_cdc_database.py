@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from clickpipes import rules
 from clickpipes.models import CdcDbResult, Target
-from clickpipes.offboarding_models import ORIGINAL_RETENTION_TAG
+from clickpipes.record_tags import ORIGINAL_RETENTION_TAG
 from clickpipes.steps.locate import tags_of
 from clickpipes.steps.ports import Database, Rds, Secrets
 from clickpipes.steps.shared import admin_login, cdc_db_request

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from clickpipes import rules
 from clickpipes.models import CdcParametersResult, DbDescription, Target
-from clickpipes.offboarding_models import ORIGINAL_GROUP_TAG
+from clickpipes.record_tags import ORIGINAL_GROUP_TAG
 from clickpipes.steps.ports import Rds
 from clickpipes.steps.shared import current
 

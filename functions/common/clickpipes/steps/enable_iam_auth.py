@@ -8,7 +8,7 @@ from __future__ import annotations
 from clickpipes import rules, trust
 from clickpipes.errors import TransientError
 from clickpipes.models import EnableIamAuthResult, Target
-from clickpipes.offboarding_models import IAM_AUTH_BY_US_TAG
+from clickpipes.record_tags import IAM_AUTH_BY_US_TAG
 from clickpipes.steps.ports import Rds
 from clickpipes.steps.shared import current
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from clickpipes.fleet_models import DbListing
 from clickpipes.steps.ports import StateMachine
+
+if TYPE_CHECKING:  # annotations only: a port loads no model (cold starts)
+    from clickpipes.fleet_models import DbListing
 
 
 class FleetRds(Protocol):

@@ -7,7 +7,8 @@ never). With revert_settings, the MySQL family's binlog retention goes back to w
 from __future__ import annotations
 
 from clickpipes import rules
-from clickpipes.offboarding_models import ORIGINAL_RETENTION_TAG, DbOffboardRequest, DbOffboardResult, OffboardTarget
+from clickpipes.offboarding_models import DbOffboardRequest, DbOffboardResult, OffboardTarget
+from clickpipes.record_tags import ORIGINAL_RETENTION_TAG
 from clickpipes.steps.offboard_ports import OffboardDatabase
 from clickpipes.steps.ports import Rds, Secrets
 from clickpipes.steps.shared import admin_login

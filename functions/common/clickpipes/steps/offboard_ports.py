@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from clickpipes.models import AdminCredentials
-from clickpipes.offboarding_models import DbOffboardRequest, DbOffboardResult
 from clickpipes.rules import DbKind, EngineFamily
 from clickpipes.steps.ports import Iam, Rds
+
+if TYPE_CHECKING:  # annotations only: a port loads no model (cold starts)
+    from clickpipes.models import AdminCredentials
+    from clickpipes.offboarding_models import DbOffboardRequest, DbOffboardResult
 
 
 class OffboardRds(Rds, Protocol):

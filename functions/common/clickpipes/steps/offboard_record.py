@@ -5,12 +5,8 @@ names, never for the defaults) and build the execution output."""
 from __future__ import annotations
 
 from clickpipes import clickpipe_rules, rules
-from clickpipes.offboarding_models import (
-    OFFBOARDED,
-    ORIGINAL_RETENTION_TAG,
-    OffboardingOutput,
-    RecordOffboardingRequest,
-)
+from clickpipes.offboarding_models import OffboardingOutput, RecordOffboardingRequest
+from clickpipes.record_tags import OFFBOARDED, ORIGINAL_RETENTION_TAG
 from clickpipes.steps.offboard_ports import OffboardRds
 
 

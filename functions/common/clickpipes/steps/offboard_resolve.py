@@ -11,13 +11,8 @@ from typing import Final
 
 from clickpipes import rules, trust
 from clickpipes.errors import InvalidInputError
-from clickpipes.offboarding_models import (
-    DB_USER_TAG,
-    PUBLICATION_TAG,
-    RECORD_TAGS,
-    OffboardingInput,
-    OffboardTarget,
-)
+from clickpipes.offboarding_models import OffboardingInput, OffboardTarget
+from clickpipes.record_tags import DB_USER_TAG, PUBLICATION_TAG, RECORD_TAGS
 from clickpipes.settings import ResolveSettings
 from clickpipes.steps.locate import admin_secret, db_facts, find_db, tags_of
 from clickpipes.steps.ports import Guard, Rds

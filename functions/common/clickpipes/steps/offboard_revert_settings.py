@@ -13,13 +13,8 @@ from __future__ import annotations
 from clickpipes import rules, trust
 from clickpipes.errors import TransientError
 from clickpipes.models import DbDescription
-from clickpipes.offboarding_models import (
-    IAM_AUTH_BY_US_TAG,
-    ORIGINAL_GROUP_TAG,
-    ORIGINAL_RETENTION_TAG,
-    OffboardTarget,
-    RevertSettingsResult,
-)
+from clickpipes.offboarding_models import OffboardTarget, RevertSettingsResult
+from clickpipes.record_tags import IAM_AUTH_BY_US_TAG, ORIGINAL_GROUP_TAG, ORIGINAL_RETENTION_TAG
 from clickpipes.steps.offboard_ports import OffboardRds
 from clickpipes.steps.shared import described
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from clickpipes import rules
 from clickpipes.errors import OnboardingError, OnboardingInProgressError
 from clickpipes.models import TagEvent, TagTriggerResult
-from clickpipes.offboarding_models import DB_USER_TAG, OFFBOARDED, OffboardingInput
+from clickpipes.offboarding_models import OffboardingInput
+from clickpipes.record_tags import DB_USER_TAG, OFFBOARDED
 from clickpipes.settings import ResolveSettings
 from clickpipes.steps.ports import Guard, StateMachine
 from clickpipes.steps.start_offboarding import start_offboarding

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from clickpipes.models import (
-    AdminCredentials,
-    CdcDbRequest,
-    CdcDbResult,
-    DbDescription,
-    DbUserResult,
-    ExecutionView,
-    RoleInfo,
-)
 from clickpipes.rules import DbKind, EngineFamily, ParameterInfo
+
+if TYPE_CHECKING:  # annotations only: a port loads no model (cold starts)
+    from clickpipes.models import (
+        AdminCredentials,
+        CdcDbRequest,
+        CdcDbResult,
+        DbDescription,
+        DbUserResult,
+        ExecutionView,
+        RoleInfo,
+    )
 
 
 class Rds(Protocol):

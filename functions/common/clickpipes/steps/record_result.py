@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from clickpipes import rules
 from clickpipes.models import OnboardingOutput, RecordResultRequest, Target
-from clickpipes.offboarding_models import DB_USER_TAG, PUBLICATION_TAG
+from clickpipes.record_tags import DB_USER_TAG, PUBLICATION_TAG
 from clickpipes.steps.ports import Rds
 
 
