@@ -425,7 +425,7 @@ def _patch_distributed_map_tolerated_failures(stack: ExitStack, world: LocalWorl
     # mock.patch of JobPool: two Map runs at once (two fleets) would swap each other's pools and leave one patched.
     building = threading.local()
 
-    class ThresholdPool(JobPool):  # type: ignore[misc]
+    class ThresholdPool(JobPool):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             self._exceeded: Any = getattr(building, "exceeded", None)
             super().__init__(*args, **kwargs)
