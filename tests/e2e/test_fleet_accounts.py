@@ -28,7 +28,7 @@ MEMBERS = ("210987654321", "310987654321")
 OUTSIDER = "999999999999"  # has no member role, and is not in MemberAccounts
 REGIONS = ("us-east-1", "us-west-2")
 MEMBER_ROLE = DEFAULT_MEMBER_ROLE
-PER_PAIR = int(os.environ.get("FLEET_ACCOUNTS_E2E_PER_PAIR", "4"))  # 6 pairs: 24 DBs
+PER_PAIR = int(os.environ.get("FLEET_ACCOUNTS_E2E_PER_PAIR", "8"))  # 6 pairs: 48 DBs (the CI fleet across accounts)
 TAG_KEY = "team"
 
 
