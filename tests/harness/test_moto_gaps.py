@@ -575,8 +575,9 @@ def test_gap_map_runs_beside_other_executions() -> None:
 
 
 def test_gap_task_timeout_excludes_handler_queue() -> None:
-    """A Lambda Task with TimeoutSeconds 1 whose handler must first wait 2 s for the world's one-handler-at-a-time
-    lock (another execution's handler holding it): a timeout without the patch, the handler's own answer with it."""
+    """A Lambda Task with TimeoutSeconds 3 whose handler must first wait 5 s for the world's one-handler-at-a-time
+    lock (another execution's handler holding it): a timeout without the patch, the handler's own answer with it
+    (its own run, a cold import on a loaded machine included, has the 3 s)."""
 
     def check(world: LocalWorld) -> ExecutionResult:
         deployed = world.deploy(SAMPLE_TEMPLATE)
@@ -584,15 +585,15 @@ def test_gap_task_timeout_excludes_handler_queue() -> None:
             "Type": "Task",
             "Resource": "arn:aws:states:::lambda:invoke",
             "Arguments": {"FunctionName": deployed.function_arns["DescribeFunction"], "Payload": {"dbIdentifier": "x"}},
-            "TimeoutSeconds": 1,
+            "TimeoutSeconds": 3,
             "End": True,
         }
         machine = world.create_state_machine(
             "queued", {"QueryLanguage": JSONATA, "StartAt": "T", "States": {"T": task}}
         )
-        with world._invoke_lock:  # another handler runs for 2 s
+        with world._invoke_lock:  # another handler runs for 5 s
             execution = world.start(machine)
-            time.sleep(2)
+            time.sleep(5)
         return execution.wait(30)
 
     without, with_ = with_and_without("task_timeout_excludes_handler_queue", check)
