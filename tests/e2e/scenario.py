@@ -19,6 +19,7 @@ from tests.dbs.servers import (
     pg_login_with_token,
     pg_superuser_connect,
 )
+from tests.harness.execution import ExecutionResult
 from tests.harness.local_aws import Deployed, LocalWorld
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -206,3 +207,18 @@ def app_changes(env: LocalDbsEnv, engine: str, table: str, *, binlog: str = "ROW
         cur.execute(f"UPDATE {qualified} SET v = 'a2' WHERE id = 100001")  # noqa: S608
         cur.execute(f"DELETE FROM {qualified} WHERE id = 100002")  # noqa: S608
     return 5
+
+
+AUDIT = "AuditStateMachine"
+
+
+def audit(world: LocalWorld, **request: Any) -> ExecutionResult:
+    """A run of the audit, which must succeed (its findings are in the output)."""
+    result = world.run(AUDIT, request, timeout=300)
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    return result
+
+
+def by_db(result: ExecutionResult) -> dict[str, dict[str, Any]]:
+    """An audit's per-DB results by DB identifier."""
+    return {db["db_identifier"]: db for db in result.output["databases"]}

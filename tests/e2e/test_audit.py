@@ -21,6 +21,8 @@ from tests.e2e.scenario import (
     PRINCIPAL,
     ROOT,
     STATE_MACHINE,
+    audit,
+    by_db,
     create_db,
     fresh,
     sample_table,
@@ -29,7 +31,6 @@ from tests.harness.execution import ExecutionResult
 from tests.harness.local_aws import LocalWorld, RunningExecution
 
 pytestmark = pytest.mark.e2e
-AUDIT = "AuditStateMachine"
 
 
 def onboard(world: LocalWorld, engine: str, prefix: str, **extra: Any) -> dict[str, Any]:
@@ -43,16 +44,6 @@ def onboard(world: LocalWorld, engine: str, prefix: str, **extra: Any) -> dict[s
 
 def _env(world: LocalWorld) -> LocalDbsEnv:
     return world.local_dbs  # type: ignore[attr-defined,no-any-return]
-
-
-def audit(world: LocalWorld, **request: Any) -> ExecutionResult:
-    result = world.run(AUDIT, request, timeout=300)
-    assert result.status == "SUCCEEDED", (result.error, result.cause)
-    return result
-
-
-def by_db(result: ExecutionResult) -> dict[str, dict[str, Any]]:
-    return {db["db_identifier"]: db for db in result.output["databases"]}
 
 
 def checks(db: dict[str, Any]) -> set[str]:

@@ -17,14 +17,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.dbs.servers import LocalDbsEnv, mariadb_root_connect
-from tests.e2e.scenario import PRINCIPAL, STATE_MACHINE, create_db, deploy, fresh
+from tests.e2e.scenario import AUDIT, PRINCIPAL, STATE_MACHINE, audit, by_db, create_db, deploy, fresh
 from tests.harness.execution import ExecutionResult
 from tests.harness.helpers import InAccount
 from tests.harness.local_aws import LocalWorld, RunningExecution
 from tests.harness.member import DEFAULT_MEMBER_ROLE, deploy_member
 
 pytestmark = pytest.mark.e2e
-AUDIT = "AuditStateMachine"
 HOME = "123456789012"  # the world's account: the central stack's
 MEMBER = "210987654321"
 OUTSIDER = "999999999999"  # not in MemberAccounts
@@ -62,16 +61,6 @@ def onboard(world: LocalWorld, local_dbs: LocalDbsEnv, place: InAccount, engine:
     role = str(result.output["role_arn"])
     assert role.split(":")[4] == place.account
     return {"place": place, "identifier": identifier, "arn": arn, "user": user, "role": role.rsplit("/", 1)[1]}
-
-
-def audit(world: LocalWorld, **request: Any) -> ExecutionResult:
-    result = world.run(AUDIT, request, timeout=300)
-    assert result.status == "SUCCEEDED", (result.error, result.cause)
-    return result
-
-
-def by_db(result: ExecutionResult) -> dict[str, dict[str, Any]]:
-    return {db["db_identifier"]: db for db in result.output["databases"]}
 
 
 def tags_of(case: dict[str, Any]) -> dict[str, str]:
