@@ -17,6 +17,7 @@ pytestmark = pytest.mark.container
 
 DB, GONE = "audited-pg", "audited-gone"
 PRINCIPAL = "arn:aws:iam::111122223333:role/CH-S3-orange-ab-12-Role"
+WHERE = {"account": ACCOUNT, "region": REGION}  # the audit names each DB's account and region (AuditRegions)
 
 
 event = sample_event
@@ -58,7 +59,7 @@ def audited(samlocal: SamLocal) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def finding(samlocal: SamLocal, audited: dict[str, Any]) -> dict[str, Any]:
-    item = {"db_identifier": DB, "kind": "instance", "role_name": role_name(DB)}
+    item = {"db_identifier": DB, "kind": "instance", "role_name": role_name(DB), **WHERE}
     return samlocal.invoke("AuditDatabaseFunction", event("audit_database", item=item)).ok()
 
 
@@ -66,7 +67,7 @@ def test_resolve_audit_lists_the_ready_db_and_the_orphan_role(samlocal: SamLocal
     plan = samlocal.invoke("ResolveAuditFunction", event("resolve_audit", request={})).ok()
     items = {item["db_identifier"]: item for item in plan["items"]}
     assert items[DB]["role_name"] == role_name(DB)
-    assert items[GONE] == {"db_identifier": GONE, "kind": "instance", "role_name": role_name(GONE)}
+    assert items[GONE] == {"db_identifier": GONE, "kind": "instance", "role_name": role_name(GONE), **WHERE}
 
 
 def test_audit_database_finds_iam_auth_off_and_nothing_else(finding: dict[str, Any]) -> None:
@@ -90,7 +91,14 @@ def test_summarize_audit_tags_the_drifted_db(samlocal: SamLocal, finding: dict[s
 def test_repair_database_deletes_the_orphan_role_with_delete_orphans(
     samlocal: SamLocal, audited: dict[str, Any]
 ) -> None:
-    gone = {"db_identifier": GONE, "kind": "instance", "status": "gone", "findings": [], "role_name": role_name(GONE)}
+    gone = {
+        "db_identifier": GONE,
+        "kind": "instance",
+        "status": "gone",
+        "findings": [],
+        "role_name": role_name(GONE),
+        **WHERE,
+    }
     request = event("repair_database", audit=gone, delete_orphans=True)
     env = {"RepairDatabaseFunction": {"STATE_MACHINE_ARN": ONBOARDING_MACHINE_ARN}}  # sam local resolves no Ref
     result = samlocal.invoke("RepairDatabaseFunction", request, env=env).ok()
