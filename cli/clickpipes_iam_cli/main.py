@@ -142,15 +142,53 @@ def offboard(db: str, plan: bool, wait: bool, poll_interval: float) -> None:
     _finish(_follow("offboardings", accepted, poll_interval) if wait else accepted)
 
 
+def _listed(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -> list[str] | None:
+    """A repeatable option whose values may also be comma-separated: `--accounts 111,222 --accounts 333`."""
+    items = [item.strip() for value in values for item in value.split(",") if item.strip()]
+    return items or None
+
+
+def _where(what: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """--accounts and --regions (the names `aws cloudformation create-stack-instances` uses): where DBs are listed."""
+
+    def add(command: Callable[..., None]) -> Callable[..., None]:
+        command = click.option(
+            "--regions",
+            multiple=True,
+            callback=_listed,
+            metavar="REGION[,REGION]",
+            help=f"Only {what} in these regions (default: the stack's AuditRegions / its own region).",
+        )(command)
+        return click.option(
+            "--accounts",
+            multiple=True,
+            callback=_listed,
+            metavar="ID[,ID]",
+            help=f"Only {what} in these accounts (default: the stack's and its MemberAccounts).",
+        )(command)
+
+    return add
+
+
 @click.command()
 @click.argument("dbs", nargs=-1)
 @click.option("--repair", is_flag=True, help="Put repairable drift back (the idempotent onboarding).")
 @click.option("--delete-orphans", is_flag=True, help="With --repair: delete the roles of DBs that are gone.")
+@_where("DBs")
 @_wait_options("audit")
-def audit(dbs: tuple[str, ...], repair: bool, delete_orphans: bool, wait: bool, poll_interval: float) -> None:
+def audit(
+    dbs: tuple[str, ...],
+    repair: bool,
+    delete_orphans: bool,
+    accounts: list[str] | None,
+    regions: list[str] | None,
+    wait: bool,
+    poll_interval: float,
+) -> None:
     """Audit DBs (default: every onboarded one): a table of each DB's status and findings; exit 1 on drift."""
     body: dict[str, Any] = {"repair": repair, "delete_orphans": delete_orphans}
-    body |= {"db_identifiers": list(dbs)} if dbs else {}
+    named = (("db_identifiers", list(dbs) or None), ("accounts", accounts), ("regions", regions))
+    body |= {k: v for k, v in named if v is not None}
     accepted = _call("POST", "audits", body)
     _finish(_follow("audits", accepted, poll_interval) if wait else accepted, render.audit)
 
@@ -168,6 +206,7 @@ def _tag(_: click.Context, __: click.Parameter, value: str | None) -> dict[str, 
 @click.argument("dbs", nargs=-1)
 @click.option("--tag", default=None, callback=_tag, metavar="KEY=VALUE", help="Every DB with this tag.")
 @click.option("--engine", "engines", multiple=True, help="Only DBs of this engine (repeatable).")
+@_where("DBs")
 @click.option("--role-arn", default=None, help="The ClickHouse service's IAM role ARN (default: the stack's).")
 @click.option("--user", default=None, help="DB user to create on each DB (default clickpipes_iam_user).")
 @click.option("--no-cdc", is_flag=True, help="Initial load only: skip the CDC setup.")
@@ -180,6 +219,8 @@ def fleet(
     dbs: tuple[str, ...],
     tag: dict[str, str] | None,
     engines: tuple[str, ...],
+    accounts: list[str] | None,
+    regions: list[str] | None,
     role_arn: str | None,
     user: str | None,
     no_cdc: bool,
@@ -196,6 +237,8 @@ def fleet(
         ("db_identifiers", list(dbs) or None),
         ("tag", tag),
         ("engines", list(engines) or None),
+        ("accounts", accounts),
+        ("regions", regions),
         ("clickhouse_role_arn", role_arn),
         ("db_user", user),
         ("max_concurrency", max_concurrency),

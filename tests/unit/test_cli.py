@@ -184,6 +184,20 @@ def test_an_audit_of_every_db_sends_no_list(monkeypatch: pytest.MonkeyPatch) -> 
     assert answers.calls == [("POST", "audits", {"repair": False, "delete_orphans": False})]
 
 
+def test_audit_and_fleet_send_accounts_and_regions_comma_separated_or_repeated(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = Answers(
+        {"audits": {"id": AUDIT["id"], "status": "RUNNING"}, "fleet-onboardings": {"id": "f", "status": "RUNNING"}}
+    )
+    monkeypatch.setattr(Stack, "request", answers)
+    where = ["--accounts", "111122223333,444455556666", "--accounts", "777788889999", "--regions", "eu-west-1"]
+    assert CliRunner().invoke(cli, ["audit", *where]).exit_code == 0
+    assert CliRunner().invoke(cli, ["fleet", "--tag", "team=a", *where]).exit_code == 0
+    expected = {"accounts": ["111122223333", "444455556666", "777788889999"], "regions": ["eu-west-1"]}
+    [(_, _, audit_body), (_, _, fleet_body)] = answers.calls
+    assert audit_body == {"repair": False, "delete_orphans": False} | expected
+    assert {k: fleet_body[k] for k in expected} == expected
+
+
 def test_onboard_service_id_is_sent_as_clickhouse_service_id(monkeypatch: pytest.MonkeyPatch) -> None:
     answers = Answers({"onboardings": {"id": "orders-pg--0123456789ab", "status": "RUNNING"}})
     monkeypatch.setattr(Stack, "request", answers)
