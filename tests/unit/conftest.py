@@ -223,7 +223,8 @@ def resolve(request: Any, context: FakeContext | None = None) -> dict[str, Any]:
         "execution_arn": arn.replace(":stateMachine:", ":execution:") + ":unit",
         "state_machine_arn": arn,
     }
-    return resolved(event, context)["target"]
+    target: dict[str, Any] = resolved(event, context)["target"]
+    return target
 
 
 def resolved(event: dict[str, Any], context: FakeContext | None = None) -> dict[str, Any]:

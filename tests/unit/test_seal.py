@@ -35,7 +35,8 @@ def test_a_valid_seal_gives_the_description_back() -> None:
 def test_the_seal_is_canonical_json_with_an_hmac() -> None:
     seal = sealed()
     assert set(seal) == {"v", "description", "issued_at", "mac"}
-    assert seal["issued_at"] == int(SEAL_NOW) and len(seal["mac"]) == 64
+    assert seal["issued_at"] == int(SEAL_NOW)
+    assert len(seal["mac"]) == 64
     assert sealing.canonical(seal["description"], seal["issued_at"]).startswith(b'{"description":{')
     assert "pw" not in str(seal)  # a description holds no password: the seal is a MAC, not a secret
 
@@ -192,7 +193,8 @@ def test_create_iam_role_uses_the_sealed_resource_id_without_describing() -> Non
     rds, iam = FakeRds(description_of(target)), FakeIam()
     seal = sealing.seal(description_of(target), SEAL_KEY, SEAL_NOW)
     result = create_iam_role(target, iam=iam, rds=rds, settings=settings, seal=seal, seals=fake_seals())
-    assert rds.describes == [] and result.dbuser_arn.split(":dbuser:")[1].startswith(target.resource_id)
+    assert rds.describes == []
+    assert result.dbuser_arn.split(":dbuser:")[1].startswith(target.resource_id)
 
 
 # the producers: what they seal, and when ---------------------------------------------------------------------
@@ -204,7 +206,8 @@ def test_check_db_status_seals_only_a_ready_poll() -> None:
     busy = check_db_status(request, rds=FakeRds(description_of(TARGET, status="modifying")), seals=fake_seals())
     ready = check_db_status(request, rds=FakeRds(DB), seals=fake_seals())
     assert (busy.ready, busy.seal) == (False, None)
-    assert ready.ready and sealing.unseal(ready.seal, SEAL_KEY, TARGET, SEAL_NOW) == DB
+    assert ready.ready
+    assert sealing.unseal(ready.seal, SEAL_KEY, TARGET, SEAL_NOW) == DB
     assert check_db_status(request, rds=FakeRds(DB), seals=None).seal is None
 
 
@@ -228,7 +231,8 @@ def test_the_writer_first_poll_describes_the_cluster_only_once_the_writer_is_bac
     assert rds.describes == [("instance", "shop-writer")]
     rds.dbs[("instance", "shop-writer")] = writer.model_copy(update={"status": "available"})
     result = check_db_status(request, rds=rds, seals=fake_seals())
-    assert result.ready and result.seal is not None
+    assert result.ready
+    assert result.seal is not None
     assert rds.describes[1:] == [("instance", "shop-writer"), ("cluster", "shop")]
 
 
@@ -255,13 +259,22 @@ def test_the_key_is_read_once_per_container_and_never_shown(secrets: Any, monkey
     arn = secrets.create_secret(Name="seal", SecretString='{"key": "' + value + '"}')["ARN"]
     monkeypatch.setenv("STATE_SEAL_SECRET_ARN", arn)
     seal_key.seal_key.cache_clear()
+    from clickpipes.aws.secrets import SecretsGateway
+
     reads: list[str] = []
-    original = seal_key.SecretsGateway.get_json
-    monkeypatch.setattr(seal_key.SecretsGateway, "get_json", lambda self, a: reads.append(a) or original(self, a))
+    original = SecretsGateway.get_json
+
+    def counted(self: SecretsGateway, secret_arn: str) -> dict[str, Any]:
+        reads.append(secret_arn)
+        return original(self, secret_arn)
+
+    monkeypatch.setattr(SecretsGateway, "get_json", counted)
     seals = seal_key.seals()
-    assert seals is not None and seals.max_age == 120
+    assert seals is not None
+    assert seals.max_age == 120
     one, two = seals.seal(DB), seal_key.seals().seal(DB)  # type: ignore[union-attr]
-    assert reads == [arn] and value not in str(one) + str(two)
+    assert reads == [arn]
+    assert value not in str(one) + str(two)
     seal_key.seal_key.cache_clear()
 
 

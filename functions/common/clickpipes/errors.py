@@ -18,8 +18,8 @@ class InvalidInputError(OnboardingError):
 
 
 class SealError(InvalidInputError):
-    """A step's ``seal`` (the sealed description of the DB a former step of the execution described, ``clickpipes.seal``)
-    does not verify with the stack's key: forged, edited, or sealed with another key. Raised before anything is done."""
+    """A step's ``seal`` (the DB as a former step of the execution described it, sealed: ``clickpipes.seal``) does
+    not verify with the stack's key: forged, edited, or sealed with another key. Raised before anything is done."""
 
 
 class DbNotFoundError(OnboardingError):

@@ -23,7 +23,11 @@ if TYPE_CHECKING:
 def check_db_status(request: CheckDbStatusRequest, *, rds: Rds, seals: Seals | None = None) -> DbStatusResult:
     target = request.target
     timed_out = request.waited_seconds >= request.max_wait_seconds
-    member = request.instance if request.instance and (target.kind, target.db_identifier) != ("instance", request.instance) else None
+    member = (
+        request.instance
+        if request.instance and (target.kind, target.db_identifier) != ("instance", request.instance)
+        else None
+    )
     instance_status: str | None = None
     if member is not None:  # the rebooted instance first: while it is not back, the cluster need not be described
         instance = rds.describe("instance", member)
