@@ -48,8 +48,8 @@ def _fleet_of(world: LocalWorld, env: LocalDbsEnv, count: int, places: list[InAc
         where: Any = places[i % len(places)] if places else world
         db = create_db(where, env, "postgres", identifier)
         where.rds.add_tags_to_resource(ResourceName=db["DBInstanceArn"], Tags=[{"Key": "bench-fleet", "Value": tag}])
-        # ResolveFleet's listing, ResolveTarget and EnableIamAuth see it available; then the change applies
-        world.feed_statuses(identifier, ["available"] * 3 + ["modifying"] * MODIFYING_POLLS, kind="instance")
+        # ResolveFleet's listing and ResolveTarget see it available (EnableIamAuth acts on its seal), then it applies
+        world.feed_statuses(identifier, ["available"] * 2 + ["modifying"] * MODIFYING_POLLS, kind="instance")
     return tag
 
 

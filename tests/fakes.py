@@ -17,9 +17,11 @@ from clickpipes.models import (
     DbDescription,
     DbUserResult,
     ExecutionView,
+    RoleInfo,
     Target,
 )
 from clickpipes.rules import DbKind, EngineFamily, ParameterInfo
+from clickpipes.seal import Seals
 
 
 def description_of(target: Target, **changes: Any) -> DbDescription:
@@ -51,9 +53,11 @@ class FakeRds:
     def __init__(self, *dbs: DbDescription) -> None:
         self.dbs = {(db.kind, db.identifier): db for db in dbs}
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self.describes: list[tuple[DbKind, str]] = []  # every describe asked (a seal stands in for one)
         self.tag_values: dict[str, dict[str, str]] = {}
 
     def describe(self, kind: DbKind, identifier: str) -> DbDescription | None:
+        self.describes.append((kind, identifier))
         return self.dbs.get((kind, identifier))
 
     def enable_iam_auth(self, kind: DbKind, identifier: str) -> None:
@@ -89,6 +93,62 @@ class FakeRds:
 
     def reboot_instance(self, identifier: str) -> None:
         self.calls.append(("reboot_instance", (identifier,)))
+
+
+SEAL_KEY = b"k" * 48  # a stack's state seal key (StateSealSecret: 64 letters and digits)
+SEAL_NOW = 1_800_000_000.0
+
+
+def fake_seals(key: bytes = SEAL_KEY, now: float = SEAL_NOW, max_age: int = 120) -> Seals:
+    """The state seal with a fixed key and clock (``clickpipes.seal``); ``seals.key`` reads nothing."""
+    return Seals(key=lambda: key, max_age=max_age, clock=lambda: now)
+
+
+class FakeIam:
+    """The Iam port over a dict of roles; every call that changes a role is recorded in ``calls``."""
+
+    def __init__(self, *roles: tuple[str, RoleInfo]) -> None:
+        self.roles = dict(roles)
+        self.policies: dict[tuple[str, str], dict[str, Any]] = {}
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    def get_role(self, name: str) -> RoleInfo | None:
+        return self.roles.get(name)
+
+    def get_inline_policy(self, role: str, policy_name: str) -> dict[str, Any] | None:
+        return self.policies.get((role, policy_name))
+
+    def create_role(
+        self,
+        name: str,
+        *,
+        path: str,
+        trust_policy: dict[str, Any],
+        tags: dict[str, str],
+        description: str,
+        permissions_boundary: str | None,
+    ) -> str | None:
+        self.calls.append(("create_role", (name, path, tags, permissions_boundary)))
+        if name in self.roles:
+            return None
+        arn = f"arn:aws:iam::123456789012:role{path}{name}"
+        self.roles[name] = RoleInfo(
+            arn=arn, path=path, tags=tags, trust_policy=trust_policy, permissions_boundary=permissions_boundary
+        )
+        return arn
+
+    def update_trust_policy(self, name: str, trust_policy: dict[str, Any]) -> None:
+        self.calls.append(("update_trust_policy", (name,)))
+
+    def put_inline_policy(self, role: str, policy_name: str, policy: dict[str, Any]) -> None:
+        self.calls.append(("put_inline_policy", (role, policy_name)))
+        self.policies[(role, policy_name)] = policy
+
+    def put_permissions_boundary(self, role: str, policy_arn: str) -> None:
+        self.calls.append(("put_permissions_boundary", (role, policy_arn)))
+
+    def tag_role(self, role: str, tags: dict[str, str]) -> None:
+        self.calls.append(("tag_role", (role, tags)))
 
 
 class FakeSecrets:

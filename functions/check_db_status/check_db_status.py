@@ -4,6 +4,7 @@ from typing import Any
 
 from clickpipes.aws.clients import client_for
 from clickpipes.aws.rds import RdsGateway
+from clickpipes.aws.seal_key import seals
 from clickpipes.models import CheckDbStatusRequest, parse
 from clickpipes.observability import lambda_step
 from clickpipes.steps.check_db_status import check_db_status
@@ -12,4 +13,5 @@ from clickpipes.steps.check_db_status import check_db_status
 @lambda_step("CheckDbStatus")
 def handler(event: dict[str, Any]) -> dict[str, Any]:
     request = parse(CheckDbStatusRequest, event)
-    return check_db_status(request, rds=RdsGateway(client_for("rds", request.target))).model_dump(mode="json")
+    result = check_db_status(request, rds=RdsGateway(client_for("rds", request.target)), seals=seals())
+    return result.model_dump(mode="json")

@@ -4,6 +4,7 @@ from typing import Any
 
 from clickpipes.aws.clients import client_for
 from clickpipes.aws.rds import RdsGateway
+from clickpipes.aws.seal_key import seals
 from clickpipes.aws.secrets import SecretsGateway
 from clickpipes.models import TargetRequest, parse
 from clickpipes.observability import lambda_step
@@ -21,5 +22,7 @@ def handler(event: dict[str, Any]) -> dict[str, Any]:
         rds=RdsGateway(client_for("rds", request.target)),
         secrets=SecretsGateway(client_for("secretsmanager", request.target)),
         database=database,
+        seal=request.seal,
+        seals=seals(),
     )
     return result.model_dump(mode="json")

@@ -6,6 +6,7 @@ from clickpipes import clickhouse_api
 from clickpipes.aws.clients import client_for
 from clickpipes.aws.iam import IamGateway
 from clickpipes.aws.rds import RdsGateway
+from clickpipes.aws.seal_key import seals
 from clickpipes.aws.secrets import SecretsGateway
 from clickpipes.models import TargetRequest, parse
 from clickpipes.observability import lambda_step
@@ -23,5 +24,7 @@ def handler(event: dict[str, Any]) -> dict[str, Any]:
         rds=RdsGateway(client_for("rds", request.target)),
         settings=settings,
         clickhouse=lambda: clickhouse_api.gateway(ClickHouseApiSettings.from_env(), SecretsGateway()),
+        seal=request.seal,
+        seals=seals(),
     )
     return result.model_dump(mode="json")

@@ -139,7 +139,7 @@ def test_the_live_view_in_a_tmux_pane(world: LocalWorld, local_dbs: LocalDbsEnv,
         # ResolveTarget and EnableIamAuth see it available, three CheckDbStatus modifying: three WaitForDb (2 s at
         # the world's 0.1x), so the live view redraws while the workflow moves (step, time, poll count), however
         # fast or loaded the machine (with one WaitForDb, a loaded run drew only "WaitForDb · poll 1")
-        world.feed_statuses(identifier, ["available", "available", "modifying", "modifying", "modifying"])
+        world.feed_statuses(identifier, ["available", "modifying", "modifying", "modifying"])
         go.touch()
         final, deadline = "", time.monotonic() + 120
         while time.monotonic() < deadline:

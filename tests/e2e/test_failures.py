@@ -108,7 +108,7 @@ def test_stopped_db(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
 def test_modification_timeout(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
     identifier, _ = fresh("slow")
     db = create_db(world, local_dbs, "postgres", identifier)
-    world.feed_statuses(identifier, ["available", "available", *["modifying"] * 100])
+    world.feed_statuses(identifier, ["available", *["modifying"] * 100])
     result = run(world, {"db_identifier": identifier})
     assert_failed(result, "ModificationTimeoutError", "still 'modifying'")
     # MaxWaitSeconds=120 / PollIntervalSeconds=5 (no room to back off from 5 s): 24 waits, the 25th check gives up
@@ -159,7 +159,7 @@ def test_the_wait_loop_backs_off_to_the_poll_interval(world: LocalWorld, poll: i
 def test_db_deleted_mid_onboarding(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
     identifier, _ = fresh("deleted")
     create_db(world, local_dbs, "postgres", identifier)
-    world.feed_statuses(identifier, ["available", "available", *["modifying"] * 20])  # keeps it polling
+    world.feed_statuses(identifier, ["available", *["modifying"] * 20])  # keeps it polling
     running = world.start(STATE_MACHINE, {"db_identifier": identifier, "clickhouse_role_arn": PRINCIPAL})
     for progress in running.follow():
         if any(step.name == "WaitForDb" for step in progress.steps):

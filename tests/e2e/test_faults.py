@@ -144,7 +144,7 @@ def test_a_rerun_completes_what_timeouts_left_half_done(
 def test_two_onboardings_of_one_db_at_once_exactly_one_runs(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
     identifier, user = fresh("twice")
     db = create_db(world, local_dbs, "mariadb", identifier)
-    world.feed_statuses(identifier, ["available", "available", *["modifying"] * 3])  # the winner keeps polling
+    world.feed_statuses(identifier, ["available", *["modifying"] * 3])  # the winner keeps polling
     first = world.start(STATE_MACHINE, request(identifier, user))
     second = world.start(STATE_MACHINE, request(identifier, user))
     results = sorted([first.wait(120), second.wait(120)], key=lambda r: r.status)

@@ -62,7 +62,7 @@ def test_onboarding_per_engine(world: LocalWorld, local_dbs: LocalDbsEnv, engine
     arn = db["DBClusterArn"] if case.kind == "cluster" else db["DBInstanceArn"]
     resource_id = db["DbClusterResourceId"] if case.kind == "cluster" else db["DbiResourceId"]
     # moto says "available" at once: feed what RDS really reports while it applies the change
-    world.feed_statuses(identifier, ["available", "available", "modifying", "configuring-iam-database-auth"])
+    world.feed_statuses(identifier, ["available", "modifying", "configuring-iam-database-auth"])
 
     result = onboard(world, identifier, user, cdc=False)  # the IAM part; tests/e2e/test_cdc.py adds CDC
 

@@ -39,6 +39,8 @@ import io
 import json
 import logging
 import os
+import secrets
+import string
 import sys
 import threading
 import time
@@ -157,12 +159,16 @@ def _placeholder_zip() -> bytes:
 
 def _forget_member_sessions() -> None:
     """A member account's credentials (``clickpipes.aws.clients``, cached per container) name a role of a world
-    that is gone: a new world starts without them, as a new Lambda container would."""
-    clients = sys.modules.get("clickpipes.aws.clients")
-    for name in ("assumed_session", "member_client"):
-        cached = getattr(clients, name, None)
-        if cached is not None:
-            cached.cache_clear()
+    that is gone, and the state seal's key (``clickpipes.aws.seal_key``) is a secret of that world: a new world
+    starts without them, as a new Lambda container would."""
+    for module, names in (
+        ("clickpipes.aws.clients", ("assumed_session", "member_client")),
+        ("clickpipes.aws.seal_key", ("seal_key",)),
+    ):
+        for name in names:
+            cached = getattr(sys.modules.get(module), name, None)
+            if cached is not None:
+                cached.cache_clear()
 
 
 class LocalWorld:
@@ -526,6 +532,7 @@ class LocalWorld:
 
         self._create_managed_policies(app)
         self._create_tables(app)
+        self._create_secrets(app)
         function_arns: dict[str, str] = {}
         lambda_client = self.client("lambda")
         for logical_id, spec in app.functions.items():
@@ -590,6 +597,23 @@ class LocalWorld:
                 AttributeDefinitions=props["AttributeDefinitions"],
                 BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
             )
+
+    def _create_secrets(self, app: SamApp) -> None:
+        """The template's AWS::SecretsManager::Secret resources with a GenerateSecretString (letters and digits, its
+        PasswordLength; in SecretStringTemplate's GenerateStringKey when given), named as ``Ref`` names them."""
+        secretsmanager = self.client("secretsmanager")
+        for logical_id, resource in app.resources_of("AWS::SecretsManager::Secret").items():
+            props = app.resolve(resource.get("Properties") or {})
+            generate = props.get("GenerateSecretString")
+            if not isinstance(generate, dict):
+                continue
+            alphabet = string.ascii_letters + string.digits
+            value = "".join(secrets.choice(alphabet) for _ in range(int(generate.get("PasswordLength", 32))))
+            if "GenerateStringKey" in generate:
+                template = json.loads(generate.get("SecretStringTemplate") or "{}")
+                value = json.dumps({**template, generate["GenerateStringKey"]: value})
+            name = str(app.resolve({"Ref": logical_id})).rsplit(":", 1)[-1]
+            secretsmanager.create_secret(Name=name, SecretString=value)
 
     def create_state_machine(self, name: str, definition: Mapping[str, Any] | str) -> str:
         """Create an ad-hoc state machine (no template) and return its ARN, for ASL experiments."""

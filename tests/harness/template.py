@@ -426,7 +426,9 @@ class _Resolver:
             name = self.resolve(props.get("ManagedPolicyName")) if "ManagedPolicyName" in props else physical
             path = self.resolve(props.get("Path")) if "Path" in props else "/"
             return f"arn:{c.partition}:iam::{c.account_id}:policy{path}{name}"
-        if rtype in ("AWS::SNS::Topic", "AWS::SecretsManager::Secret"):
+        if rtype == "AWS::SecretsManager::Secret":  # arn:...:secret:<name> (a partial ARN: what moto finds it by)
+            return f"arn:{c.partition}:secretsmanager:{c.region}:{c.account_id}:secret:{physical}"
+        if rtype == "AWS::SNS::Topic":
             service = _ARN_SERVICE[rtype]
             return f"arn:{c.partition}:{service}:{c.region}:{c.account_id}:{physical}"
         if rtype == "AWS::SQS::Queue":

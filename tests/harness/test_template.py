@@ -147,7 +147,7 @@ def test_intrinsics(tmp_path: Path) -> None:
         "AZ": "us-east-1a",
     }
     assert fn.environment["QUEUE_URL"].startswith("https://sqs.us-east-1.amazonaws.com/123456789012/local-Queue-")
-    assert fn.environment["SECRET_ARN"].startswith("arn:aws:secretsmanager:us-east-1:123456789012:local-Secret-")
+    assert fn.environment["SECRET_ARN"].startswith("arn:aws:secretsmanager:us-east-1:123456789012:secret:local-Secret-")
     assert fn.environment["ROLE_ARN"].startswith("arn:aws:iam::123456789012:role/local-FnRole-")
     assert load_template(path).functions["Fn"].environment == fn.environment  # deterministic
 

@@ -120,8 +120,10 @@ def world(samlocal: SamLocal) -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="session")
 def resolved(samlocal: SamLocal, world: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """ResolveTargetFunction on events/resolve_target.json (an execution not in moto: no rival for orders-pg):
-    the target every later event carries."""
-    return samlocal.invoke("ResolveTargetFunction", event("resolve_target")).ok()
+    the target every later event carries (its seal is None: env.json's STATE_SEAL_SECRET_ARN is empty)."""
+    result = samlocal.invoke("ResolveTargetFunction", event("resolve_target")).ok()
+    assert result["seal"] is None
+    return dict(result["target"])
 
 
 @pytest.fixture(scope="session")

@@ -205,9 +205,8 @@ def state_machine(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def resolve(request: Any, context: FakeContext | None = None) -> dict[str, Any]:
-    """Run the ResolveTarget handler as the state machine calls it: the request plus which execution this is."""
-    import resolve_target
-
+    """Run the ResolveTarget handler as the state machine calls it (the request plus which execution this is): its
+    target."""
     sfn = boto3.client("stepfunctions", region_name="us-east-1")
     existing = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"] == "unit"]
     arn = (
@@ -224,6 +223,14 @@ def resolve(request: Any, context: FakeContext | None = None) -> dict[str, Any]:
         "execution_arn": arn.replace(":stateMachine:", ":execution:") + ":unit",
         "state_machine_arn": arn,
     }
+    target: dict[str, Any] = resolved(event, context)["target"]
+    return target
+
+
+def resolved(event: dict[str, Any], context: FakeContext | None = None) -> dict[str, Any]:
+    """The ResolveTarget handler's whole result: ``{"target", "seal"}``."""
+    import resolve_target
+
     return resolve_target.handler(event, context or FakeContext())
 
 

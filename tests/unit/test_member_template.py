@@ -50,11 +50,13 @@ def as_list(value: Any) -> list[str]:
 
 def central_needs() -> set[tuple[str, str]]:
     """(action, resource) of every central Allow on a DB-account service, the resource moved to the member account
-    and to another region; the ClickHouse API key secret and the central stack's boundary policy excepted."""
+    and to another region; the ClickHouse API key secret, the state seal's key (read in the stack's own account)
+    and the central stack's boundary policy excepted."""
     app = load_template(
         ROOT / "template.yaml", {"AdminSecretArns": [f"arn:aws:secretsmanager:us-east-1:{CENTRAL}:secret:a"]}
     )
     api_key = app.resolve({"Ref": "ClickHouseApiKeySecretArn"})
+    seal_key = app.resolve({"Ref": "StateSealSecret"})
     needs: set[tuple[str, str]] = set()
     for function in app.functions:
         for statement in statements(app, function):
@@ -62,8 +64,10 @@ def central_needs() -> set[tuple[str, str]]:
                 if not action.startswith(DB_SERVICES):
                     continue
                 for resource in as_list(statement["Resource"]):
-                    if resource == api_key or (action == "secretsmanager:GetSecretValue" and ":secret:a" in resource):
-                        continue  # the stack's own API key; the operator's central admin secret
+                    if resource in (api_key, seal_key) or (
+                        action == "secretsmanager:GetSecretValue" and ":secret:a" in resource
+                    ):
+                        continue  # the stack's own API key and seal key; the operator's central admin secret
                     if action in ("rds:DescribeDBInstances", "rds:DescribeDBClusters") and "pg:" in resource:
                         continue  # RevertSettings lists its Describe beside Modify on the groups: no such resource
                     moved = resource.replace(f":{CENTRAL}:", f":{MEMBER_ACCOUNT}:").replace(

@@ -141,6 +141,7 @@ def test_status_not_ready_until_iam_auth_is_on(make_db: Any, context: FakeContex
         "status": "available",
         "iam_auth_enabled": False,
         "waited_seconds": 30,
+        "seal": None,  # sealed only when ready (and with the stack's key: STATE_SEAL_SECRET_ARN)
     }
     enable_iam_auth.handler({"target": target}, context)
     assert check_db_status.handler(event, context)["ready"] is True

@@ -17,6 +17,11 @@ class InvalidInputError(OnboardingError):
     """The execution input (or a stack default) is malformed or unsafe."""
 
 
+class SealError(InvalidInputError):
+    """A step's ``seal`` (the DB as a former step of the execution described it, sealed: ``clickpipes.seal``) does
+    not verify with the stack's key: forged, edited, or sealed with another key. Raised before anything is done."""
+
+
 class DbNotFoundError(OnboardingError):
     """No DB instance or cluster with that identifier in this account and region."""
 

@@ -102,6 +102,16 @@ class GuardSettings(Settings):
     guard_table: Annotated[str, Field(alias="GUARD_TABLE_NAME", min_length=1)]
 
 
+class SealSettings(Settings):
+    """The state seal (``clickpipes.seal``): the stack's key secret (StateSealSecret; empty: nothing is sealed, every
+    step describes) and how old a seal may be to stand in for a describe."""
+
+    secret_arn: Annotated[
+        str, Field(alias="STATE_SEAL_SECRET_ARN", pattern=r"^(arn:(aws|aws-cn|aws-us-gov):secretsmanager:.+)?$")
+    ] = ""
+    max_age_seconds: Annotated[int, Field(alias="STATE_SEAL_MAX_AGE_SECONDS", ge=0, le=900)] = 120
+
+
 class DbSettings(Settings):
     tls_mode: Annotated[Literal["verify-full", "require"], Field(alias="DB_TLS_MODE")] = "verify-full"
     ca_bundle: Annotated[str, Field(alias="DB_CA_BUNDLE", min_length=1)] = "/opt/python/rds-global-bundle.pem"

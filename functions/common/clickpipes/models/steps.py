@@ -76,6 +76,16 @@ class Target(DbFacts):
 
 class TargetRequest(Model):
     target: Target
+    # the DB as a former step sealed it (``clickpipes.seal``): used instead of a describe when it verifies, is
+    # fresh and is of this target's DB; None: the step describes
+    seal: dict[str, Any] | None = None
+
+
+class ResolvedTarget(Model):
+    """ResolveTarget's result: the target, and the DB as its describe saw it, sealed (None: the stack seals nothing)."""
+
+    target: Target
+    seal: dict[str, Any] | None = None
 
 
 class StepResult(Model):
@@ -99,8 +109,9 @@ class CheckDbStatusRequest(Model):
 class DbStatusResult(Model):
     ready: bool
     status: str
-    iam_auth_enabled: bool
+    iam_auth_enabled: bool | None  # None: the poll saw the rebooted instance not back, and described nothing else
     waited_seconds: int
+    seal: dict[str, Any] | None = None  # when ready: the DB as this poll described it, sealed (``clickpipes.seal``)
 
 
 class CdcDbRequest(Model):

@@ -10,12 +10,16 @@ else DescribeDBEngineVersions)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from clickpipes import rules
 from clickpipes.models import CdcParametersResult, DbDescription, Target
 from clickpipes.record_tags import ORIGINAL_GROUP_TAG
 from clickpipes.steps.ports import Rds
 from clickpipes.steps.shared import current
+
+if TYPE_CHECKING:
+    from clickpipes.seal import Seals
 
 BACKUP_RETENTION_DAYS = 1
 
@@ -34,10 +38,12 @@ class ParameterGroupPlan:
     pending_reboot: list[str] = field(default_factory=list)
 
 
-def configure_cdc_parameters(target: Target, *, rds: Rds) -> CdcParametersResult:
+def configure_cdc_parameters(
+    target: Target, *, rds: Rds, seal: dict[str, Any] | None = None, seals: Seals | None = None
+) -> CdcParametersResult:
     if not target.cdc.enabled:
         return CdcParametersResult(skipped=True)
-    db = current(rds, target)
+    db = current(rds, target, seal=seal, seals=seals)  # the IAM wait's last poll, sealed
     plan = make_plan(target, db, rds)
     if not target.plan_only:
         apply(plan, db, rds)

@@ -7,15 +7,28 @@ ConfigureCdcDatabase makes with CDC, which the onboarding then skips)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from clickpipes import rules
 from clickpipes.models import DbUserResult, Target
 from clickpipes.steps.ports import Database, Rds, Secrets
 from clickpipes.steps.shared import admin_login, cdc_db_request
 
+if TYPE_CHECKING:
+    from clickpipes.seal import Seals
 
-def create_db_user(target: Target, *, rds: Rds, secrets: Secrets, database: Database) -> DbUserResult:
+
+def create_db_user(
+    target: Target,
+    *,
+    rds: Rds,
+    secrets: Secrets,
+    database: Database,
+    seal: dict[str, Any] | None = None,
+    seals: Seals | None = None,
+) -> DbUserResult:
     user = rules.check_db_user(target.db_user, target.engine)
-    _, credentials = admin_login(rds, secrets, target)
+    _, credentials = admin_login(rds, secrets, target, seal=seal, seals=seals)
     family = rules.family(target.engine)
     result = database.ensure_iam_user(
         family, credentials, user, plan_only=target.plan_only, adopt_existing=target.adopt_existing_user

@@ -7,7 +7,7 @@ existed gets it on the next run, before any other change."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clickpipes import rules, trust
 from clickpipes.errors import ConfigurationError, RoleConflictError, TransientError
@@ -15,6 +15,9 @@ from clickpipes.models import IamRoleResult, RoleInfo, Target
 from clickpipes.settings import RoleSettings
 from clickpipes.steps.ports import ClickHouseCloud, Iam, Rds
 from clickpipes.steps.shared import described
+
+if TYPE_CHECKING:
+    from clickpipes.seal import Seals
 
 
 def create_iam_role(
@@ -24,8 +27,10 @@ def create_iam_role(
     rds: Rds,
     settings: RoleSettings,
     clickhouse: Callable[[], ClickHouseCloud | None] = lambda: None,
+    seal: dict[str, Any] | None = None,
+    seals: Seals | None = None,
 ) -> IamRoleResult:
-    db = described(rds, target)
+    db = described(rds, target, seal=seal, seals=seals)
     principal = checked_principal(target, settings=settings, clickhouse=clickhouse)
     trust.check_not_protected(target.db_user, master_username=db.master_username)
     name = rules.role_name(db.kind, db.identifier, target.region)

@@ -5,6 +5,8 @@ upgrade): refused (PendingModificationsError) unless the input says apply_pendin
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from clickpipes import rules, trust
 from clickpipes.errors import TransientError
 from clickpipes.models import EnableIamAuthResult, Target
@@ -12,11 +14,16 @@ from clickpipes.record_tags import IAM_AUTH_BY_US_TAG
 from clickpipes.steps.ports import Rds
 from clickpipes.steps.shared import current
 
+if TYPE_CHECKING:
+    from clickpipes.seal import Seals
+
 __all__ = ["current", "enable_iam_auth"]  # current: re-exported for branches that still import it from here
 
 
-def enable_iam_auth(target: Target, *, rds: Rds) -> EnableIamAuthResult:
-    db = current(rds, target)
+def enable_iam_auth(
+    target: Target, *, rds: Rds, seal: dict[str, Any] | None = None, seals: Seals | None = None
+) -> EnableIamAuthResult:
+    db = current(rds, target, seal=seal, seals=seals)  # ResolveTarget's seal: its describe, moments ago
     if db.iam_auth_enabled:
         return EnableIamAuthResult(modified=False)
     if not rules.check_db_state(db.kind, db.identifier, db.status):

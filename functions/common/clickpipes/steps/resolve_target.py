@@ -1,18 +1,23 @@
-"""Step ResolveTarget: from the execution input to a validated Target. Changes nothing."""
+"""Step ResolveTarget: from the execution input to a validated Target (with its describe sealed for EnableIamAuth:
+``clickpipes.seal``). Changes nothing."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from clickpipes import clickpipe_rules, rules, trust
 from clickpipes.errors import InvalidInputError
-from clickpipes.models import CdcOptions, OnboardingInput, OnboardingRequest, Target
+from clickpipes.models import CdcOptions, OnboardingInput, OnboardingRequest, ResolvedTarget, Target
 from clickpipes.settings import ResolveSettings
 from clickpipes.steps.locate import admin_secret, db_facts, find_db
 from clickpipes.steps.ports import ClickHouseCloud, Guard, Rds
 from clickpipes.steps.shared import BUSY, CheckedRequest, check_request, hold_db
 
-__all__ = ["CheckedRequest", "check_request", "resolve_target"]  # check_request: also here
+if TYPE_CHECKING:
+    from clickpipes.seal import Seals
+
+__all__ = ["CheckedRequest", "check_request", "resolve_sealed", "resolve_target"]  # check_request: also here
 
 
 def resolve_target(
@@ -24,6 +29,22 @@ def resolve_target(
     execution_arn: str = "",
     clickhouse: Callable[[], ClickHouseCloud | None] = lambda: None,
 ) -> Target:
+    return resolve_sealed(
+        request, rds=rds, settings=settings, guard=guard, execution_arn=execution_arn, clickhouse=clickhouse
+    ).target
+
+
+def resolve_sealed(
+    request: OnboardingInput,
+    *,
+    rds: Rds,
+    settings: ResolveSettings,
+    guard: Guard | None = None,
+    execution_arn: str = "",
+    clickhouse: Callable[[], ClickHouseCloud | None] = lambda: None,
+    seals: Seals | None = None,
+) -> ResolvedTarget:
+    """The Target, and the DB as this step described it, sealed (with ``seals``) for EnableIamAuth."""
     kind_hint, identifier, user, principal, key = check_request(request, settings=settings)
     principal = service_principal(request, principal, settings=settings, clickhouse=clickhouse)
     if guard is not None:
@@ -34,7 +55,7 @@ def resolve_target(
     trust.check_not_protected(user, master_username=db.master_username)
     cdc = cdc_options(request, engine, db.database)
     clickpipe_rules.check_tables(request.clickpipe, cdc)
-    rules.check_db_state(db.kind, db.identifier, db.status)
+    available = rules.check_db_state(db.kind, db.identifier, db.status)
 
     secret_arn = admin_secret(db, request.admin_secret_arn)
     # EnableIamAuth modifies with ApplyImmediately, which applies every pending modification: refused while
@@ -47,7 +68,7 @@ def resolve_target(
             db_identifier=db.identifier,
             apply_pending=request.apply_pending_modifications,
         )
-    return Target(
+    target = Target(
         **db_facts(
             db, engine=engine, settings=settings, database=request.database, db_user=user, admin_secret_arn=secret_arn
         ),
@@ -61,6 +82,8 @@ def resolve_target(
         apply_pending_modifications=request.apply_pending_modifications,
         requested_by=request.requested_by,
     )
+    # sealed only when available: EnableIamAuth would wait (retry) on a busy one, and must then describe again
+    return ResolvedTarget(target=target, seal=seals.seal(db) if seals is not None and available else None)
 
 
 def service_principal(

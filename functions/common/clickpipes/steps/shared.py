@@ -22,6 +22,7 @@ from clickpipes.settings import AccountSettings, ResolveSettings
 from clickpipes.steps.ports import Guard, Rds
 
 if TYPE_CHECKING:
+    from clickpipes.seal import Seals
     from clickpipes.steps.offboard_ports import OffboardIam
 
 
@@ -74,8 +75,20 @@ def check_request(request: OnboardingRequest, *, settings: ResolveSettings) -> C
     return CheckedRequest(kind, identifier, user, principal, key)
 
 
-def current(rds: Rds, target: DbFacts) -> DbDescription:
-    """The DB as RDS sees it now; DbNotFoundError when it vanished after the workflow resolved it."""
+def unsealed(target: DbFacts, seal: dict[str, Any] | None, seals: Seals | None) -> DbDescription | None:
+    """The DB as a former step of the execution described it, when its seal verifies (``clickpipes.seal``: else
+    SealError, before anything is done), is fresh and is of the target's DB; None otherwise (describe)."""
+    return seals.unseal(seal, target) if seals is not None and seal else None
+
+
+def current(
+    rds: Rds, target: DbFacts, *, seal: dict[str, Any] | None = None, seals: Seals | None = None
+) -> DbDescription:
+    """The DB as RDS sees it now (or as a fresh seal of it says); DbNotFoundError when it vanished after the
+    workflow resolved it."""
+    sealed = unsealed(target, seal, seals)
+    if sealed is not None:
+        return sealed
     db = rds.describe(target.kind, target.db_identifier)
     if db is None:
         raise DbNotFoundError(
@@ -84,9 +97,16 @@ def current(rds: Rds, target: DbFacts) -> DbDescription:
     return db
 
 
-def described(rds: Rds, target: DbFacts) -> DbDescription:
+def described(
+    rds: Rds, target: DbFacts, *, seal: dict[str, Any] | None = None, seals: Seals | None = None
+) -> DbDescription:
     """The DB as RDS describes it in this step, which must be the one the event names: a step acts on RDS's
-    resource id, account, region and endpoint, never on what an event claims (it may be invoked directly)."""
+    resource id, account, region and endpoint, never on what an event claims (it may be invoked directly).
+    A seal made by this stack's ResolveTarget or CheckDbStatus moments ago stands in for the describe
+    (``clickpipes.seal``: it verifies, is fresh and of this DB, the same checks as below), nothing else does."""
+    sealed = unsealed(target, seal, seals)
+    if sealed is not None:
+        return sealed
     db = current(rds, target)
     match = rules.DB_ARN_PATTERN.fullmatch(db.arn)
     claimed = (target.arn, target.resource_id, target.partition, target.region, target.account)
@@ -118,10 +138,12 @@ def admin_credentials(secret: dict[str, Any], target: DbFacts, db: DbDescription
         ) from None
 
 
-def admin_login(rds: Rds, secrets: Any, target: DbFacts) -> tuple[DbDescription, AdminCredentials]:
-    """The DB (as RDS describes it) and the admin login for it: the secret must be bound to this DB, and the
-    IAM user may be neither the master user nor the admin."""
-    db = described(rds, target)
+def admin_login(
+    rds: Rds, secrets: Any, target: DbFacts, *, seal: dict[str, Any] | None = None, seals: Seals | None = None
+) -> tuple[DbDescription, AdminCredentials]:
+    """The DB (as RDS describes it, or a fresh seal of it says) and the admin login for it: the secret must be
+    bound to this DB, and the IAM user may be neither the master user nor the admin."""
+    db = described(rds, target, seal=seal, seals=seals)
     trust.check_secret_bound(
         target.admin_secret_arn, db_kind=db.kind, db_identifier=db.identifier, master_secret_arn=db.master_secret_arn
     )
