@@ -69,10 +69,21 @@ def test_gap_lambda_invoke_local() -> None:
 
 
 def test_gap_jsonata_engine() -> None:
-    without, with_ = with_and_without("jsonata_engine", lambda w: run(w, pass_state("{% 1 + 1 %}")))
+    """moto evaluates a JSONPath state's variable read (``"v.$": "$x"``) as JSONata text; JSONata states' expressions
+    too, where patch jsonata_bindings does not evaluate them."""
+    variable_read = {
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Assign": {"x": 1}, "Next": "B"},
+            "B": {"Type": "Pass", "Parameters": {"v.$": "$x"}, "End": True},
+        },
+    }
+    without, with_ = with_and_without("jsonata_engine", lambda w: run(w, variable_read))
     assert (without.status, without.error) == ("FAILED", "States.Runtime")
     assert "NoneType" in (without.cause or "")
-    assert with_.output == 2
+    assert with_.output == {"v": 1}
+    with LocalWorld(disable_patches={"jsonata_engine", "jsonata_bindings"}) as world:
+        assert "NoneType" in (run(world, pass_state("{% 1 + 1 %}")).cause or "")
 
 
 def test_gap_jsonata_string_encoding() -> None:
@@ -84,10 +95,26 @@ def test_gap_jsonata_string_encoding() -> None:
             "B": {"Type": "Pass", "Output": "{% $s %}", "End": True},
         },
     }
-    without, with_ = with_and_without("jsonata_string_encoding", lambda w: run(w, definition, {"s": 'say "hi"'}))
-    assert without.status == "FAILED"
-    assert "Expected ), got hi" in (without.cause or "")
+    variable_read = {  # a JSONPath state reading the variable: moto writes it into JSONata text
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Assign": {"s.$": "$.s"}, "Next": "B"},
+            "B": {"Type": "Pass", "Parameters": {"v.$": "$s"}, "End": True},
+        },
+    }
+
+    def check(world: LocalWorld) -> tuple[ExecutionResult, ExecutionResult]:
+        return run(world, definition, {"s": 'say "hi"'}), run(world, variable_read, {"s": 'say "hi"'}, name="read")
+
+    (without, read_without), (with_, read_with) = with_and_without("jsonata_string_encoding", check)
+    assigned_without = without.events_of_type("PassStateExited")[0]["stateExitedEventDetails"]["assignedVariables"]
+    assert assigned_without["s"] == '"say "hi""'  # not JSON
+    assert read_without.status == "FAILED"
+    assert "Expected ), got hi" in (read_without.cause or "")
+    with LocalWorld(disable_patches={"jsonata_string_encoding", "jsonata_bindings"}) as world:
+        assert "Expected ), got hi" in (run(world, definition, {"s": 'say "hi"'}).cause or "")
     assert with_.output == 'say "hi"'
+    assert read_with.output == {"v": 'say "hi"'}
     assigned = with_.events_of_type("PassStateExited")[0]["stateExitedEventDetails"]["assignedVariables"]
     assert json.loads(assigned["s"]) == 'say "hi"'
 
@@ -96,6 +123,50 @@ def test_gap_jsonata_sfn_functions() -> None:
     without, with_ = with_and_without("jsonata_sfn_functions", lambda w: run(w, pass_state("{% $uuid() %}")))
     assert without.output == "Function $uuid is currently not supported"
     assert len(with_.output) == 36
+
+
+def test_gap_jsonata_bindings() -> None:
+    """One field read beside a large variable (a 200-DB fleet's plan): without the patch the JSONata parser is handed
+    the variable's whole data (in every expression of the execution), with it only the expressions; same results,
+    null and undefined included."""
+    import jsonata
+
+    items = [{"arn": f"arn:aws:rds:us-east-1:123456789012:db:db{i}", "name": f"onboard-db{i}"} for i in range(200)]
+    definition = {
+        "QueryLanguage": JSONATA,
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Assign": {"plan": "{% $states.input %}", "none": None}, "Next": "B"},
+            "B": {
+                "Type": "Pass",
+                "Output": "{% {'name': $plan.items[5].name, 'none': $none, 'tag': $states.input.tag} %}",
+                "Next": "C",
+            },
+            "C": {"Type": "Pass", "Output": "{% $states.input.missing %}", "End": True},
+        },
+    }
+    size = len(json.dumps(items))
+
+    def check(world: LocalWorld) -> tuple[ExecutionResult, int]:
+        parsed: list[int] = []
+        original = jsonata.parser.Parser.parse
+
+        def parse(self: Any, expression: str, *args: Any) -> Any:
+            parsed.append(len(expression))
+            return original(self, expression, *args)
+
+        with mock.patch.object(jsonata.parser.Parser, "parse", parse):
+            result = run(world, definition, {"items": items, "tag": "t"})
+        return result, max(parsed)
+
+    (without, parsed_without), (with_, parsed_with) = with_and_without("jsonata_bindings", check)
+    assert parsed_without > size
+    assert parsed_with < 1000
+    for result in (without, with_):
+        outputs = [json.loads(e["stateExitedEventDetails"]["output"]) for e in result.events_of_type("PassStateExited")]
+        assert outputs[-1] == {"name": "onboard-db5", "none": None, "tag": "t"}
+        assert (result.status, result.error) == ("FAILED", "States.QueryEvaluationError")
+        assert "returned nothing (undefined)" in (result.cause or "")
 
 
 def test_gap_jsonata_error_name() -> None:

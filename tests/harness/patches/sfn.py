@@ -45,13 +45,17 @@ def _patch_lambda_invoke(stack: ExitStack, world: LocalWorld) -> None:
     stack.enter_context(mock.patch.object(LambdaFunction, "_invoke_lambda", _invoke_lambda))
 
 
-def _evaluate_jsonata(expression: str) -> Any:
-    """Evaluate the complete expression moto builds (``($states:=...;$var:=...;<expr>)``)."""
+def _compile_jsonata(expression: str) -> jsonata.Jsonata:
     compiled = jsonata.Jsonata(expression)
     # Step Functions' own JSONata functions that moto only stubs (see patch "jsonata_sfn_functions").
     compiled.register_lambda("uuid", lambda: str(uuid.uuid4()))
     compiled.register_lambda("hash", _sfn_hash)
-    return compiled.evaluate(None)
+    return compiled
+
+
+def _evaluate_jsonata(expression: str) -> Any:
+    """Evaluate the complete expression moto builds (``($states:=...;$var:=...;<expr>)``)."""
+    return _compile_jsonata(expression).evaluate(None)
 
 
 _HASH_ALGORITHMS: Final = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}
@@ -116,6 +120,105 @@ def _patch_jsonata_sfn_functions(stack: ExitStack, world: LocalWorld) -> None:
     stack.enter_context(mock.patch.dict(declarations))
     for name in ("$uuid", "$hash"):
         declarations.pop(name, None)
+
+
+def _jsonata_binding(value: Any) -> Any:
+    """A variable's or $states' value as the JSONata text moto writes would have given it: its JSON (moto's encoder:
+    dates as ISO strings), in fresh objects; null stays null (jsonata-python reads a bound None as undefined)."""
+    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+
+    decoded = json.loads(to_json_str(value))
+    return jsonata.utils.Utils.NULL_VALUE if decoded is None else decoded
+
+
+def _plain_jsonata_result(value: Any) -> Any:
+    """A JSONata result as moto's engine returned it: plain lists and dicts (no JSONata sequences), null as None,
+    sharing nothing with the bindings."""
+    if value is jsonata.utils.Utils.NULL_VALUE:
+        return None
+    if isinstance(value, dict):
+        return {key: _plain_jsonata_result(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain_jsonata_result(item) for item in value]
+    return value
+
+
+@_moto_patch(
+    "jsonata_bindings",
+    gap="moto evaluates a JSONata expression by writing every variable and $states (input, context, result) into "
+    "it as JSONata text and parsing the whole text, and again inside $exists()/$type() to check a null or string "
+    "result: an expression costs time in proportion to the data in scope, not to itself (jsonata-python: ~0.1 s of "
+    "CPU for 70 KB). A 200-DB fleet's Distributed Map parses its whole plan ($states.input and $plan) for each item's "
+    "ItemSelector, twice per expression: minutes of CPU under the GIL, while the children's Lambda Tasks wait for it "
+    "and time out (States.Timeout, ~35 s on average from a Task's start to its Invoke) though their handlers need "
+    "milliseconds; in AWS an expression's cost does not grow with the data beside it",
+    touches="moto.stepfunctions.parser.asl.component.common.string.string_expression.StringJSONata._eval_body (only "
+    "the expression and moto's intrinsic-function declarations are parsed; $states and the variables are passed as "
+    "jsonata-python bindings, their values as moto's encoder writes them; an undefined result fails with the same "
+    "States.QueryEvaluationError moto's validation raises)",
+)
+def _patch_jsonata_bindings(stack: ExitStack, world: LocalWorld) -> None:
+    from moto.stepfunctions.parser.api import EvaluationFailedEventDetails, HistoryEventType
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.component.common.string.string_expression import StringJSONata
+    from moto.stepfunctions.parser.asl.component.intrinsic.jsonata import get_intrinsic_functions_declarations
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+    from moto.stepfunctions.parser.asl.jsonata.jsonata import (
+        compose_jsonata_expression,
+        extract_jsonata_variable_references,
+    )
+
+    def states_binding(env: Environment, references: set[str]) -> dict[str, Any]:
+        data = env.states._states_data
+        if "$states" in references:  # the whole of $states, as moto does
+            return {key: data.get(key) for key in data}
+        return {
+            key: data.get(key)
+            for key in ("input", "context", "result", "errorOutput")
+            if any(ref.startswith(f"$states.{key}") for ref in references)
+        }
+
+    def _eval_body(self: StringJSONata, env: Environment) -> None:
+        references = extract_jsonata_variable_references(self.expression)
+        functions = get_intrinsic_functions_declarations(variable_references=references)
+        compiled = _compile_jsonata(compose_jsonata_expression(self.expression, [functions]))
+        compiled.set_output_convert_nulls(False)  # None: undefined; Utils.NULL_VALUE: null
+        store = env.variable_store
+        variables = {**store._outer_scope, **store._inner_scope}  # moto declares the inner scope last: it wins
+        bindings = {name: _jsonata_binding(value) for name, value in variables.items()}
+        bindings["states"] = _jsonata_binding(states_binding(env, references))
+        result = compiled.evaluate(None, bindings)
+        if result is None:  # moto's validate_jsonata_expression_output for an undefined result
+            error_name = StatesErrorName(typ=StatesErrorNameType.StatesQueryEvaluationError)
+            details = EvaluationFailedEventDetails(
+                error=error_name.error_name,
+                cause=f"The JSONata expression '{self.expression}' returned nothing (undefined).",
+            )
+            event_details = cast("EventDetails", {"evaluationFailedEventDetails": details})
+            env.event_manager.add_event(
+                context=env.event_history_context,
+                event_type=HistoryEventType.EvaluationFailed,
+                event_details=event_details,
+            )
+            raise FailureEventException(
+                FailureEvent(
+                    env=env,
+                    error_name=error_name,
+                    event_type=HistoryEventType.EvaluationFailed,
+                    event_details=event_details,
+                )
+            )
+        env.stack.append(_plain_jsonata_result(result))
+
+    stack.enter_context(mock.patch.object(StringJSONata, "_eval_body", _eval_body))
 
 
 @_moto_patch(
