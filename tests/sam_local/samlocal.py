@@ -9,6 +9,7 @@ import hashlib
 import http.client
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -209,6 +210,7 @@ class SamLocal:
     endpoint: str
     invokes: Path
     _count: int = field(default=0)
+    _seal_arn: str = field(default="")
 
     def aws(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, **_boto_keys())  # type: ignore[call-overload]  # boto3-stubs: service as a plain str
@@ -229,10 +231,22 @@ class SamLocal:
         """The template's GuardTable, named as env.json names it (sam local cannot resolve its Ref)."""
         return self.guard_table(GUARD_TABLE)
 
+    def seal_secret(self) -> str:
+        """The template's StateSealSecret (a generated key under ``key``), made once in moto; its ARN."""
+        if not self._seal_arn:
+            sm = self.aws("secretsmanager")
+            name, key = "sam-app-state-seal", json.dumps({"key": secrets.token_hex(32)})
+            try:
+                self._seal_arn = sm.create_secret(Name=name, SecretString=key)["ARN"]
+            except sm.exceptions.ResourceExistsException:
+                self._seal_arn = sm.describe_secret(SecretId=name)["ARN"]
+        return self._seal_arn
+
     def stack_parameters(self) -> dict[str, str]:
         """What every function gets, as a deployed stack would give it: the emulator's endpoint, the trust
         boundary's allowlist (the test principal's account), the stack's boundary policy and the state machines'
-        ARNs (sam local cannot resolve the Ref of the template's ManagedPolicy or state machines)."""
+        ARNs, the state seal's key secret (sam local cannot resolve the Ref of the template's ManagedPolicy, state
+        machines or secret)."""
         return {
             "AWS_ENDPOINT_URL": self.endpoint,
             "ALLOWED_CLICKHOUSE_PRINCIPALS": ALLOWED_ACCOUNT,
@@ -240,6 +254,7 @@ class SamLocal:
             "ONBOARDING_STATE_MACHINE_ARN": ONBOARDING_MACHINE_ARN,
             "OFFBOARDING_STATE_MACHINE_ARN": OFFBOARDING_MACHINE_ARN,
             "GUARD_TABLE_NAME": GUARD_TABLE,
+            "STATE_SEAL_SECRET_ARN": self.seal_secret(),
         }
 
     def invoke(self, function: str, event: dict[str, Any], env: dict[str, dict[str, str]] | None = None) -> Invocation:

@@ -68,7 +68,9 @@ def test_make_sam_local_runs_the_readme_commands() -> None:
     assert result.returncode == 0, f"make sam-local failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
 
     # what the README's two invokes returned (each printed raw by sam, then again pretty by the script)
-    resolved, api = payloads(result.stdout)[:2]
+    resolution, api = payloads(result.stdout)[:2]
+    assert resolution["seal"] is None  # env.json's STATE_SEAL_SECRET_ARN is empty: the stack seals nothing
+    resolved = resolution["target"]
     assert {k: resolved[k] for k in ("db_identifier", "kind", "engine", "engine_version", "port", "database")} == {
         "db_identifier": "orders-pg", "kind": "instance", "engine": "postgres", "engine_version": "16.4",
         "port": 5432, "database": "postgres",

@@ -118,12 +118,15 @@ def world(samlocal: SamLocal) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def resolved(samlocal: SamLocal, world: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """ResolveTargetFunction on events/resolve_target.json (an execution not in moto: no rival for orders-pg):
-    the target every later event carries (its seal is None: env.json's STATE_SEAL_SECRET_ARN is empty)."""
-    result = samlocal.invoke("ResolveTargetFunction", event("resolve_target")).ok()
-    assert result["seal"] is None
-    return dict(result["target"])
+def resolution(samlocal: SamLocal, world: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """ResolveTargetFunction on events/resolve_target.json (an execution not in moto: no rival for orders-pg): the
+    target every later event carries, and its seal (made with the key of the stack's StateSealSecret, in moto)."""
+    return samlocal.invoke("ResolveTargetFunction", event("resolve_target")).ok()
+
+
+@pytest.fixture(scope="session")
+def resolved(resolution: dict[str, Any]) -> dict[str, Any]:
+    return dict(resolution["target"])
 
 
 @pytest.fixture(scope="session")
@@ -271,6 +274,24 @@ def test_resolve_target_stops_a_second_onboarding_of_a_db(samlocal: SamLocal, wo
 
 
 # ------------------------------------------------------------------------------------------------ EnableIamAuth
+def test_resolve_target_seals_what_it_described_and_a_forged_seal_changes_nothing(
+    samlocal: SamLocal, resolution: dict[str, Any]
+) -> None:
+    """The seal key read from Secrets Manager in the image, the seal's MAC over RDS's answer; an edited endpoint
+    (where CreateDbUser would send the admin password) fails as SealError before any change."""
+    seal = resolution["seal"]
+    assert set(seal) == {"v", "description", "issued_at", "mac"}, seal
+    assert len(seal["mac"]) == 64  # HMAC-SHA256, hex
+    assert seal["description"]["identifier"] == DB
+    forged = seal | {"description": seal["description"] | {"endpoint": "attacker.example.com"}}
+    request = event("enable_iam_auth", target=resolution["target"]) | {"seal": forged}
+    refused = samlocal.invoke("EnableIamAuthFunction", request)
+    assert refused.error_type == "SealError", refused.payload
+    assert "Nothing was changed" in refused.payload["errorMessage"]
+    db = samlocal.aws("rds").describe_db_instances(DBInstanceIdentifier=DB)["DBInstances"][0]
+    assert db["Endpoint"]["Address"] != "attacker.example.com"
+
+
 def test_enable_iam_auth_turns_it_on_once(
     samlocal: SamLocal, resolved: dict[str, Any], first_enable: dict[str, Any]
 ) -> None:

@@ -122,6 +122,32 @@ def _patch_jsonata_sfn_functions(stack: ExitStack, world: LocalWorld) -> None:
         declarations.pop(name, None)
 
 
+def _query_evaluation_failed(env: Any, cause: str) -> Exception:
+    """What Step Functions records and raises for a JSONata expression that fails: an EvaluationFailed event and
+    States.QueryEvaluationError with ``cause`` (to raise)."""
+    from moto.stepfunctions.parser.api import EvaluationFailedEventDetails, HistoryEventType
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    error_name = StatesErrorName(typ=StatesErrorNameType.StatesQueryEvaluationError)
+    details = EvaluationFailedEventDetails(error=error_name.error_name, cause=cause)
+    event_details = cast("EventDetails", {"evaluationFailedEventDetails": details})
+    env.event_manager.add_event(
+        context=env.event_history_context, event_type=HistoryEventType.EvaluationFailed, event_details=event_details
+    )
+    failure = FailureEvent(
+        env=env, error_name=error_name, event_type=HistoryEventType.EvaluationFailed, event_details=event_details
+    )
+    return FailureEventException(failure)
+
+
 def _jsonata_binding(value: Any) -> Any:
     """A variable's or $states' value as the JSONata text moto writes would have given it: its JSON (moto's encoder:
     dates as ISO strings), in fresh objects; null stays null (jsonata-python reads a bound None as undefined)."""
@@ -158,19 +184,9 @@ def _plain_jsonata_result(value: Any) -> Any:
     "States.QueryEvaluationError moto's validation raises)",
 )
 def _patch_jsonata_bindings(stack: ExitStack, world: LocalWorld) -> None:
-    from moto.stepfunctions.parser.api import EvaluationFailedEventDetails, HistoryEventType
-    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
-        FailureEvent,
-        FailureEventException,
-    )
-    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
-    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
-        StatesErrorNameType,
-    )
     from moto.stepfunctions.parser.asl.component.common.string.string_expression import StringJSONata
     from moto.stepfunctions.parser.asl.component.intrinsic.jsonata import get_intrinsic_functions_declarations
     from moto.stepfunctions.parser.asl.eval.environment import Environment
-    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
     from moto.stepfunctions.parser.asl.jsonata.jsonata import (
         compose_jsonata_expression,
         extract_jsonata_variable_references,
@@ -197,24 +213,8 @@ def _patch_jsonata_bindings(stack: ExitStack, world: LocalWorld) -> None:
         bindings["states"] = _jsonata_binding(states_binding(env, references))
         result = compiled.evaluate(None, bindings)
         if result is None:  # moto's validate_jsonata_expression_output for an undefined result
-            error_name = StatesErrorName(typ=StatesErrorNameType.StatesQueryEvaluationError)
-            details = EvaluationFailedEventDetails(
-                error=error_name.error_name,
-                cause=f"The JSONata expression '{self.expression}' returned nothing (undefined).",
-            )
-            event_details = cast("EventDetails", {"evaluationFailedEventDetails": details})
-            env.event_manager.add_event(
-                context=env.event_history_context,
-                event_type=HistoryEventType.EvaluationFailed,
-                event_details=event_details,
-            )
-            raise FailureEventException(
-                FailureEvent(
-                    env=env,
-                    error_name=error_name,
-                    event_type=HistoryEventType.EvaluationFailed,
-                    event_details=event_details,
-                )
+            raise _query_evaluation_failed(
+                env, f"The JSONata expression '{self.expression}' returned nothing (undefined)."
             )
         env.stack.append(_plain_jsonata_result(result))
 
@@ -228,18 +228,8 @@ def _patch_jsonata_bindings(stack: ExitStack, world: LocalWorld) -> None:
     touches="moto.stepfunctions.parser.asl.component.common.string.string_expression.StringJSONata._eval_body",
 )
 def _patch_jsonata_error_name(stack: ExitStack, world: LocalWorld) -> None:
-    from moto.stepfunctions.parser.api import EvaluationFailedEventDetails, HistoryEventType
-    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
-        FailureEvent,
-        FailureEventException,
-    )
-    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
-    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
-        StatesErrorNameType,
-    )
     from moto.stepfunctions.parser.asl.component.common.string.string_expression import StringJSONata
     from moto.stepfunctions.parser.asl.eval.environment import Environment
-    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
     original = StringJSONata._eval_body
 
@@ -247,25 +237,8 @@ def _patch_jsonata_error_name(stack: ExitStack, world: LocalWorld) -> None:
         try:
             original(self, env)
         except jsonata.JException as exc:
-            error_name = StatesErrorName(typ=StatesErrorNameType.StatesQueryEvaluationError)
-            details = EvaluationFailedEventDetails(
-                error=error_name.error_name,
-                cause=f"An error occurred while evaluating the JSONata expression '{self.expression}': {exc}",
-            )
-            event_details = cast("EventDetails", {"evaluationFailedEventDetails": details})
-            env.event_manager.add_event(
-                context=env.event_history_context,
-                event_type=HistoryEventType.EvaluationFailed,
-                event_details=event_details,
-            )
-            raise FailureEventException(
-                FailureEvent(
-                    env=env,
-                    error_name=error_name,
-                    event_type=HistoryEventType.EvaluationFailed,
-                    event_details=event_details,
-                )
-            ) from exc
+            cause = f"An error occurred while evaluating the JSONata expression '{self.expression}': {exc}"
+            raise _query_evaluation_failed(env, cause) from exc
 
     stack.enter_context(mock.patch.object(StringJSONata, "_eval_body", _eval_body))
 
