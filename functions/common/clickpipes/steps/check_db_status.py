@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from clickpipes import rules
 from clickpipes.errors import DbNotFoundError, ModificationTimeoutError
-from clickpipes.models import CheckDbStatusRequest, DbDescription, DbStatusResult
+from clickpipes.models import CheckDbStatusRequest, DbStatusResult
 from clickpipes.steps.ports import Rds
-from clickpipes.steps.shared import current
+from clickpipes.steps.shared import current, sealed
 
 if TYPE_CHECKING:
     from clickpipes.seal import Seals
@@ -55,9 +55,5 @@ def check_db_status(request: CheckDbStatusRequest, *, rds: Rds, seals: Seals | N
         status=status,
         iam_auth_enabled=db.iam_auth_enabled,
         waited_seconds=request.waited_seconds,
-        seal=_sealed(db, seals) if ready else None,
+        seal=sealed(db, seals) if ready else None,
     )
-
-
-def _sealed(db: DbDescription, seals: Seals | None) -> dict[str, object] | None:
-    return seals.seal(db) if seals is not None else None

@@ -12,7 +12,7 @@ from clickpipes.models import CdcOptions, OnboardingInput, OnboardingRequest, Re
 from clickpipes.settings import ResolveSettings
 from clickpipes.steps.locate import admin_secret, db_facts, find_db
 from clickpipes.steps.ports import ClickHouseCloud, Guard, Rds
-from clickpipes.steps.shared import BUSY, CheckedRequest, check_request, hold_db
+from clickpipes.steps.shared import BUSY, CheckedRequest, check_request, hold_db, sealed
 
 if TYPE_CHECKING:
     from clickpipes.seal import Seals
@@ -83,7 +83,7 @@ def resolve_sealed(
         requested_by=request.requested_by,
     )
     # sealed only when available: EnableIamAuth would wait (retry) on a busy one, and must then describe again
-    return ResolvedTarget(target=target, seal=seals.seal(db) if seals is not None and available else None)
+    return ResolvedTarget(target=target, seal=sealed(db, seals) if available else None)
 
 
 def service_principal(

@@ -75,6 +75,12 @@ def check_request(request: OnboardingRequest, *, settings: ResolveSettings) -> C
     return CheckedRequest(kind, identifier, user, principal, key)
 
 
+def sealed(db: DbDescription, seals: Seals | None) -> dict[str, Any] | None:
+    """The DB as this step described it, sealed for the next step (``clickpipes.seal``); None when the stack seals
+    nothing."""
+    return seals.seal(db) if seals is not None else None
+
+
 def unsealed(target: DbFacts, seal: dict[str, Any] | None, seals: Seals | None) -> DbDescription | None:
     """The DB as a former step of the execution described it, when its seal verifies (``clickpipes.seal``: else
     SealError, before anything is done), is fresh and is of the target's DB; None otherwise (describe)."""
