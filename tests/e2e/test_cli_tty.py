@@ -92,7 +92,11 @@ def run_on_a_pty(args: list[str], timeout: float = 120) -> tuple[int, str]:
 
 
 def test_on_a_tty_one_live_line_then_the_settings(world: LocalWorld, local_dbs: LocalDbsEnv) -> None:
-    code, screen = run_on_a_pty(command(world, local_dbs, "tty"))
+    args = command(world, local_dbs, "tty")
+    # three CheckDbStatus modifying: the loop runs four times, so the line draws more than WaitForDb however fast the
+    # run (since EnableIamAuth acts on ResolveTarget's seal, a loaded run drew only WaitForDb)
+    world.feed_statuses(args[args.index("onboard") + 1], ["available", "modifying", "modifying", "modifying"])
+    code, screen = run_on_a_pty(args)
     assert code == 0, screen
     assert "\x1b[?25l" in screen  # rich's live display hides the cursor while it redraws the line
     text = ANSI.sub("", screen)
