@@ -1,75 +1,77 @@
-"""Pydantic models of the fleet workflow: its input (a selector plus every onboarding field as the DBs' defaults),
+"""Models of the fleet workflow: its input (a selector plus every onboarding field as the DBs' defaults),
 the DBs it onboards (one child onboarding each), and its summary."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, create_model, model_validator
+import msgspec
 
 from clickpipes.engines import DbKind, Engine
 from clickpipes.models import Model, OnboardingRequest
-from clickpipes.models.base import Account, Region
+from clickpipes.models.base import Account, Meta, Region, field
 
 MAX_FLEET: int = 2000  # the items travel in the state (256 KiB): ~80 bytes each, the defaults once
 STATUS = Literal["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "NOT_STARTED", "RUNNING"]
 
 # Every onboarding field but db_identifier, as OnboardingRequest declares it (its constraints and defaults):
 # a field added to the onboarding is a fleet default too.
-OnboardingDefaults: Any = create_model(
+OnboardingDefaults: Any = msgspec.defstruct(
     "OnboardingDefaults",
-    __base__=Model,
-    **{
-        name: (info.annotation, info)
-        for name, info in OnboardingRequest.model_fields.items()
-        if name != "db_identifier"
-    },  # type: ignore[call-overload]
+    [
+        (info.name, info.type, field(default=info.default, default_factory=info.default_factory))
+        for info in msgspec.structs.fields(OnboardingRequest)
+        if info.name != "db_identifier"
+    ],
+    bases=(Model,),
+    kw_only=True,
+    module=__name__,
 )
 
 
-class FleetTag(Model):
-    key: Annotated[str, Field(min_length=1, max_length=128)]
-    value: Annotated[str, Field(max_length=256)]
+class FleetTag(Model, kw_only=True):
+    key: Annotated[str, Meta(min_length=1, max_length=128)]
+    value: Annotated[str, Meta(max_length=256)]
 
 
-class FleetRequest(OnboardingDefaults):  # a class built from OnboardingRequest
+class FleetRequest(OnboardingDefaults, kw_only=True):  # a class built from OnboardingRequest
     """What a user asks for (the API's body): which DBs (``db_identifiers``, or ``tag``, narrowed by ``engines``,
     ``regions``, ``accounts``), how many at once, how many failures to tolerate, and the onboarding fields."""
 
     db_identifiers: (
-        Annotated[list[Annotated[str, Field(min_length=1, max_length=2048)]], Field(min_length=1, max_length=MAX_FLEET)]
+        Annotated[list[Annotated[str, Meta(min_length=1, max_length=2048)]], Meta(min_length=1, max_length=MAX_FLEET)]
         | None
     ) = None
     tag: FleetTag | None = None
-    engines: Annotated[list[Engine], Field(min_length=1, max_length=5)] | None = None
-    regions: Annotated[list[Region], Field(min_length=1, max_length=30)] | None = None
-    accounts: Annotated[list[Account], Field(min_length=1, max_length=100)] | None = None
-    max_concurrency: Annotated[int, Field(ge=1, le=1000)] | None = None
-    tolerated_failure_percentage: Annotated[float, Field(ge=0, le=100)] | None = None
+    engines: Annotated[list[Engine], Meta(min_length=1, max_length=5)] | None = None
+    regions: Annotated[list[Region], Meta(min_length=1, max_length=30)] | None = None
+    accounts: Annotated[list[Account], Meta(min_length=1, max_length=100)] | None = None
+    max_concurrency: Annotated[int, Meta(ge=1, le=1000)] | None = None
+    tolerated_failure_percentage: Annotated[float, Meta(ge=0, le=100)] | None = None
 
-    @model_validator(mode="after")
-    def _one_selector(self) -> FleetRequest:
+    def check(self) -> None:
+        super().check()
         if (self.db_identifiers is None) == (self.tag is None):
             raise ValueError("name the DBs with exactly one of db_identifiers or tag {key, value}")
-        return self
 
     def defaults(self) -> dict[str, Any]:
         """The onboarding fields the user set, for every DB's child onboarding."""
-        return self.model_dump(exclude_unset=True, include=set(OnboardingDefaults.model_fields))
+        onboarding = OnboardingDefaults.model_fields()
+        return {name: value for name, value in self.model_dump(exclude_unset=True).items() if name in onboarding}
 
 
-class FleetInput(FleetRequest):
+class FleetInput(FleetRequest, kw_only=True):
     """The execution input: the request, and who asked (the API: the caller's IAM ARN)."""
 
-    requested_by: Annotated[str, Field(min_length=1, max_length=2048)] | None = None
+    requested_by: Annotated[str, Meta(min_length=1, max_length=2048)] | None = None
 
 
-class ResolveFleetRequest(Model):
+class ResolveFleetRequest(Model, kw_only=True):
     request: dict[str, Any]
-    fleet_execution: Annotated[str, Field(min_length=1, max_length=80)]  # names the children (``child_name``)
+    fleet_execution: Annotated[str, Meta(min_length=1, max_length=80)]  # names the children (``child_name``)
 
 
-class DbListing(Model):
+class DbListing(Model, kw_only=True):
     """One DB as DescribeDBInstances/DescribeDBClusters list it (cluster members are their cluster's)."""
 
     kind: DbKind
@@ -79,7 +81,7 @@ class DbListing(Model):
     tags: dict[str, str]
 
 
-class FleetItem(Model):
+class FleetItem(Model, kw_only=True):
     """One DB of the fleet and the name of its child onboarding (``<db identifier>--<12 hex>``, GET /onboardings);
     the child's db_identifier is the DB's ARN (its kind, account and region said)."""
 
@@ -90,36 +92,36 @@ class FleetItem(Model):
     execution_name: str
 
 
-class FleetPlan(Model):
+class FleetPlan(Model, kw_only=True):
     items: list[FleetItem]
     defaults: dict[str, Any]
     max_concurrency: int
     tolerated_failure_percentage: float
     plan_only: bool
-    warnings: list[str] = Field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
-class FleetDbResult(Model):
+class FleetDbResult(Model, kw_only=True):
     db_identifier: str
     arn: str | None = None  # the DB's (its account and region: one identifier may be in several)
     execution_name: str
     status: STATUS
     role_arn: str | None = None
-    pipe_modes: list[str] = Field(default_factory=list)
-    changes: list[str] = Field(default_factory=list)
+    pipe_modes: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
     error: str | None = None
     cause: str | None = None
 
 
-class SummarizeFleetRequest(Model):
+class SummarizeFleetRequest(Model, kw_only=True):
     items: list[FleetItem]
     results: list[dict[str, Any] | None] | None  # the Map's output (None where an iteration failed)
     error: dict[str, Any] | None = None  # the Map's error when it failed (more failures than tolerated)
     plan_only: bool = False
-    warnings: list[str] = Field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
-class FleetOutput(Model):
+class FleetOutput(Model, kw_only=True):
     databases: list[FleetDbResult]
     total: int
     succeeded: int

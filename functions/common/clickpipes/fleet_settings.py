@@ -4,27 +4,28 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
-
+from clickpipes.models.base import Meta, field
 from clickpipes.offboarding_settings import MachineSettings
 from clickpipes.settings import ResolveSettings
 
 
-class FleetSettings(ResolveSettings):
+class FleetSettings(ResolveSettings, frozen=True, kw_only=True):
     """FleetMaxConcurrency and FleetToleratedFailurePercentage (the input's max_concurrency and
     tolerated_failure_percentage win)."""
 
-    max_concurrency: Annotated[int, Field(alias="FLEET_MAX_CONCURRENCY", ge=1, le=1000)] = 10
-    tolerated_failure_percentage: Annotated[float, Field(alias="FLEET_TOLERATED_FAILURE_PERCENTAGE", ge=0, le=100)] = 0
+    max_concurrency: Annotated[int, Meta(ge=1, le=1000)] = field(name="FLEET_MAX_CONCURRENCY", default=10)
+    tolerated_failure_percentage: Annotated[float, Meta(ge=0, le=100)] = field(
+        name="FLEET_TOLERATED_FAILURE_PERCENTAGE", default=0
+    )
 
 
-class FleetSummarySettings(MachineSettings):
+class FleetSummarySettings(MachineSettings, frozen=True, kw_only=True):
     """The onboarding machine, whose child executions the summary reads when an iteration failed."""
 
 
-class FleetApiSettings(FleetSettings):
+class FleetApiSettings(FleetSettings, frozen=True, kw_only=True):
     """The API's: what ResolveFleet checks without AWS, and the fleet machine it starts."""
 
-    fleet_state_machine_arn: Annotated[
-        str, Field(alias="FLEET_STATE_MACHINE_ARN", pattern=r"^$|^arn:[a-z-]+:states:")
-    ] = ""
+    fleet_state_machine_arn: Annotated[str, Meta(pattern=r"^$|^arn:[a-z-]+:states:")] = field(
+        name="FLEET_STATE_MACHINE_ARN", default=""
+    )

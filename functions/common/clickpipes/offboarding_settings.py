@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
-
+from clickpipes.models.base import Meta, field
 from clickpipes.settings import ResolveSettings, Settings
 
-_STATES_ARN = r"^$|^arn:[a-z-]+:states:"
+_STATES_ARN = Annotated[str, Meta(pattern=r"^$|^arn:[a-z-]+:states:")]
 
 
-class MachineSettings(Settings):
+class MachineSettings(Settings, frozen=True, kw_only=True):
     """Empty: that machine is not deployed (or not known to this function)."""
 
-    onboarding_state_machine_arn: Annotated[str, Field(alias="ONBOARDING_STATE_MACHINE_ARN", pattern=_STATES_ARN)] = ""
-    offboarding_state_machine_arn: Annotated[str, Field(alias="OFFBOARDING_STATE_MACHINE_ARN", pattern=_STATES_ARN)] = (
-        ""
-    )
-    audit_state_machine_arn: Annotated[str, Field(alias="AUDIT_STATE_MACHINE_ARN", pattern=_STATES_ARN)] = ""
+    onboarding_state_machine_arn: _STATES_ARN = field(name="ONBOARDING_STATE_MACHINE_ARN", default="")
+    offboarding_state_machine_arn: _STATES_ARN = field(name="OFFBOARDING_STATE_MACHINE_ARN", default="")
+    audit_state_machine_arn: _STATES_ARN = field(name="AUDIT_STATE_MACHINE_ARN", default="")
 
 
-class OffboardingSettings(ResolveSettings, MachineSettings):
-    pass
+class OffboardingSettings(ResolveSettings, frozen=True, kw_only=True):
+    """ResolveOffboarding's: what it checks of the request (the account, the principal allowlist is not used)."""

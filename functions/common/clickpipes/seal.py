@@ -20,11 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from clickpipes import rules
 from clickpipes.errors import ConfigurationError, SealError
 from clickpipes.models import DbDescription, DbFacts
+from clickpipes.models.base import ValidationError
 
 VERSION = 1
 DEFAULT_MAX_AGE_SECONDS = 120

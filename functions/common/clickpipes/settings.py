@@ -1,70 +1,58 @@
-"""Each function's environment, as a model: read once per invocation, never at import time."""
+"""Each function's environment, as a model: read once per invocation, never at import time.
+
+A field names the environment variable it is read from (``field(name=...)``); a comma-separated list (the stack's
+CommaDelimitedList parameters) is split by ``from_env`` and each entry checked by the class's ``check``."""
 
 from __future__ import annotations
 
 import os
 import re
-from typing import Annotated, Literal, Self
-
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from typing import Annotated, ClassVar, Literal, Self
 
 from clickpipes import trust
 from clickpipes.errors import AccountNotAllowedError, ConfigurationError
+from clickpipes.models.base import Base, Meta, ValidationError, convert, field, problems
 
 DEFAULT_CLICKHOUSE_API_URL = "https://api.clickhouse.cloud"
 
 
-class Settings(BaseModel):
-    # defer_build: only the settings a handler reads are built, when it reads them
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, defer_build=True)
+class Settings(Base, frozen=True, kw_only=True):
+    """Unknown variables are ignored (Lambda sets many); a value is converted from its text (``"10"``: 10)."""
+
+    LISTS: ClassVar[frozenset[str]] = frozenset()  # the variables that are comma-separated lists
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Self:
-        env = dict(os.environ if environ is None else environ)
+        env: dict[str, object] = dict(os.environ if environ is None else environ)
+        for name in cls.LISTS & env.keys():
+            text = env[name]
+            if isinstance(text, str):
+                env[name] = [entry.strip() for entry in text.split(",") if entry.strip()]
         try:
-            return cls.model_validate(env)
+            return convert(env, cls, strict=False)
         except ValidationError as exc:
-            names = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
             raise ConfigurationError(
-                f"The function's configuration is invalid ({names}): check the stack parameters."
+                f"The function's configuration is invalid ({problems(exc)}): check the stack parameters."
             ) from None
 
 
-def _allowlist(value: object) -> object:
-    """ALLOWED_CLICKHOUSE_PRINCIPALS: the stack's CommaDelimitedList, joined with commas."""
-    if isinstance(value, str):
-        return [trust.check_allowlist_entry(entry.strip()) for entry in value.split(",") if entry.strip()]
-    return value
-
-
-class PrincipalSettings(Settings):
-    """Who may be trusted: the stack's ClickHouseRoleArn and AllowedClickHousePrincipals."""
-
-    default_clickhouse_role_arn: Annotated[str, Field(alias="CLICKHOUSE_ROLE_ARN")] = ""
-    allowed_principals: Annotated[
-        tuple[str, ...], Field(alias="ALLOWED_CLICKHOUSE_PRINCIPALS"), BeforeValidator(_allowlist)
-    ] = ()
-
-
-def _accounts(value: object) -> object:
-    """MEMBER_ACCOUNTS: the stack's CommaDelimitedList of 12-digit account IDs, joined with commas."""
-    if isinstance(value, str):
-        accounts = tuple(entry.strip() for entry in value.split(",") if entry.strip())
-        bad = [a for a in accounts if not trust.ACCOUNT_PATTERN.fullmatch(a)]
-        if bad:
-            raise ValueError(f"MemberAccounts entries {', '.join(bad)} are not 12-digit AWS account IDs")
-        return accounts
-    return value
-
-
-class AccountSettings(Settings):
+class AccountSettings(Settings, frozen=True, kw_only=True):
     """Where the stack may act: its own account (HOME_ACCOUNT) and region, and the member accounts
     (MemberAccounts) whose role MemberRoleName the functions assume. MemberRoleName empty: one account."""
 
-    region: Annotated[str, Field(alias="AWS_REGION")] = ""
-    home_account: Annotated[str, Field(alias="HOME_ACCOUNT", pattern=r"^([0-9]{12})?$")] = ""
-    member_role_name: Annotated[str, Field(alias="MEMBER_ROLE_NAME", pattern=r"^([\w+=,.@-]{1,64})?$")] = ""
-    member_accounts: Annotated[tuple[str, ...], Field(alias="MEMBER_ACCOUNTS"), BeforeValidator(_accounts)] = ()
+    LISTS = frozenset({"MEMBER_ACCOUNTS"})
+
+    region: str = field(name="AWS_REGION", default="")
+    home_account: Annotated[str, Meta(pattern=r"^([0-9]{12})?$")] = field(name="HOME_ACCOUNT", default="")
+    member_role_name: Annotated[str, Meta(pattern=r"^([\w+=,.@-]{1,64})?$")] = field(
+        name="MEMBER_ROLE_NAME", default=""
+    )
+    member_accounts: tuple[str, ...] = field(name="MEMBER_ACCOUNTS", default=())
+
+    def check(self) -> None:
+        bad = [a for a in self.member_accounts if not trust.ACCOUNT_PATTERN.fullmatch(a)]
+        if bad:
+            raise ValueError(f"MemberAccounts entries {', '.join(bad)} are not 12-digit AWS account IDs")
 
     def is_home(self, account: str) -> bool:
         """The stack's own account (without HOME_ACCOUNT: any account that is not a member)."""
@@ -92,48 +80,61 @@ class AccountSettings(Settings):
         return f"arn:{partition}:iam::{account}:policy/{self.member_role_name}-boundary"
 
 
-class ResolveSettings(PrincipalSettings, AccountSettings):
-    region: Annotated[str, Field(alias="AWS_REGION", min_length=1)]
+class PrincipalSettings(AccountSettings, frozen=True, kw_only=True):
+    """Who may be trusted (the stack's ClickHouseRoleArn and AllowedClickHousePrincipals), and where."""
+
+    LISTS = AccountSettings.LISTS | {"ALLOWED_CLICKHOUSE_PRINCIPALS"}
+
+    default_clickhouse_role_arn: str = field(name="CLICKHOUSE_ROLE_ARN", default="")
+    allowed_principals: tuple[str, ...] = field(name="ALLOWED_CLICKHOUSE_PRINCIPALS", default=())
+
+    def check(self) -> None:
+        super().check()
+        for entry in self.allowed_principals:
+            trust.check_allowlist_entry(entry)
 
 
-class GuardSettings(Settings):
+class ResolveSettings(PrincipalSettings, frozen=True, kw_only=True):
+    region: Annotated[str, Meta(min_length=1)] = field(name="AWS_REGION")
+
+
+class GuardSettings(Settings, frozen=True, kw_only=True):
     """The one-at-a-time guard's table (``clickpipes.aws.guard``): one item per DB, shared by both workflows."""
 
-    guard_table: Annotated[str, Field(alias="GUARD_TABLE_NAME", min_length=1)]
+    guard_table: Annotated[str, Meta(min_length=1)] = field(name="GUARD_TABLE_NAME")
 
 
-class SealSettings(Settings):
+class SealSettings(Settings, frozen=True, kw_only=True):
     """The state seal (``clickpipes.seal``): the stack's key secret (StateSealSecret; empty: nothing is sealed, every
     step describes) and how old a seal may be to stand in for a describe."""
 
-    secret_arn: Annotated[
-        str, Field(alias="STATE_SEAL_SECRET_ARN", pattern=r"^(arn:(aws|aws-cn|aws-us-gov):secretsmanager:.+)?$")
-    ] = ""
-    max_age_seconds: Annotated[int, Field(alias="STATE_SEAL_MAX_AGE_SECONDS", ge=0, le=900)] = 120
+    secret_arn: Annotated[str, Meta(pattern=r"^(arn:(aws|aws-cn|aws-us-gov):secretsmanager:.+)?$")] = field(
+        name="STATE_SEAL_SECRET_ARN", default=""
+    )
+    max_age_seconds: Annotated[int, Meta(ge=0, le=900)] = field(name="STATE_SEAL_MAX_AGE_SECONDS", default=120)
 
 
-class DbSettings(Settings):
-    tls_mode: Annotated[Literal["verify-full", "require"], Field(alias="DB_TLS_MODE")] = "verify-full"
-    ca_bundle: Annotated[str, Field(alias="DB_CA_BUNDLE", min_length=1)] = "/opt/python/rds-global-bundle.pem"
-    connect_timeout_seconds: Annotated[int, Field(alias="DB_CONNECT_TIMEOUT_SECONDS", ge=1, le=60)] = 10
+class DbSettings(Settings, frozen=True, kw_only=True):
+    tls_mode: Literal["verify-full", "require"] = field(name="DB_TLS_MODE", default="verify-full")
+    ca_bundle: Annotated[str, Meta(min_length=1)] = field(
+        name="DB_CA_BUNDLE", default="/opt/python/rds-global-bundle.pem"
+    )
+    connect_timeout_seconds: Annotated[int, Meta(ge=1, le=60)] = field(name="DB_CONNECT_TIMEOUT_SECONDS", default=10)
 
 
-def _regions(value: object) -> object:
-    """AUDIT_REGIONS: the stack's CommaDelimitedList of regions, joined with commas."""
-    if isinstance(value, str):
-        regions = tuple(entry.strip() for entry in value.split(",") if entry.strip())
-        bad = [r for r in regions if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-[0-9]", r)]
-        if bad:
-            raise ValueError(f"AuditRegions entries {', '.join(bad)} are not AWS regions")
-        return regions
-    return value
-
-
-class AuditResolveSettings(ResolveSettings):
+class AuditResolveSettings(ResolveSettings, frozen=True, kw_only=True):
     """Where the audit lists DBs by default: this account and MemberAccounts, in AuditRegions (empty: the stack's
     own region)."""
 
-    audit_regions: Annotated[tuple[str, ...], Field(alias="AUDIT_REGIONS"), BeforeValidator(_regions)] = ()
+    LISTS = ResolveSettings.LISTS | {"AUDIT_REGIONS"}
+
+    audit_regions: tuple[str, ...] = field(name="AUDIT_REGIONS", default=())
+
+    def check(self) -> None:
+        super().check()
+        bad = [r for r in self.audit_regions if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-[0-9]", r)]
+        if bad:
+            raise ValueError(f"AuditRegions entries {', '.join(bad)} are not AWS regions")
 
     def served_accounts(self) -> list[str]:
         """This account, then every member account (with MemberRoleName set)."""
@@ -144,57 +145,59 @@ class AuditResolveSettings(ResolveSettings):
         return list(self.audit_regions or (self.region,))
 
 
-class AuditSettings(Settings):
+class AuditSettings(Settings, frozen=True, kw_only=True):
     """The audit's thresholds (stack parameters)."""
 
-    slot_wal_warn_bytes: Annotated[int, Field(alias="SLOT_WAL_WARN_BYTES", ge=0)] = 1024**3
+    slot_wal_warn_bytes: Annotated[int, Meta(ge=0)] = field(name="SLOT_WAL_WARN_BYTES", default=1024**3)
 
 
-class RoleSettings(PrincipalSettings, AccountSettings):
+class RoleSettings(PrincipalSettings, frozen=True, kw_only=True):
     # the stack's boundary policy (or PermissionsBoundaryArn): every role created or updated carries it
-    permissions_boundary_arn: Annotated[
-        str, Field(alias="PERMISSIONS_BOUNDARY_ARN", pattern=r"^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:policy/")
-    ]
+    permissions_boundary_arn: Annotated[str, Meta(pattern=r"^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:policy/")] = (
+        field(name="PERMISSIONS_BOUNDARY_ARN")
+    )
 
     def boundary_for(self, account: str, partition: str) -> str:
         return self.boundary_arn(account, partition, self.permissions_boundary_arn)
 
 
-class TriggerSettings(ResolveSettings):
+class TriggerSettings(ResolveSettings, frozen=True, kw_only=True):
     """The API's and the tag trigger's: what ResolveTarget checks, and the state machine they start."""
 
-    state_machine_arn: Annotated[str, Field(alias="STATE_MACHINE_ARN", pattern=r"^arn:[a-z-]+:states:")]
+    state_machine_arn: Annotated[str, Meta(pattern=r"^arn:[a-z-]+:states:")] = field(name="STATE_MACHINE_ARN")
 
 
-def _api_url(value: object) -> object:
-    """CLICKHOUSE_API_URL: https, or http to this machine only (a local proxy); no trailing slash."""
-    if isinstance(value, str):
-        url = value.strip().rstrip("/")
-        if not re.fullmatch(r"https://[^/?#\s]+(/[^?#\s]*)?|http://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]+)?", url):
-            raise ValueError("must be an https:// URL (http:// only to localhost)")
-        return url
-    return value
+# CLICKHOUSE_API_URL: https, or http to this machine only (a local proxy); no trailing slash
+_API_URL = r"^(https://[^/?#\s]+(/[^?#\s]*)?|http://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]+)?)$"
 
 
-class ClickHouseApiSettings(Settings):
+class ClickHouseApiSettings(Settings, frozen=True, kw_only=True):
     """The stack's ClickHouseOrganizationId, ClickHouseApiKeySecretArn and ClickHouseApiUrl (all optional)."""
 
-    organization_id: Annotated[
-        str,
-        Field(alias="CLICKHOUSE_ORGANIZATION_ID", pattern=r"^([0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})?$"),
-    ] = ""
-    api_key_secret_arn: Annotated[
-        str, Field(alias="CLICKHOUSE_API_KEY_SECRET_ARN", pattern=r"^(arn:(aws|aws-cn|aws-us-gov):secretsmanager:.+)?$")
-    ] = ""
-    api_url: Annotated[str, Field(alias="CLICKHOUSE_API_URL"), BeforeValidator(_api_url)] = DEFAULT_CLICKHOUSE_API_URL
+    organization_id: Annotated[str, Meta(pattern=r"^([0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})?$")] = field(
+        name="CLICKHOUSE_ORGANIZATION_ID", default=""
+    )
+    api_key_secret_arn: Annotated[str, Meta(pattern=r"^(arn:(aws|aws-cn|aws-us-gov):secretsmanager:.+)?$")] = field(
+        name="CLICKHOUSE_API_KEY_SECRET_ARN", default=""
+    )
+    api_url: Annotated[str, Meta(pattern=_API_URL)] = field(
+        name="CLICKHOUSE_API_URL", default=DEFAULT_CLICKHOUSE_API_URL
+    )
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Self:
+        env = dict(os.environ if environ is None else environ)
+        if "CLICKHOUSE_API_URL" in env:  # as the stack passes it: surrounding spaces and a trailing slash dropped
+            env["CLICKHOUSE_API_URL"] = env["CLICKHOUSE_API_URL"].strip().rstrip("/")
+        return super().from_env(env)
 
     @property
     def configured(self) -> bool:
         return bool(self.organization_id and self.api_key_secret_arn)
 
 
-class ClickPipeSettings(ClickHouseApiSettings):
+class ClickPipeSettings(ClickHouseApiSettings, frozen=True, kw_only=True):
     """CreateClickPipe: how often and how long it waits for the new pipe to leave Provisioning/Setup."""
 
-    poll_seconds: Annotated[float, Field(alias="CLICKPIPE_POLL_SECONDS", ge=0, le=60)] = 10
-    max_wait_seconds: Annotated[float, Field(alias="CLICKPIPE_MAX_WAIT_SECONDS", ge=0, le=600)] = 120
+    poll_seconds: Annotated[float, Meta(ge=0, le=60)] = field(name="CLICKPIPE_POLL_SECONDS", default=10)
+    max_wait_seconds: Annotated[float, Meta(ge=0, le=600)] = field(name="CLICKPIPE_MAX_WAIT_SECONDS", default=120)

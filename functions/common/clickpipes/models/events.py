@@ -5,17 +5,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
-from clickpipes.models.base import (
-    Model,
-)
+from clickpipes.models.base import Lenient, Model
 
 
-class TagEvent(BaseModel):
+class TagEvent(Lenient, kw_only=True):
     """An EventBridge event from either tag rule: CloudTrail AddTagsToResource, or aws.tag Tag Change."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
     id: str
     account: str = ""  # the account the event comes from (a member account's forwarded event: that one)
     source: Literal["aws.rds", "aws.tag"]
@@ -31,7 +26,7 @@ class TagEvent(BaseModel):
         return name if isinstance(name, str) else None
 
 
-class TagTriggerResult(Model):
+class TagTriggerResult(Model, kw_only=True):
     db_arn: str | None
     started: str | None
     reason: str

@@ -5,15 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
-
-from clickpipes.models.base import (
-    Model,
-)
+from clickpipes.models.base import Meta, Model, SecretStr
 from clickpipes.rules import DbKind
 
 
-class DbDescription(Model):
+class DbDescription(Model, kw_only=True):
     """What RDS says about one DB instance or cluster (see ``clickpipes.aws.rds``)."""
 
     kind: DbKind
@@ -41,7 +37,7 @@ class DbDescription(Model):
     tags: dict[str, str] | None = None  # the describe's TagList (None: it had none; ask ListTagsForResource)
 
 
-class RoleInfo(Model):
+class RoleInfo(Model, kw_only=True):
     """What IAM says about an existing role (see ``clickpipes.aws.iam``)."""
 
     arn: str
@@ -51,17 +47,17 @@ class RoleInfo(Model):
     permissions_boundary: str | None
 
 
-class AdminCredentials(Model):
+class AdminCredentials(Model, kw_only=True):
     """Admin login read from Secrets Manager. The password is a SecretStr: it never prints."""
 
-    username: Annotated[str, Field(min_length=1)]
+    username: Annotated[str, Meta(min_length=1)]
     password: SecretStr
-    host: Annotated[str, Field(min_length=1)]
-    port: Annotated[int, Field(ge=1, le=65535)]
+    host: Annotated[str, Meta(min_length=1)]
+    port: Annotated[int, Meta(ge=1, le=65535)]
     database: str | None
 
 
-class ExecutionView(Model):
+class ExecutionView(Model, kw_only=True):
     """One onboarding execution as Step Functions reports it."""
 
     name: str

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from pydantic import ValidationError
-
 from clickpipes import rules, trust
 from clickpipes.errors import AdminCredentialsError, DbNotFoundError, InvalidInputError, OnboardingInProgressError
 from clickpipes.models import (
@@ -18,6 +16,7 @@ from clickpipes.models import (
     RoleInfo,
     Target,
 )
+from clickpipes.models.base import ValidationError
 from clickpipes.settings import AccountSettings, ResolveSettings
 from clickpipes.steps.ports import Guard, Rds
 
@@ -130,12 +129,14 @@ def admin_credentials(secret: dict[str, Any], target: DbFacts, db: DbDescription
     """The RDS secret convention: username/password, and optionally host/port/dbname, which win over the
     DB's endpoint as RDS describes it (that is how a proxy, a tunnel or a local server is reached)."""
     try:
-        return AdminCredentials(
-            username=secret.get("username"),
-            password=secret.get("password"),
-            host=secret.get("host") or db.endpoint,
-            port=int(secret.get("port") or db.port),
-            database=target.database or secret.get("dbname"),
+        return AdminCredentials.model_validate(
+            {
+                "username": secret.get("username"),
+                "password": secret.get("password"),
+                "host": secret.get("host") or db.endpoint,
+                "port": int(secret.get("port") or db.port),
+                "database": target.database or secret.get("dbname"),
+            }
         )
     except (ValidationError, TypeError, ValueError):
         raise AdminCredentialsError(

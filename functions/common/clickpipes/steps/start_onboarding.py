@@ -7,10 +7,9 @@ import re
 import uuid
 from typing import Final
 
-from pydantic import BaseModel
-
 from clickpipes.errors import OnboardingInProgressError, OnboardingNotFoundError
 from clickpipes.models import ExecutionView, OnboardingInput
+from clickpipes.models.base import Base
 from clickpipes.settings import ResolveSettings
 from clickpipes.steps.ports import Guard, StateMachine
 from clickpipes.steps.shared import check_request, hold_db
@@ -45,7 +44,7 @@ def start_execution(
     guard: Guard,
     identifier: str,
     key: str,
-    request: BaseModel,
+    request: Base,
     *,
     dedupe_key: str | None,
     what: str,
