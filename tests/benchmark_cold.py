@@ -21,24 +21,25 @@ DB_LAYER = ROOT / "functions" / "db"
 PYTHON = getattr(sys, "_base_executable", sys.executable)  # the venv's python3.13 itself: it has pip
 
 # (what, untimed setup, timed statement): each on top of a bare `import boto3`
-MODEL = "from pydantic import BaseModel, Field"  # what any model or settings class needs of pydantic
+MODEL = "import msgspec"  # what any model or settings class needs (clickpipes.models.base)
 PARTS = (
     ("Powertools Logger", "", "from aws_lambda_powertools import Logger; Logger(service='s')"),
     ("Powertools Metrics", "", "from aws_lambda_powertools import Metrics; Metrics(namespace='n')"),
     ("Powertools Tracer (aws_xray_sdk)", "", "from aws_lambda_powertools import Tracer; Tracer()"),
-    ("pydantic (BaseModel, Field)", "", MODEL),
+    ("msgspec (the models' base)", "", MODEL),
     (
-        "a step's floor: pydantic, Logger, Metrics",
+        "a step's floor: msgspec, Logger, Metrics",
         "",
         f"{MODEL}; from aws_lambda_powertools import Logger, Metrics; Logger(service='s'); Metrics(namespace='n')",
     ),
+    ("clickpipes.models.base", MODEL, "import clickpipes.models.base"),
     ("clickpipes.models (names only: lazy)", MODEL, "import clickpipes.models"),
     (
         "clickpipes.models input+steps+records",
         MODEL,
         "import clickpipes.models.input, clickpipes.models.steps, clickpipes.models.records",
     ),
-    ("clickpipes.settings (classes, unbuilt)", MODEL, "import clickpipes.settings"),
+    ("clickpipes.settings", MODEL, "import clickpipes.settings"),
     ("clickpipes.observability", "", "import clickpipes.observability"),
     ("clickpipes.clickhouse_api", f"{MODEL}; import clickpipes.settings", "import clickpipes.clickhouse_api"),
     ("clickpipes_db gateways (no driver)", MODEL, "import clickpipes_db.gateway, clickpipes_db.offboard_gateway"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from clickpipes.audit_models import DbInspection
 from clickpipes.errors import ClickHouseApiError
 from clickpipes.fleet_models import DbListing
@@ -22,6 +23,15 @@ from clickpipes.models import (
 )
 from clickpipes.rules import DbKind, EngineFamily, ParameterInfo
 from clickpipes.seal import Seals
+
+
+def forged[M](model: M, **changes: Any) -> M:
+    """A copy of ``model`` holding values its own checks refuse (a model is checked whenever it is made): to prove
+    that a step checks again what it acts on, as a model with a bug in its checks would not."""
+    copy = msgspec.structs.replace(model)  # type: ignore[type-var]
+    for name, value in changes.items():
+        msgspec.structs.force_setattr(copy, name, value)
+    return copy
 
 
 def description_of(target: Target, **changes: Any) -> DbDescription:

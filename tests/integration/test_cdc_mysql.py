@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from clickpipes.errors import DbPrivilegeError, InvalidInputError
 from clickpipes.models import AdminCredentials, CdcDbRequest
+from clickpipes.models.base import SecretStr
 from clickpipes_db.gateway import DatabaseGateway
-from pydantic import SecretStr
 
 from tests.dbs.pytest_plugin import unique_name
 from tests.dbs.servers import (

@@ -16,10 +16,10 @@ import pytest
 from clickpipes import rules
 from clickpipes.errors import DbConnectionError, DbPrivilegeError, InvalidInputError, TransientError
 from clickpipes.models import AdminCredentials, CdcDbRequest, CdcDbResult
+from clickpipes.models.base import SecretStr
 from clickpipes_db import pg_catalog, trust
 from clickpipes_db.gateway import DatabaseGateway
 from psycopg import sql
-from pydantic import SecretStr
 
 from tests.dbs.pytest_plugin import unique_name
 from tests.dbs.servers import (

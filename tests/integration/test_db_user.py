@@ -24,11 +24,11 @@ from clickpipes.errors import (
     InvalidInputError,
 )
 from clickpipes.models import AdminCredentials
+from clickpipes.models.base import SecretStr
 from clickpipes.settings import DbSettings
 from clickpipes_db.gateway import DatabaseGateway
 from moto import mock_aws
 from psycopg import sql
-from pydantic import SecretStr
 
 from tests.dbs.pytest_plugin import unique_name
 from tests.dbs.servers import (

@@ -13,11 +13,11 @@ import psycopg
 import pymysql
 import pytest
 from clickpipes.models import AdminCredentials, CdcDbRequest
+from clickpipes.models.base import SecretStr
 from clickpipes.offboarding_models import DbOffboardRequest
 from clickpipes.settings import DbSettings
 from clickpipes_db.offboard_gateway import OffboardDatabaseGateway
 from psycopg import sql
-from pydantic import SecretStr
 
 from tests.dbs.pytest_plugin import unique_name
 from tests.dbs.servers import (

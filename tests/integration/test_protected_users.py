@@ -12,12 +12,12 @@ import pymysql
 import pytest
 from clickpipes.errors import ExistingUserError, ProtectedUserError
 from clickpipes.models import AdminCredentials, DbUserResult
+from clickpipes.models.base import SecretStr
 from clickpipes.settings import DbSettings
 from clickpipes_db import mysql, postgres, trust
 from clickpipes_db.gateway import DatabaseGateway
 from clickpipes_db.tls import Tls
 from psycopg import sql
-from pydantic import SecretStr
 
 from tests.dbs.pytest_plugin import unique_name
 from tests.dbs.servers import (

@@ -141,7 +141,7 @@ def test_reboot_reboots_the_instance_or_every_cluster_member(
     ("engine", "hours", "message"),
     [
         ("mysql", 169, "between 1 and 168"),
-        ("aurora-mysql", 2161, "less than or equal to 2160"),
+        ("aurora-mysql", 2161, "Expected `int` <= 2160"),
         ("postgres", 24, "MySQL"),
     ],
 )

@@ -3,7 +3,7 @@ handler, in Lambda's environment before the first invocation, loads none of the 
 
 - ``aws_xray_sdk``: only a traced invocation loads it (``observability.LazyTracer``);
 - the DB drivers: none at import; an invocation loads only its engine's (``clickpipes_db.drivers``);
-- pydantic models: built when first used (``defer_build``), so importing a handler builds none;
+- pydantic: none (the models are msgspec Structs: ``clickpipes.models.base``);
 - Powertools' event handler and data classes: the API's only.
 """
 
@@ -23,7 +23,7 @@ from tests.harness.template import load_template
 ROOT = Path(__file__).resolve().parents[2]
 APP = load_template(ROOT / "template.yaml")
 APP_DB_LAYER = ROOT / "functions" / "db"
-HEAVY = ("aws_xray_sdk", "psycopg", "pymysql", "aws_lambda_powertools.event_handler")
+HEAVY = ("aws_xray_sdk", "psycopg", "pymysql", "pydantic", "pydantic_core", "aws_lambda_powertools.event_handler")
 API_ONLY = ("aws_lambda_powertools.event_handler",)
 # the other workflows' models: the onboarding's steps write their tags from clickpipes.record_tags, and the ports
 # import models for annotations only
@@ -34,16 +34,7 @@ ONBOARDING = sorted(
 
 REPORT = """
 import json, sys
-from pydantic import BaseModel
-
-def subclasses(cls):
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from subclasses(sub)
-
-built = sorted({f"{m.__module__}.{m.__qualname__}" for m in subclasses(BaseModel)
-                if m.__module__.startswith("clickpipes") and m.__pydantic_complete__})
-print(json.dumps({"modules": sorted(sys.modules), "built": built}))
+print(json.dumps({"modules": sorted(sys.modules)}))
 """
 
 
@@ -69,8 +60,6 @@ def test_importing_a_handler_loads_only_what_it_uses(function: str) -> None:
     allowed = API_ONLY if function == "ApiFunction" else ()
     heavy = [name for name in loaded["modules"] if name.split(".")[0] in HEAVY or name.startswith(HEAVY)]
     assert [name for name in heavy if not name.startswith(allowed)] == []
-    if function != "ApiFunction":  # the API's resolver builds its routes' models (validation): its own cost
-        assert loaded["built"] == []
     if function in ONBOARDING:
         assert [name for name in loaded["modules"] if name in OTHER_WORKFLOWS] == []
 
@@ -97,8 +86,8 @@ try:
         pass
 except DbConnectionError as exc:
     error = type(exc).__name__
-print(json.dumps({{"modules": sorted(m for m in sys.modules if m.split(".")[0] in ("psycopg", "pymysql")),
-                  "built": [], "error": error}}))
+drivers = sorted(m for m in sys.modules if m.split(".")[0] in ("psycopg", "pymysql"))
+print(json.dumps({{"modules": drivers, "error": error}}))
 """
 
 
@@ -127,7 +116,7 @@ class Context:
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
 
 result = [handler({"n": n}, Context()) for n in (1, 2)]
-print(json.dumps({"modules": ["aws_xray_sdk"] if "aws_xray_sdk" in sys.modules else [], "built": [],
+print(json.dumps({"modules": ["aws_xray_sdk"] if "aws_xray_sdk" in sys.modules else [],
                   "result": result, "traced": tracer.enabled()}))
 """
 TRACE_ID = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
@@ -135,7 +124,7 @@ TRACE_ID = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sam
 
 def test_an_invocation_without_a_trace_loads_no_xray() -> None:
     out = run(TRACED, [ROOT / "functions" / "common"])
-    assert out == {"modules": [], "built": [], "result": [{"seen": 1}, {"seen": 2}], "traced": False}
+    assert out == {"modules": [], "result": [{"seen": 1}, {"seen": 2}], "traced": False}
 
 
 @pytest.mark.parametrize("disabled", [False, True])

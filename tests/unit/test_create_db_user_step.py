@@ -9,7 +9,7 @@ from clickpipes.errors import AdminCredentialsError, ConfigurationError, DbConne
 from clickpipes.models import AdminCredentials, Target
 from clickpipes.steps.create_db_user import create_db_user as create_step
 
-from tests.fakes import FakeDatabase, FakeRds, FakeSecrets, description_of
+from tests.fakes import FakeDatabase, FakeRds, FakeSecrets, description_of, forged
 from tests.unit.conftest import FakeContext, load_event
 
 TARGET = Target(**load_event("create_db_user.json")["target"])
@@ -90,6 +90,6 @@ def test_hostile_user_in_target_is_refused_before_any_secret_is_read() -> None:
         def get_json(self, arn: str) -> dict[str, Any]:
             raise AssertionError("secret read before the user name was checked")
 
-    hostile = TARGET.model_copy(update={"db_user": 'x"; DROP ROLE rdsadmin; --'})
+    hostile = forged(TARGET, db_user='x"; DROP ROLE rdsadmin; --')
     with pytest.raises(InvalidInputError, match="db_user"):
         create_step(hostile, rds=RDS, secrets=NoSecrets(), database=FakeDatabase())

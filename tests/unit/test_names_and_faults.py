@@ -8,10 +8,10 @@ import pytest
 from clickpipes import names, rules
 from clickpipes.errors import DbPrivilegeError, TransientError
 from clickpipes.models import OnboardingRequest, Target
+from clickpipes.models.base import Base
 from clickpipes_db import cdc_mysql, cdc_postgres
 from clickpipes_db.faults import mysql_faults, postgres_faults
 from psycopg import errors
-from pydantic import BaseModel
 
 
 def test_every_module_uses_the_one_pattern() -> None:
@@ -73,10 +73,8 @@ def test_every_step_result_says_changes() -> None:
     """What a step did (or, with plan_only, would do) is ``changes`` in every result: no ``actions``."""
     from clickpipes.models import steps
 
-    results: list[type[BaseModel]] = [
-        m
-        for name, m in vars(steps).items()
-        if name.endswith("Result") and isinstance(m, type) and issubclass(m, BaseModel)
+    results: list[type[Base]] = [
+        m for name, m in vars(steps).items() if name.endswith("Result") and isinstance(m, type) and issubclass(m, Base)
     ]
     assert {"DbUserResult", "CdcDbResult", "IamRoleResult"} <= {m.__name__ for m in results}
     for model in results:

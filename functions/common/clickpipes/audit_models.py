@@ -10,7 +10,7 @@ from clickpipes.models.base import Meta, field
 from clickpipes.rules import DbKind
 
 
-class AuditInput(Model, kw_only=True):
+class AuditInput(Model, frozen=True, kw_only=True):
     """The execution input (the API's body): which DBs, where, and whether to repair. ``accounts`` and ``regions``
     narrow where the DBs are listed (default: this account and MemberAccounts, x AuditRegions); a DB ARN in
     ``db_identifiers`` names its own account and region."""
@@ -29,11 +29,11 @@ class AuditInput(Model, kw_only=True):
     delete_orphans: bool = False
 
 
-class ResolveAuditRequest(Model, kw_only=True):
+class ResolveAuditRequest(Model, frozen=True, kw_only=True):
     request: dict[str, Any]
 
 
-class AuditItem(Model, kw_only=True):
+class AuditItem(Model, frozen=True, kw_only=True):
     """One DB to audit: as the tags or the input name it, where it is, and the role this tool made for it."""
 
     db_identifier: str
@@ -43,13 +43,13 @@ class AuditItem(Model, kw_only=True):
     role_name: str | None = None
 
 
-class AuditPlan(Model, kw_only=True):
+class AuditPlan(Model, frozen=True, kw_only=True):
     items: list[AuditItem]
     repair: bool
     delete_orphans: bool
 
 
-class DbAudit(Model, kw_only=True):
+class DbAudit(Model, frozen=True, kw_only=True):
     db_identifier: str
     account: Annotated[str, Meta(pattern=r"^[0-9]{12}$")]  # the DB's (its item's): where the later steps act
     region: Annotated[str, Meta(min_length=1)]
@@ -68,17 +68,17 @@ class DbAudit(Model, kw_only=True):
     cause: str | None = None
 
 
-class DbInspection(Model, kw_only=True):
+class DbInspection(Model, frozen=True, kw_only=True):
     """What the audit reads on the server beyond the onboarding's plan (``clickpipes_db.audit_gateway``)."""
 
     inactive_slots: list[tuple[str, int]] = field(default_factory=list)  # PostgreSQL: (slot, bytes of WAL held)
 
 
-class AuditDatabaseRequest(Model, kw_only=True):
+class AuditDatabaseRequest(Model, frozen=True, kw_only=True):
     item: AuditItem
 
 
-class DbAuditRequest(Model, kw_only=True):
+class DbAuditRequest(Model, frozen=True, kw_only=True):
     """AuditDbObjects' and RepairDatabase's event: one DB's audit so far (and, for the repair, the options)."""
 
     audit: DbAudit
@@ -87,13 +87,13 @@ class DbAuditRequest(Model, kw_only=True):
     audit_execution: str = ""  # the audit execution's name: a repair starts at most one onboarding per audit and DB
 
 
-class SummarizeAuditRequest(Model, kw_only=True):
+class SummarizeAuditRequest(Model, frozen=True, kw_only=True):
     databases: list[DbAudit]
     repair: bool = False
     audit_execution: str = ""
 
 
-class AuditOutput(Model, kw_only=True):
+class AuditOutput(Model, frozen=True, kw_only=True):
     databases: list[DbAudit]
     drifted: int
     gone: int

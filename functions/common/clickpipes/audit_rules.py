@@ -40,7 +40,7 @@ PRINCIPAL_TAG: Final = rules.PRINCIPAL_TAG
 DRIFT_TAG: Final = rules.DRIFT_TAG
 
 
-class Finding(Model, kw_only=True):
+class Finding(Model, frozen=True, kw_only=True):
     check: str
     expected: str
     actual: str

@@ -3,7 +3,7 @@ the DBs it onboards (one child onboarding each), and its summary."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 
@@ -16,25 +16,32 @@ STATUS = Literal["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "NOT_STARTED", "
 
 # Every onboarding field but db_identifier, as OnboardingRequest declares it (its constraints and defaults):
 # a field added to the onboarding is a fleet default too.
-OnboardingDefaults: Any = msgspec.defstruct(
-    "OnboardingDefaults",
-    [
-        (info.name, info.type, field(default=info.default, default_factory=info.default_factory))
-        for info in msgspec.structs.fields(OnboardingRequest)
-        if info.name != "db_identifier"
-    ],
-    bases=(Model,),
-    kw_only=True,
-    module=__name__,
-)
+if TYPE_CHECKING:
+
+    class OnboardingDefaults(Model, frozen=True, kw_only=True):
+        """For the type checker: the fields are made at import, from OnboardingRequest's."""
+
+else:
+    OnboardingDefaults = msgspec.defstruct(
+        "OnboardingDefaults",
+        [
+            (info.name, info.type, field(default=info.default, default_factory=info.default_factory))
+            for info in msgspec.structs.fields(OnboardingRequest)
+            if info.name != "db_identifier"
+        ],
+        bases=(Model,),
+        frozen=True,
+        kw_only=True,
+        module=__name__,
+    )
 
 
-class FleetTag(Model, kw_only=True):
+class FleetTag(Model, frozen=True, kw_only=True):
     key: Annotated[str, Meta(min_length=1, max_length=128)]
     value: Annotated[str, Meta(max_length=256)]
 
 
-class FleetRequest(OnboardingDefaults, kw_only=True):  # a class built from OnboardingRequest
+class FleetRequest(OnboardingDefaults, frozen=True, kw_only=True):  # a class built from OnboardingRequest
     """What a user asks for (the API's body): which DBs (``db_identifiers``, or ``tag``, narrowed by ``engines``,
     ``regions``, ``accounts``), how many at once, how many failures to tolerate, and the onboarding fields."""
 
@@ -49,29 +56,29 @@ class FleetRequest(OnboardingDefaults, kw_only=True):  # a class built from Onbo
     max_concurrency: Annotated[int, Meta(ge=1, le=1000)] | None = None
     tolerated_failure_percentage: Annotated[float, Meta(ge=0, le=100)] | None = None
 
-    def check(self) -> None:
-        super().check()
+    def model_check(self) -> None:
+        super().model_check()
         if (self.db_identifiers is None) == (self.tag is None):
             raise ValueError("name the DBs with exactly one of db_identifiers or tag {key, value}")
 
     def defaults(self) -> dict[str, Any]:
         """The onboarding fields the user set, for every DB's child onboarding."""
-        onboarding = OnboardingDefaults.model_fields()
+        onboarding = OnboardingDefaults.model_fields
         return {name: value for name, value in self.model_dump(exclude_unset=True).items() if name in onboarding}
 
 
-class FleetInput(FleetRequest, kw_only=True):
+class FleetInput(FleetRequest, frozen=True, kw_only=True):
     """The execution input: the request, and who asked (the API: the caller's IAM ARN)."""
 
     requested_by: Annotated[str, Meta(min_length=1, max_length=2048)] | None = None
 
 
-class ResolveFleetRequest(Model, kw_only=True):
+class ResolveFleetRequest(Model, frozen=True, kw_only=True):
     request: dict[str, Any]
     fleet_execution: Annotated[str, Meta(min_length=1, max_length=80)]  # names the children (``child_name``)
 
 
-class DbListing(Model, kw_only=True):
+class DbListing(Model, frozen=True, kw_only=True):
     """One DB as DescribeDBInstances/DescribeDBClusters list it (cluster members are their cluster's)."""
 
     kind: DbKind
@@ -81,7 +88,7 @@ class DbListing(Model, kw_only=True):
     tags: dict[str, str]
 
 
-class FleetItem(Model, kw_only=True):
+class FleetItem(Model, frozen=True, kw_only=True):
     """One DB of the fleet and the name of its child onboarding (``<db identifier>--<12 hex>``, GET /onboardings);
     the child's db_identifier is the DB's ARN (its kind, account and region said)."""
 
@@ -92,7 +99,7 @@ class FleetItem(Model, kw_only=True):
     execution_name: str
 
 
-class FleetPlan(Model, kw_only=True):
+class FleetPlan(Model, frozen=True, kw_only=True):
     items: list[FleetItem]
     defaults: dict[str, Any]
     max_concurrency: int
@@ -101,7 +108,7 @@ class FleetPlan(Model, kw_only=True):
     warnings: list[str] = field(default_factory=list)
 
 
-class FleetDbResult(Model, kw_only=True):
+class FleetDbResult(Model, frozen=True, kw_only=True):
     db_identifier: str
     arn: str | None = None  # the DB's (its account and region: one identifier may be in several)
     execution_name: str
@@ -113,7 +120,7 @@ class FleetDbResult(Model, kw_only=True):
     cause: str | None = None
 
 
-class SummarizeFleetRequest(Model, kw_only=True):
+class SummarizeFleetRequest(Model, frozen=True, kw_only=True):
     items: list[FleetItem]
     results: list[dict[str, Any] | None] | None  # the Map's output (None where an iteration failed)
     error: dict[str, Any] | None = None  # the Map's error when it failed (more failures than tolerated)
@@ -121,7 +128,7 @@ class SummarizeFleetRequest(Model, kw_only=True):
     warnings: list[str] = field(default_factory=list)
 
 
-class FleetOutput(Model, kw_only=True):
+class FleetOutput(Model, frozen=True, kw_only=True):
     databases: list[FleetDbResult]
     total: int
     succeeded: int

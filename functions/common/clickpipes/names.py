@@ -2,7 +2,7 @@
 SQL quoting (``clickpipes_db.cdc_postgres``, ``clickpipes_db.cdc_mysql``) use these patterns.
 
 Each is a bare regular expression (no anchors): ``compiled(X).fullmatch(name)`` in code, ``anchored(X)``
-in a pydantic ``Field(pattern=...)``."""
+in a model's ``Meta(pattern=...)``."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ DB_IDENTIFIER: Final = r"[a-z](?:-?[a-z0-9])*"
 
 
 def anchored(pattern: str) -> str:
-    """For pydantic's ``Field(pattern=...)``, which searches: the whole value must match."""
+    """For msgspec's ``Meta(pattern=...)``, which searches: the whole value must match."""
     return f"^{pattern}$"
 
 

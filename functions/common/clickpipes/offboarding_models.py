@@ -18,7 +18,7 @@ from clickpipes.models import (
 from clickpipes.models.base import Meta, field
 
 
-class OffboardingRequest(Model, kw_only=True):
+class OffboardingRequest(Model, frozen=True, kw_only=True):
     """What a user asks for (the API's body): the execution input but the requester, which the trigger sets."""
 
     db_identifier: Annotated[str, Meta(min_length=1, max_length=2048)]
@@ -32,17 +32,17 @@ class OffboardingRequest(Model, kw_only=True):
     publication: SchemaName | None = None
 
 
-class OffboardingInput(OffboardingRequest, kw_only=True):
+class OffboardingInput(OffboardingRequest, frozen=True, kw_only=True):
     requested_by: Annotated[str, Meta(min_length=1, max_length=2048)] | None = None
 
 
-class ResolveOffboardingRequest(Model, kw_only=True):
+class ResolveOffboardingRequest(Model, frozen=True, kw_only=True):
     request: dict[str, Any]
     execution_arn: str
     state_machine_arn: str
 
 
-class OffboardTarget(DbFacts, kw_only=True):
+class OffboardTarget(DbFacts, frozen=True, kw_only=True):
     """The DB to offboard as RDS describes it, and what the onboarding recorded on its tags. No secret."""
 
     workflow: ClassVar[str] = "offboarding"
@@ -57,17 +57,17 @@ class OffboardTarget(DbFacts, kw_only=True):
     requested_by: str | None = None
 
 
-class OffboardTargetRequest(Model, kw_only=True):
+class OffboardTargetRequest(Model, frozen=True, kw_only=True):
     target: OffboardTarget
 
 
-class RoleDeletionResult(StepResult, kw_only=True):
+class RoleDeletionResult(StepResult, frozen=True, kw_only=True):
     role_name: str
     role_arn: str | None = None
     deleted: bool = False
 
 
-class DbOffboardRequest(Model, kw_only=True):
+class DbOffboardRequest(Model, frozen=True, kw_only=True):
     """What the DB step must make true (see ``clickpipes_db.offboard_postgres`` / ``offboard_mysql``)."""
 
     user: str
@@ -78,7 +78,7 @@ class DbOffboardRequest(Model, kw_only=True):
     restore_binlog_retention: str | None = None
 
 
-class DbOffboardResult(Model, kw_only=True):
+class DbOffboardResult(Model, frozen=True, kw_only=True):
     changes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     user: str = "absent"  # "dropped", "disabled", "absent", "foreign"
@@ -86,18 +86,18 @@ class DbOffboardResult(Model, kw_only=True):
     binlog_retention_restored: bool = False
 
 
-class RevertSettingsResult(StepResult, kw_only=True):
+class RevertSettingsResult(StepResult, frozen=True, kw_only=True):
     untag: list[str] = field(default_factory=list)  # the record tags whose change was undone
 
 
-class RecordOffboardingRequest(Model, kw_only=True):
+class RecordOffboardingRequest(Model, frozen=True, kw_only=True):
     target: OffboardTarget
     role: RoleDeletionResult
     db: DbOffboardResult
     settings: RevertSettingsResult
 
 
-class OffboardingOutput(Model, kw_only=True):
+class OffboardingOutput(Model, frozen=True, kw_only=True):
     db_identifier: str
     changes: list[str]
     warnings: list[str]

@@ -31,8 +31,9 @@ class Settings(Base, frozen=True, kw_only=True):
         try:
             return convert(env, cls, strict=False)
         except ValidationError as exc:
+            problem = problems(exc).removeprefix("input: ")  # a class's check names its variable itself
             raise ConfigurationError(
-                f"The function's configuration is invalid ({problems(exc)}): check the stack parameters."
+                f"The function's configuration is invalid ({problem}): check the stack parameters."
             ) from None
 
 
@@ -49,10 +50,12 @@ class AccountSettings(Settings, frozen=True, kw_only=True):
     )
     member_accounts: tuple[str, ...] = field(name="MEMBER_ACCOUNTS", default=())
 
-    def check(self) -> None:
+    def model_check(self) -> None:
         bad = [a for a in self.member_accounts if not trust.ACCOUNT_PATTERN.fullmatch(a)]
         if bad:
-            raise ValueError(f"MemberAccounts entries {', '.join(bad)} are not 12-digit AWS account IDs")
+            raise ValueError(
+                f"MEMBER_ACCOUNTS: MemberAccounts entries {', '.join(bad)} are not 12-digit AWS account IDs"
+            )
 
     def is_home(self, account: str) -> bool:
         """The stack's own account (without HOME_ACCOUNT: any account that is not a member)."""
@@ -88,10 +91,13 @@ class PrincipalSettings(AccountSettings, frozen=True, kw_only=True):
     default_clickhouse_role_arn: str = field(name="CLICKHOUSE_ROLE_ARN", default="")
     allowed_principals: tuple[str, ...] = field(name="ALLOWED_CLICKHOUSE_PRINCIPALS", default=())
 
-    def check(self) -> None:
-        super().check()
-        for entry in self.allowed_principals:
-            trust.check_allowlist_entry(entry)
+    def model_check(self) -> None:
+        super().model_check()
+        try:
+            for entry in self.allowed_principals:
+                trust.check_allowlist_entry(entry)
+        except ValueError as exc:
+            raise ValueError(f"ALLOWED_CLICKHOUSE_PRINCIPALS: {exc}") from None
 
 
 class ResolveSettings(PrincipalSettings, frozen=True, kw_only=True):
@@ -130,11 +136,11 @@ class AuditResolveSettings(ResolveSettings, frozen=True, kw_only=True):
 
     audit_regions: tuple[str, ...] = field(name="AUDIT_REGIONS", default=())
 
-    def check(self) -> None:
-        super().check()
+    def model_check(self) -> None:
+        super().model_check()
         bad = [r for r in self.audit_regions if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-[0-9]", r)]
         if bad:
-            raise ValueError(f"AuditRegions entries {', '.join(bad)} are not AWS regions")
+            raise ValueError(f"AUDIT_REGIONS: AuditRegions entries {', '.join(bad)} are not AWS regions")
 
     def served_accounts(self) -> list[str]:
         """This account, then every member account (with MemberRoleName set)."""

@@ -1,4 +1,4 @@
-"""Pydantic models of the workflow's data, by seam: ``input`` (the execution input), ``steps`` (each step's
+"""The models of the workflow's data, by seam: ``input`` (the execution input), ``steps`` (each step's
 request and result, the execution's output), ``records`` (what the gateways read from AWS), ``events``
 (the tag trigger's EventBridge event), on ``base`` (``Model``, field types, ``parse``).
 

@@ -7,19 +7,21 @@ names a reader knows from pydantic are kept (``model_validate``, ``model_dump``,
 ``SecretStr``), with pydantic's meaning, so the call sites read as they did:
 
 - a model is validated when it is made, whichever way: ``parse``/``model_validate`` (from data), the constructor
-  and ``model_copy`` (from Python values) all check every constraint and the model's own ``check``, and convert
+  and ``model_copy`` (from Python values) all check every constraint and the model's own ``model_check``, and convert
   as pydantic did (a str given for a ``SecretStr``, a list for a tuple);
 - ``model_dump(mode="json")`` gives JSON values (a ``SecretStr`` as ``**********``); ``exclude_unset`` leaves out
   the fields that hold their default."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 import msgspec
+import msgspec.json
 from msgspec import Meta, Struct, ValidationError
 
 from clickpipes import names
@@ -98,7 +100,7 @@ def convert[T](data: object, kind: type[T], *, strict: bool = True) -> T:
 class Base(Struct, frozen=True, kw_only=True):
     """What models and settings share: checked when made, pydantic's names for the usual operations."""
 
-    def check(self) -> None:
+    def model_check(self) -> None:
         """A model's rules across its fields (raise ValueError): run whenever it is made."""
 
     def __post_init__(self) -> None:
@@ -109,15 +111,18 @@ class Base(Struct, frozen=True, kw_only=True):
             checked = convert(data, type(self))
             for name in self.__struct_fields__:
                 msgspec.structs.force_setattr(self, name, getattr(checked, name))
-        self.check()
+        self.model_check()
 
     @classmethod
     def model_validate(cls, data: object) -> Self:
         return convert(data, cls)
 
     @classmethod
-    def model_fields(cls) -> dict[str, msgspec.structs.FieldInfo]:
-        return {info.name: info for info in msgspec.structs.fields(cls)}
+    def model_validate_json(cls, text: str | bytes) -> Self:
+        with _converting():
+            return msgspec.json.decode(text, type=cls, dec_hook=_decode)
+
+    model_fields: ClassVar[_Fields]  # set below: the class's fields by name, as pydantic's model_fields
 
     def model_dump(self, *, mode: Literal["python", "json"] = "python", exclude_unset: bool = False) -> dict[str, Any]:
         """The model as a dict of JSON values (both modes: pydantic's python mode kept nested models as dicts too).
@@ -127,12 +132,31 @@ class Base(Struct, frozen=True, kw_only=True):
             return dumped
         return {
             name: dumped[name]
-            for name, info in self.model_fields().items()
+            for name, info in self.model_fields.items()
             if name in dumped and not _holds_default(info, getattr(self, info.name))
         }
 
+    def model_dump_json(self) -> str:
+        return msgspec.json.encode(self, enc_hook=_encode).decode()
+
     def model_copy(self, *, update: dict[str, Any] | None = None) -> Self:
         return msgspec.structs.replace(self, **(update or {}))
+
+    @classmethod
+    def model_json_schema(cls) -> dict[str, Any]:
+        """The class's JSON Schema, the models it uses in ``$defs``."""
+        _, defs = msgspec.json.schema_components([cls], ref_template="#/$defs/{name}")
+        return dict(defs[cls.__name__]) | {"$defs": defs}
+
+
+class _Fields:
+    """``Model.model_fields``: ``{name: msgspec FieldInfo}`` of the class it is read on."""
+
+    def __get__(self, instance: object, owner: type[Struct]) -> dict[str, msgspec.structs.FieldInfo]:
+        return {info.name: info for info in msgspec.structs.fields(owner)}
+
+
+Base.model_fields = _Fields()
 
 
 def _holds_default(info: msgspec.structs.FieldInfo, value: object) -> bool:
@@ -150,11 +174,21 @@ class Lenient(Base, frozen=True, kw_only=True):
     """A model of what another service sends (an EventBridge event, a Catch's error): unknown fields ignored."""
 
 
+_ABOUT_A_FIELD = (
+    (re.compile(r"Object missing required field `(.+)`"), "Field required"),
+    (re.compile(r"Object contains unknown field `(.+)`"), "Extra inputs are not permitted"),
+)
+
+
 def problems(exc: ValidationError) -> str:
-    """``msgspec``'s ``Expected `int`, got `str` - at `$.target.port``` as ``target.port: Expected `int`...``."""
+    """msgspec's ``Expected `int`, got `str` - at `$.target.port``` as ``target.port: Expected `int`, got `str```;
+    a missing or unknown field is named in the path (``target.port: Field required``)."""
     message, _, where = str(exc).partition(" - at `")
-    path = where.rstrip("`").removeprefix("$").lstrip(".") or "input"
-    return f"{path}: {message}"
+    path = where.rstrip("`").removeprefix("$").lstrip(".")
+    for pattern, said in _ABOUT_A_FIELD:
+        if match := pattern.fullmatch(message):
+            path, message = ".".join(filter(None, (path, match[1]))), said
+    return f"{path or 'input'}: {message}"
 
 
 def parse[M: Base](model: type[M], event: object) -> M:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from clickpipes.models.base import Lenient, Model
 
 
-class TagEvent(Lenient, kw_only=True):
+class TagEvent(Lenient, frozen=True, kw_only=True):
     """An EventBridge event from either tag rule: CloudTrail AddTagsToResource, or aws.tag Tag Change."""
 
     id: str
@@ -26,7 +26,7 @@ class TagEvent(Lenient, kw_only=True):
         return name if isinstance(name, str) else None
 
 
-class TagTriggerResult(Model, kw_only=True):
+class TagTriggerResult(Model, frozen=True, kw_only=True):
     db_arn: str | None
     started: str | None
     reason: str

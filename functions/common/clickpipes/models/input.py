@@ -19,7 +19,7 @@ from clickpipes.models.base import (
 ServiceId = Annotated[str, Meta(pattern=r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")]
 
 
-class ClickPipeRequest(Model, kw_only=True):
+class ClickPipeRequest(Model, frozen=True, kw_only=True):
     """``clickpipe``: the ClickPipe CreateClickPipe creates at the end of the onboarding (ClickHouse Cloud API)."""
 
     name: Annotated[str, Meta(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$")]
@@ -28,7 +28,7 @@ class ClickPipeRequest(Model, kw_only=True):
     tables: Annotated[list[TableName], Meta(min_length=1, max_length=1000)] | None = None
 
 
-class OnboardingRequest(Model, kw_only=True):
+class OnboardingRequest(Model, frozen=True, kw_only=True):
     """What a user asks for (the API's body): the execution input but the requester, which the trigger sets."""
 
     db_identifier: Annotated[str, Meta(min_length=1, max_length=2048)]
@@ -52,21 +52,21 @@ class OnboardingRequest(Model, kw_only=True):
     # opt-in: create the ClickPipe at the end (needs the stack's ClickHouse Cloud API settings)
     clickpipe: ClickPipeRequest | None = None
 
-    def check(self) -> None:
+    def model_check(self) -> None:
         if self.clickhouse_role_arn and self.clickhouse_service_id:
             raise ValueError("give clickhouse_role_arn or clickhouse_service_id, not both")
         if self.clickpipe is not None and not self.clickhouse_service_id:
             raise ValueError("clickpipe needs clickhouse_service_id (the ClickHouse Cloud service to create it in)")
 
 
-class OnboardingInput(OnboardingRequest, kw_only=True):
+class OnboardingInput(OnboardingRequest, frozen=True, kw_only=True):
     """The execution input: the request, and who asked (API: the caller's IAM ARN; tag: the CloudTrail event's
     userIdentity.arn; a direct StartExecution: whatever its caller, trusted by IAM to start executions, says)."""
 
     requested_by: Annotated[str, Meta(min_length=1, max_length=2048)] | None = None
 
 
-class ResolveTargetRequest(Model, kw_only=True):
+class ResolveTargetRequest(Model, frozen=True, kw_only=True):
     """ResolveTarget's event: the execution input, and which execution this is (for the one-at-a-time guard)."""
 
     request: dict[str, Any]

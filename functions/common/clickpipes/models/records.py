@@ -9,7 +9,7 @@ from clickpipes.models.base import Meta, Model, SecretStr
 from clickpipes.rules import DbKind
 
 
-class DbDescription(Model, kw_only=True):
+class DbDescription(Model, frozen=True, kw_only=True):
     """What RDS says about one DB instance or cluster (see ``clickpipes.aws.rds``)."""
 
     kind: DbKind
@@ -37,7 +37,7 @@ class DbDescription(Model, kw_only=True):
     tags: dict[str, str] | None = None  # the describe's TagList (None: it had none; ask ListTagsForResource)
 
 
-class RoleInfo(Model, kw_only=True):
+class RoleInfo(Model, frozen=True, kw_only=True):
     """What IAM says about an existing role (see ``clickpipes.aws.iam``)."""
 
     arn: str
@@ -47,7 +47,7 @@ class RoleInfo(Model, kw_only=True):
     permissions_boundary: str | None
 
 
-class AdminCredentials(Model, kw_only=True):
+class AdminCredentials(Model, frozen=True, kw_only=True):
     """Admin login read from Secrets Manager. The password is a SecretStr: it never prints."""
 
     username: Annotated[str, Meta(min_length=1)]
@@ -57,7 +57,7 @@ class AdminCredentials(Model, kw_only=True):
     database: str | None
 
 
-class ExecutionView(Model, kw_only=True):
+class ExecutionView(Model, frozen=True, kw_only=True):
     """One onboarding execution as Step Functions reports it."""
 
     name: str

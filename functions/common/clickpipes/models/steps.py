@@ -24,7 +24,7 @@ from clickpipes.models.input import ClickPipeRequest
 from clickpipes.rules import DbKind, Engine
 
 
-class CdcOptions(Model, kw_only=True):
+class CdcOptions(Model, frozen=True, kw_only=True):
     """CDC settings after defaults and engine checks (see ``steps.resolve_target``)."""
 
     enabled: bool
@@ -35,7 +35,7 @@ class CdcOptions(Model, kw_only=True):
     allow_reboot: bool
 
 
-class DbFacts(Model, kw_only=True):
+class DbFacts(Model, frozen=True, kw_only=True):
     """The DB as RDS described it when a workflow resolved it, and the login a step uses on it: what the
     onboarding's and the offboarding's targets share. Each acting step checks it against RDS again
     (``steps.shared.described``)."""
@@ -59,7 +59,7 @@ class DbFacts(Model, kw_only=True):
     workflow: ClassVar[str] = "onboarding"  # the word the shared steps' messages use
 
 
-class Target(DbFacts, kw_only=True):
+class Target(DbFacts, frozen=True, kw_only=True):
     """The resolved database: everything later steps need, and no secret."""
 
     clickhouse_role_arn: RoleArn
@@ -74,39 +74,39 @@ class Target(DbFacts, kw_only=True):
     requested_by: str | None = None
 
 
-class TargetRequest(Model, kw_only=True):
+class TargetRequest(Model, frozen=True, kw_only=True):
     target: Target
     # the DB as a former step sealed it (``clickpipes.seal``): used instead of a describe when it verifies, is
     # fresh and is of this target's DB; None: the step describes
     seal: dict[str, Any] | None = None
 
 
-class ResolvedTarget(Model, kw_only=True):
+class ResolvedTarget(Model, frozen=True, kw_only=True):
     """ResolveTarget's result: the target, and the DB as its describe saw it, sealed (None: the stack seals nothing)."""
 
     target: Target
     seal: dict[str, Any] | None = None
 
 
-class StepResult(Model, kw_only=True):
+class StepResult(Model, frozen=True, kw_only=True):
     """Every changing step reports its changes (with plan_only: the changes it would make) and warnings."""
 
     changes: list[str] = []
     warnings: list[str] = []
 
 
-class EnableIamAuthResult(StepResult, kw_only=True):
+class EnableIamAuthResult(StepResult, frozen=True, kw_only=True):
     modified: bool
 
 
-class CheckDbStatusRequest(Model, kw_only=True):
+class CheckDbStatusRequest(Model, frozen=True, kw_only=True):
     target: Target
     waited_seconds: Annotated[int, Meta(ge=0)] = 0
     max_wait_seconds: Annotated[int, Meta(ge=0)]
     instance: str | None = None  # after RebootDb: the instance just rebooted, which must be available too
 
 
-class DbStatusResult(Model, kw_only=True):
+class DbStatusResult(Model, frozen=True, kw_only=True):
     ready: bool
     status: str
     iam_auth_enabled: bool | None  # None: the poll saw the rebooted instance not back, and described nothing else
@@ -114,7 +114,7 @@ class DbStatusResult(Model, kw_only=True):
     seal: dict[str, Any] | None = None  # when ready: the DB as this poll described it, sealed (``clickpipes.seal``)
 
 
-class CdcDbRequest(Model, kw_only=True):
+class CdcDbRequest(Model, frozen=True, kw_only=True):
     """What the CDC database step must make true (see ``clickpipes_db.cdc``)."""
 
     user: str
@@ -131,7 +131,7 @@ class CdcDbRequest(Model, kw_only=True):
     pipe_tables: list[str] | None = None
 
 
-class CdcDbResult(Model, kw_only=True):
+class CdcDbResult(Model, frozen=True, kw_only=True):
     changes: list[str]  # what was done (or, with plan_only, what would be done), in order, as SQL-ish text
     warnings: list[str] = []
     iam_auth_for_replication: bool | None = None
@@ -148,7 +148,7 @@ class CdcDbResult(Model, kw_only=True):
     unpublished: list[str] = []  # those of the request's pipe_tables that are not published
 
 
-class DbUserResult(Model, kw_only=True):
+class DbUserResult(Model, frozen=True, kw_only=True):
     created: bool
     changed: bool
     changes: list[str]  # the SQL run (with plan_only: that would run)
@@ -159,7 +159,7 @@ class DbUserResult(Model, kw_only=True):
     reads: CdcDbResult | None = None
 
 
-class IamRoleResult(StepResult, kw_only=True):
+class IamRoleResult(StepResult, frozen=True, kw_only=True):
     role_name: str
     role_arn: str
     dbuser_arn: str
@@ -167,7 +167,7 @@ class IamRoleResult(StepResult, kw_only=True):
     updated: bool
 
 
-class CdcParametersResult(StepResult, kw_only=True):
+class CdcParametersResult(StepResult, frozen=True, kw_only=True):
     """The AWS side of CDC: parameter group, backups. ``reboot_required``: a static change awaits a reboot."""
 
     skipped: bool = False
@@ -175,7 +175,7 @@ class CdcParametersResult(StepResult, kw_only=True):
     pending_reboot: list[str] = []
 
 
-class RebootResult(StepResult, kw_only=True):
+class RebootResult(StepResult, frozen=True, kw_only=True):
     """RebootDb reboots one instance per call: ``current`` (now rebooting), ``rebooted`` so far (current last),
     ``remaining`` in order. The state machine waits for ``current`` to be available before the next call."""
 
@@ -184,12 +184,12 @@ class RebootResult(StepResult, kw_only=True):
     remaining: list[str] = []
 
 
-class RebootRequest(Model, kw_only=True):
+class RebootRequest(Model, frozen=True, kw_only=True):
     target: Target
     previous: RebootResult | None = None  # the last RebootDb result of this execution (None: first call)
 
 
-class RecordResultRequest(Model, kw_only=True):
+class RecordResultRequest(Model, frozen=True, kw_only=True):
     target: Target
     enable: EnableIamAuthResult
     db_user: DbUserResult
@@ -199,7 +199,7 @@ class RecordResultRequest(Model, kw_only=True):
     cdc_database: CdcDbResult | None = None
 
 
-class OnboardingOutput(Model, kw_only=True):
+class OnboardingOutput(Model, frozen=True, kw_only=True):
     """The execution output on success: what the user pastes into ClickPipes, and how it got there."""
 
     db_identifier: str
@@ -219,14 +219,14 @@ class OnboardingOutput(Model, kw_only=True):
     requested_by: str | None
 
 
-class StepError(Lenient, kw_only=True):
+class StepError(Lenient, frozen=True, kw_only=True):
     """A Step Functions error as caught by a Catch (``$states.errorOutput``)."""
 
     Error: str = "States.Runtime"
     Cause: str | None = None
 
 
-class RecordFailureRequest(Model, kw_only=True):
+class RecordFailureRequest(Model, frozen=True, kw_only=True):
     input: dict[str, Any]
     target: Target | None = None
     error: StepError
@@ -234,13 +234,13 @@ class RecordFailureRequest(Model, kw_only=True):
     result: OnboardingOutput | None = None
 
 
-class FailureOutput(Model, kw_only=True):
+class FailureOutput(Model, frozen=True, kw_only=True):
     error: str
     cause: str
     tagged: bool
 
 
-class CreateClickPipeRequest(Model, kw_only=True):
+class CreateClickPipeRequest(Model, frozen=True, kw_only=True):
     """CreateClickPipe's event: the resolved DB, the onboarding's output (RecordResult's), and what
     ConfigureCdcDatabase reported (the published tables)."""
 
@@ -249,7 +249,7 @@ class CreateClickPipeRequest(Model, kw_only=True):
     cdc_database: CdcDbResult | None = None
 
 
-class ClickPipeOutput(OnboardingOutput, kw_only=True):
+class ClickPipeOutput(OnboardingOutput, frozen=True, kw_only=True):
     """The execution output with a ClickPipe: the onboarding's, and the pipe's id and state."""
 
     clickpipe_id: str

@@ -63,8 +63,8 @@ def on_tag_event(
         return TagTriggerResult(db_arn=arn, started=None, reason=f"{ONBOARD_TAG} is not 'true' (any more)")
     try:
         from_tags = {"clickhouse_role_arn": tags.get(PRINCIPAL_TAG), "db_user": tags.get(USER_TAG)}
-        request = OnboardingInput(
-            db_identifier=arn, requested_by=requester(event), **{k: v for k, v in from_tags.items() if v}
+        request = OnboardingInput.model_validate(
+            {"db_identifier": arn, "requested_by": requester(event)} | {k: v for k, v in from_tags.items() if v}
         )
         # One tagging can arrive as a CloudTrail event and an aws.tag event, each possibly twice: the key is
         # the DB and the minute of the change, so all of them start one execution.
