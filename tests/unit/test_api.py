@@ -1,5 +1,6 @@
 """The REST API: status codes, precise 400s, 404, 409; the published OpenAPI document matches the code."""
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,16 @@ def test_non_json_body_is_415_in_the_api_shape(state_machine: str) -> None:
         "error": "InvalidInputError",
         "message": "Send the body as JSON (Content-Type: application/json).",
     }
+
+
+def test_a_base64_body_or_one_without_content_type_is_read_as_json(state_machine: str) -> None:
+    event = load_event("api_post_onboarding.json")
+    event |= {"body": base64.b64encode(event["body"].encode()).decode(), "isBase64Encoded": True}
+    assert call_api(event)[0] == 202
+    event = load_event("api_post_onboarding.json")
+    del event["headers"]["Content-Type"]
+    event["body"] = json.dumps({"db_identifier": "orders-pg-2", "clickhouse_role_arn": PRINCIPAL})
+    assert call_api(event)[0] == 202
 
 
 def test_sample_invalid_event_is_400(state_machine: str) -> None:
