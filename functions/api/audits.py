@@ -9,11 +9,8 @@ GET  /audits/{id}        status, current step, the audit's output (databases, dr
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from typing import Self
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from clickpipes.audit_models import AuditInput
 from clickpipes.aws.sfn import SfnGateway
 from clickpipes.errors import ConfigurationError
@@ -21,16 +18,17 @@ from clickpipes.models import ExecutionView
 from clickpipes.offboarding_settings import MachineSettings
 from clickpipes.settings import AuditResolveSettings
 from clickpipes.steps.start_audit import get_audit, start_audit
+from routing import Answer, Call, Reply, Router
 from views import Accepted, ExecutionStatus, accepted, problem
 
-router = Router()  # type: ignore[no-untyped-call]
+router = Router()
 
 
-class AuditAccepted(Accepted):
+class AuditAccepted(Accepted, frozen=True, kw_only=True):
     """202: the audit started."""
 
 
-class Audit(ExecutionStatus):
+class Audit(ExecutionStatus, frozen=True, kw_only=True):
     """An audit's status, current step, output (``databases``, ``drifted``, ``gone``, ``repaired``) or error;
     ``db_identifiers`` as requested (null: every onboarded DB)."""
 
@@ -51,25 +49,23 @@ def _machine() -> SfnGateway:
 @router.post(
     "/audits",
     summary="Start an audit",
+    body=AuditInput,
     responses={
-        202: {"description": "Started", "content": {"application/json": {"model": AuditAccepted}}},
+        202: Answer("Started", AuditAccepted),
         400: problem("Invalid input"),
         403: problem("An account outside MemberAccounts (accounts, or a DB ARN): AccountNotAllowedError"),
         415: problem("The body is not JSON"),
     },
 )
-def post_audit(request: Annotated[AuditInput, Body()]) -> Response[AuditAccepted]:
-    started = start_audit(request, sfn=_machine(), settings=AuditResolveSettings.from_env())
+def post_audit(call: Call) -> Reply:
+    started = start_audit(call.body_as(AuditInput), sfn=_machine(), settings=AuditResolveSettings.from_env())
     return accepted(AuditAccepted, started, "audits")
 
 
 @router.get(
-    "/audits/<audit_id>",
+    "/audits/{audit_id}",
     summary="Status and result of an audit",
-    responses={
-        200: {"description": "The audit", "content": {"application/json": {"model": Audit}}},
-        404: problem("Unknown id"),
-    },
+    responses={200: Answer("The audit", Audit), 404: problem("Unknown id")},
 )
-def get_audit_status(audit_id: Annotated[str, Path(max_length=80)]) -> Audit:
-    return Audit.of(get_audit(audit_id, sfn=_machine()))
+def get_audit_status(call: Call) -> Audit:
+    return Audit.of(get_audit(call.params["audit_id"], sfn=_machine()))

@@ -8,31 +8,25 @@ GET  /fleet-onboardings/{id}     status, current step, output (the summary) or e
 
 from __future__ import annotations
 
-from typing import Annotated, cast
-
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from clickpipes.aws.fleet import FleetSfnGateway
 from clickpipes.errors import ConfigurationError
 from clickpipes.fleet_models import FleetInput, FleetRequest
 from clickpipes.fleet_settings import FleetApiSettings
+from clickpipes.models.base import Model
 from clickpipes.steps.start_fleet import get_fleet, start_fleet
-from pydantic import BaseModel, ConfigDict
+from routing import Answer, Call, Reply, Router
 from views import Accepted, ExecutionStatus, accepted, problem
 
-router = Router()  # type: ignore[no-untyped-call]
+router = Router()
 
 
-class FleetOnboardingAccepted(Accepted):
+class FleetOnboardingAccepted(Accepted, frozen=True, kw_only=True):
     """202: the fleet started."""
 
 
-class FleetProgress(BaseModel):
+class FleetProgress(Model, frozen=True, kw_only=True):
     """The Distributed Map's item counts: child onboardings done (succeeded), failed, running, not yet started."""
 
-    model_config = ConfigDict(extra="forbid")
     total: int
     done: int
     failed: int
@@ -40,7 +34,7 @@ class FleetProgress(BaseModel):
     pending: int
 
 
-class FleetOnboarding(ExecutionStatus):
+class FleetOnboarding(ExecutionStatus, frozen=True, kw_only=True):
     """A fleet's status, current step, output (the summary) or error, and its progress."""
 
     progress: FleetProgress
@@ -56,8 +50,9 @@ def _machine() -> tuple[FleetSfnGateway, FleetApiSettings]:
 @router.post(
     "/fleet-onboardings",
     summary="Start a fleet onboarding",
+    body=FleetRequest,
     responses={
-        202: {"description": "Started", "content": {"application/json": {"model": FleetOnboardingAccepted}}},
+        202: Answer("Started", FleetOnboardingAccepted),
         400: problem("Invalid input"),
         403: problem(
             "Outside the trust boundary: PrincipalNotAllowedError, ProtectedUserError, AccountNotAllowedError (an "
@@ -66,25 +61,21 @@ def _machine() -> tuple[FleetSfnGateway, FleetApiSettings]:
         415: problem("The body is not JSON"),
     },
 )
-def post_fleet(request: Annotated[FleetRequest, Body()]) -> Response[FleetOnboardingAccepted]:
+def post_fleet(call: Call) -> Reply:
     sfn, settings = _machine()
-    event = cast(APIGatewayProxyEvent, router.current_event)
-    caller = event.request_context.identity.user_arn  # the SigV4 caller, never the body's word
-    execution_input = FleetInput(**request.model_dump(exclude_unset=True), requested_by=caller or None)
+    request = call.body_as(FleetRequest)
+    execution_input = FleetInput(**request.model_dump(exclude_unset=True), requested_by=call.caller)
     name = start_fleet(execution_input, sfn=sfn, settings=settings)
     return accepted(FleetOnboardingAccepted, name, "fleet-onboardings")
 
 
 @router.get(
-    "/fleet-onboardings/<fleet_id>",
+    "/fleet-onboardings/{fleet_id}",
     summary="Status and progress of a fleet onboarding",
-    responses={
-        200: {"description": "The fleet", "content": {"application/json": {"model": FleetOnboarding}}},
-        404: problem("Unknown id"),
-    },
+    responses={200: Answer("The fleet", FleetOnboarding), 404: problem("Unknown id")},
 )
-def get_fleet_status(fleet_id: Annotated[str, Path(max_length=80)]) -> FleetOnboarding:
+def get_fleet_status(call: Call) -> FleetOnboarding:
     sfn, _ = _machine()
-    view, progress = get_fleet(fleet_id, sfn=sfn)
+    view, progress = get_fleet(call.params["fleet_id"], sfn=sfn)
     status = ExecutionStatus.of(view).model_dump()
     return FleetOnboarding(**status, progress=FleetProgress(**progress))

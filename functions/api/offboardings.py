@@ -8,12 +8,6 @@ GET  /offboardings/{id}       status, current step, output or error (200), 404 u
 
 from __future__ import annotations
 
-from typing import Annotated, cast
-
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from clickpipes.aws.guard import DbGuard
 from clickpipes.aws.sfn import SfnGateway
 from clickpipes.errors import ConfigurationError
@@ -21,16 +15,17 @@ from clickpipes.offboarding_models import OffboardingInput, OffboardingRequest
 from clickpipes.offboarding_settings import MachineSettings
 from clickpipes.settings import GuardSettings, TriggerSettings
 from clickpipes.steps.start_offboarding import get_offboarding, start_offboarding
+from routing import Answer, Call, Reply, Router
 from views import Accepted, ExecutionStatus, accepted, problem
 
-router = Router()  # type: ignore[no-untyped-call]
+router = Router()
 
 
-class OffboardingAccepted(Accepted):
+class OffboardingAccepted(Accepted, frozen=True, kw_only=True):
     """202: the offboarding started."""
 
 
-class Offboarding(ExecutionStatus):
+class Offboarding(ExecutionStatus, frozen=True, kw_only=True):
     """An offboarding's status, current step, output or error."""
 
 
@@ -46,8 +41,9 @@ def _machines() -> tuple[SfnGateway, TriggerSettings]:
 @router.post(
     "/offboardings",
     summary="Start an offboarding",
+    body=OffboardingRequest,
     responses={
-        202: {"description": "Started", "content": {"application/json": {"model": OffboardingAccepted}}},
+        202: Answer("Started", OffboardingAccepted),
         400: problem("Invalid input"),
         403: problem(
             "A protected db_user (ProtectedUserError), an account outside MemberAccounts (AccountNotAllowedError)"
@@ -56,11 +52,10 @@ def _machines() -> tuple[SfnGateway, TriggerSettings]:
         415: problem("The body is not JSON"),
     },
 )
-def post_offboarding(request: Annotated[OffboardingRequest, Body()]) -> Response[OffboardingAccepted]:
+def post_offboarding(call: Call) -> Reply:
     sfn, settings = _machines()
-    event = cast(APIGatewayProxyEvent, router.current_event)
-    caller = event.request_context.identity.user_arn  # the SigV4 caller, never the body's word
-    execution_input = OffboardingInput(**request.model_dump(exclude_unset=True), requested_by=caller or None)
+    request = call.body_as(OffboardingRequest)
+    execution_input = OffboardingInput(**request.model_dump(exclude_unset=True), requested_by=call.caller)
     name = start_offboarding(
         execution_input, sfn=sfn, guard=DbGuard(GuardSettings.from_env().guard_table), settings=settings
     )
@@ -68,13 +63,10 @@ def post_offboarding(request: Annotated[OffboardingRequest, Body()]) -> Response
 
 
 @router.get(
-    "/offboardings/<offboarding_id>",
+    "/offboardings/{offboarding_id}",
     summary="Status of an offboarding",
-    responses={
-        200: {"description": "The offboarding", "content": {"application/json": {"model": Offboarding}}},
-        404: problem("Unknown id"),
-    },
+    responses={200: Answer("The offboarding", Offboarding), 404: problem("Unknown id")},
 )
-def get_offboarding_status(offboarding_id: Annotated[str, Path(max_length=80)]) -> Offboarding:
+def get_offboarding_status(call: Call) -> Offboarding:
     sfn, _ = _machines()
-    return Offboarding.of(get_offboarding(offboarding_id, sfn=sfn))
+    return Offboarding.of(get_offboarding(call.params["offboarding_id"], sfn=sfn))

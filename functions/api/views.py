@@ -1,27 +1,28 @@
 """What every workflow's routes answer: 202 Accepted with a Location, an execution's view, a Problem.
 
 One home for the shapes ``api`` (onboardings) and ``offboardings`` share; a new workflow's routes subclass
-``Accepted`` and ``ExecutionStatus`` so its OpenAPI schemas keep their own names.
+``Accepted`` and ``ExecutionStatus`` so its OpenAPI schemas keep their own names. msgspec Structs on the models'
+``Model`` (unknown fields refused, checked when made): no pydantic in the API's cold start.
 """
 
 from __future__ import annotations
 
 from typing import Any, Self
 
-from aws_lambda_powertools.event_handler import Response
 from clickpipes.models import ExecutionView
-from pydantic import BaseModel, ConfigDict
+from clickpipes.models.base import Model
+from routing import Answer, Problem, Reply
+
+__all__ = ["Accepted", "ExecutionStatus", "Problem", "accepted", "problem"]
 
 
-class Accepted(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Accepted(Model, frozen=True, kw_only=True):
     id: str
     status: str
     location: str
 
 
-class ExecutionStatus(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ExecutionStatus(Model, frozen=True, kw_only=True):
     id: str
     status: str
     db_identifier: str | None
@@ -47,17 +48,11 @@ class ExecutionStatus(BaseModel):
         )
 
 
-class Problem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    error: str
-    message: str
+def problem(description: str) -> Answer:
+    return Answer(description, Problem)
 
 
-def problem(description: str) -> Any:  # an OpenAPIResponse
-    return {"description": description, "content": {"application/json": {"model": Problem}}}
-
-
-def accepted[A: Accepted](model: type[A], name: str, collection: str) -> Response[A]:
+def accepted[A: Accepted](model: type[A], name: str, collection: str) -> Reply:
     """202 with the execution's id; Location is relative, so it keeps the stage (…/v1/<collection>/<id>)."""
     body = model(id=name, status="RUNNING", location=f"{collection}/{name}")
-    return Response(status_code=202, content_type="application/json", body=body, headers={"Location": body.location})
+    return Reply(202, body, {"Location": body.location})

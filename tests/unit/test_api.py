@@ -1,5 +1,6 @@
 """The REST API: status codes, precise 400s, 404, 409; the published OpenAPI document matches the code."""
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -57,11 +58,11 @@ def test_second_post_for_a_running_db_is_409(state_machine: str) -> None:
     [
         ({"db_identifier": "orders-pg", "clickhouse_role_arn": "*"}, "clickhouse_role_arn"),
         ({"db_identifier": "orders-pg"}, "clickhouse_role_arn is required"),
-        ({"clickhouse_role_arn": PRINCIPAL}, "db_identifier: Field required"),
+        ({"clickhouse_role_arn": PRINCIPAL}, "missing required field `db_identifier`"),
         ({"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL, "db_user": "x'; DROP USER admin"}, "db_user"),
-        ({"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL, "extra": 1}, "extra: Extra inputs"),
+        ({"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL, "extra": 1}, "unknown field `extra`"),
         ({"db_identifier": "bad--id", "clickhouse_role_arn": PRINCIPAL}, "db_identifier"),
-        ({"db_identifier": 42, "clickhouse_role_arn": PRINCIPAL}, "db_identifier: Input should be a valid string"),
+        ({"db_identifier": 42, "clickhouse_role_arn": PRINCIPAL}, "db_identifier: Expected `str`, got `int`"),
         ("not json", "Invalid input"),
         ([], "Invalid input"),
     ],
@@ -85,6 +86,16 @@ def test_non_json_body_is_415_in_the_api_shape(state_machine: str) -> None:
     }
 
 
+def test_a_base64_body_or_one_without_content_type_is_read_as_json(state_machine: str) -> None:
+    event = load_event("api_post_onboarding.json")
+    event |= {"body": base64.b64encode(event["body"].encode()).decode(), "isBase64Encoded": True}
+    assert call_api(event)[0] == 202
+    event = load_event("api_post_onboarding.json")
+    del event["headers"]["Content-Type"]
+    event["body"] = json.dumps({"db_identifier": "orders-pg-2", "clickhouse_role_arn": PRINCIPAL})
+    assert call_api(event)[0] == 202
+
+
 def test_sample_invalid_event_is_400(state_machine: str) -> None:
     assert call_api(load_event("api_post_onboarding_invalid.json"))[0] == 400
 
@@ -104,8 +115,40 @@ def test_unknown_id_is_404(state_machine: str, onboarding_id: str, error: str) -
     assert problem["error"] == error
 
 
+def test_a_too_long_id_is_400(state_machine: str) -> None:
+    status, problem = get("x" * 81)  # the longest execution name is 80
+    assert (status, problem["error"]) == (400, "InvalidInputError")
+    assert "onboarding_id" in problem["message"]
+
+
+@pytest.mark.parametrize(("method", "path"), [("DELETE", "/onboardings/x"), ("PUT", "/onboardings"), ("GET", "/")])
+def test_no_route_is_404_naming_the_routes(state_machine: str, method: str, path: str) -> None:
+    event = load_event("api_get_onboarding.json") | {"httpMethod": method, "path": path}
+    status, problem = call_api(event)
+    assert (status, problem["error"]) == (404, "NotFoundError")
+    assert "POST /onboardings" in problem["message"]
+
+
+def test_a_trailing_slash_is_the_same_resource(state_machine: str) -> None:
+    event = load_event("api_post_onboarding.json")
+    event["path"] += "/"
+    assert call_api(event)[0] == 202
+
+
 def test_published_openapi_document_matches_the_code() -> None:
     assert json.loads(OPENAPI.read_text()) == api.openapi_document(), "run: make openapi"
+
+
+def test_the_openapi_document_is_valid_openapi_3_1() -> None:
+    from openapi_spec_validator import validate  # comes with moto[server] (dev)
+
+    document = api.openapi_document()
+    assert document["openapi"].startswith("3.1")
+    validate(document)  # raises on an invalid document
+    schemas = document["components"]["schemas"]
+    assert schemas["OnboardingRequest"]["additionalProperties"] is False  # unknown fields are refused (400)
+    refs = {m for m in json.dumps(document["paths"]).split('"') if m.startswith("#/components/schemas/")}
+    assert {ref.rsplit("/", 1)[1] for ref in refs} <= set(schemas)
 
 
 def test_openapi_documents_exactly_the_status_codes_the_api_answers() -> None:
