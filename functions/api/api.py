@@ -87,7 +87,9 @@ def guard() -> DbGuard:
 def post_onboarding(call: Call) -> Reply:
     sfn, settings = _gateway()
     request = call.body_as(OnboardingRequest)
-    execution_input = OnboardingInput(**request.model_dump(exclude_unset=True), requested_by=call.caller)
+    execution_input = OnboardingInput.model_validate(
+        request.model_dump(exclude_unset=True) | {"requested_by": call.caller}
+    )
     name = start_onboarding(execution_input, sfn=sfn, guard=guard(), settings=settings)
     return accepted(Accepted, name, "onboardings")
 

@@ -64,7 +64,7 @@ def _machine() -> tuple[FleetSfnGateway, FleetApiSettings]:
 def post_fleet(call: Call) -> Reply:
     sfn, settings = _machine()
     request = call.body_as(FleetRequest)
-    execution_input = FleetInput(**request.model_dump(exclude_unset=True), requested_by=call.caller)
+    execution_input = FleetInput.model_validate(request.model_dump(exclude_unset=True) | {"requested_by": call.caller})
     name = start_fleet(execution_input, sfn=sfn, settings=settings)
     return accepted(FleetOnboardingAccepted, name, "fleet-onboardings")
 

@@ -55,7 +55,9 @@ def _machines() -> tuple[SfnGateway, TriggerSettings]:
 def post_offboarding(call: Call) -> Reply:
     sfn, settings = _machines()
     request = call.body_as(OffboardingRequest)
-    execution_input = OffboardingInput(**request.model_dump(exclude_unset=True), requested_by=call.caller)
+    execution_input = OffboardingInput.model_validate(
+        request.model_dump(exclude_unset=True) | {"requested_by": call.caller}
+    )
     name = start_offboarding(
         execution_input, sfn=sfn, guard=DbGuard(GuardSettings.from_env().guard_table), settings=settings
     )

@@ -60,7 +60,10 @@ def test_second_post_for_a_running_db_is_409(state_machine: str) -> None:
         ({"db_identifier": "orders-pg"}, "clickhouse_role_arn is required"),
         ({"clickhouse_role_arn": PRINCIPAL}, "db_identifier: Field required"),
         ({"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL, "db_user": "x'; DROP USER admin"}, "db_user"),
-        ({"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL, "extra": 1}, "extra: Extra inputs are not permitted"),
+        (
+            {"db_identifier": "orders-pg", "clickhouse_role_arn": PRINCIPAL, "extra": 1},
+            "extra: Extra inputs are not permitted",
+        ),
         ({"db_identifier": "bad--id", "clickhouse_role_arn": PRINCIPAL}, "db_identifier"),
         ({"db_identifier": 42, "clickhouse_role_arn": PRINCIPAL}, "db_identifier: Expected `str`, got `int`"),
         ("not json", "Invalid input"),

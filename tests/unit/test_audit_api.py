@@ -29,8 +29,7 @@ def test_post_starts_an_audit_and_get_follows_it(audit_machine: str) -> None:
     assert status == 202, body
     assert body["id"].startswith("audit--")
     assert body == {"id": body["id"], "status": "RUNNING", "location": f"audits/{body['id']}"}
-    # the body's "repair": false is the default, which model_dump(exclude_unset=True) leaves out (models.base)
-    assert execution_inputs(audit_machine) == [{"db_identifiers": ["orders-pg"]}]
+    assert execution_inputs(audit_machine) == [{"db_identifiers": ["orders-pg"], "repair": False}]
     status, view = get(body["id"])
     assert status == 200, view
     assert (view["status"], view["db_identifiers"], view["db_identifier"]) == ("RUNNING", ["orders-pg"], None)

@@ -9,14 +9,14 @@ names a reader knows from pydantic are kept (``model_validate``, ``model_dump``,
 - a model is validated when it is made, whichever way: ``parse``/``model_validate`` (from data), the constructor
   and ``model_copy`` (from Python values) all check every constraint and the model's own ``model_check``, and convert
   as pydantic did (a str given for a ``SecretStr``, a list for a tuple);
-- ``model_dump(mode="json")`` gives JSON values (a ``SecretStr`` as ``**********``); ``exclude_unset`` leaves out
-  the fields that hold their default."""
+- ``model_dump(mode="json")`` gives JSON values (a ``SecretStr`` as ``**********``); ``exclude_unset`` keeps only
+  the fields the data gave (a model made from data) or those that do not hold their default (one made in Python)."""
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Annotated, Any, ClassVar, Literal, Self
 
@@ -91,14 +91,23 @@ def _converting() -> Iterator[None]:
         _checking.on = outer
 
 
+_GIVEN = "fields_given"  # in a model's __dict__: the fields the data it was made from gave
+
+
 def convert[T](data: object, kind: type[T], *, strict: bool = True) -> T:
-    """msgspec's convert with this module's types (SecretStr); raises msgspec.ValidationError."""
+    """msgspec's convert with this module's types (SecretStr); raises msgspec.ValidationError. A model made from a
+    mapping remembers which of its fields the mapping gave (``model_dump(exclude_unset=True)``)."""
     with _converting():
-        return msgspec.convert(data, kind, strict=strict, dec_hook=_decode)
+        made = msgspec.convert(data, kind, strict=strict, dec_hook=_decode)
+    if isinstance(made, Base) and isinstance(data, Mapping):
+        given = zip(made.__struct_encode_fields__, made.__struct_fields__, strict=True)
+        made.__dict__[_GIVEN] = frozenset(name for key, name in given if key in data)
+    return made
 
 
-class Base(Struct, frozen=True, kw_only=True):
-    """What models and settings share: checked when made, pydantic's names for the usual operations."""
+class Base(Struct, frozen=True, kw_only=True, dict=True):
+    """What models and settings share: checked when made, pydantic's names for the usual operations. ``dict=True``:
+    an instance has a ``__dict__`` (never dumped, never compared) for what ``convert`` remembers."""
 
     def model_check(self) -> None:
         """A model's rules across its fields (raise ValueError): run whenever it is made."""
@@ -126,10 +135,14 @@ class Base(Struct, frozen=True, kw_only=True):
 
     def model_dump(self, *, mode: Literal["python", "json"] = "python", exclude_unset: bool = False) -> dict[str, Any]:
         """The model as a dict of JSON values (both modes: pydantic's python mode kept nested models as dicts too).
-        ``exclude_unset``: without the fields that hold their default."""
+        ``exclude_unset``: only the fields the data gave, for a model made from data (``parse``, ``model_validate``);
+        for one made by its constructor or ``model_copy``, without the fields that hold their default."""
         dumped: dict[str, Any] = msgspec.to_builtins(self, enc_hook=_encode)
         if not exclude_unset:
             return dumped
+        given = self.__dict__.get(_GIVEN)
+        if given is not None:
+            return {name: value for name, value in dumped.items() if name in given}
         return {
             name: dumped[name]
             for name, info in self.model_fields.items()
